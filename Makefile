@@ -1,0 +1,41 @@
+# The targets CI calls (.ci/run → make test); the README's two commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/lianfang
+
+.PHONY: demo test test-fast test-sqlite test-postgres lint install clean bench
+
+$(BIN)/lianfang: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/lianfang
+
+demo: install
+	$(BIN)/lianfang demo $(ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/lianfang makemigrations --check --dry-run
+
+# Everything: lint, the whole suite on SQLite, and again on PostgreSQL (browser tests included).
+test: lint test-sqlite test-postgres
+
+test-sqlite: install
+	$(BIN)/python -m pytest -q
+
+test-postgres: install
+	bash scripts/with_postgres.sh "$(PG_URL)" $(BIN)/python -m pytest -q
+
+# The fast set for the edit-test loop: SQLite, no browser, no slow tests.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+bench: install
+	$(BIN)/python bench/people_import.py --persons 100000
+
+clean:
+	rm -rf $(VENV) var build src/*.egg-info

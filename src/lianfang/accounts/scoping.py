@@ -1,0 +1,157 @@
+"""The one jurisdiction-scoping mechanism: deny by default.
+
+Every request is served as an :class:`Actor` — a user (or a device token) with a role and the
+division codes of their jurisdictions. Every queryset that holds people or places offers
+``.visible_to(actor)``; every view is marked :func:`scoped` (login required, data through
+``visible_to``) or :func:`public` (login page, language switch). The middleware refuses any view
+that is marked neither, so a new page that forgets scoping is refused rather than served.
+"Not there" and "not yours" are the same 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.db import models
+from django.http import Http404
+
+from lianfang.accounts.roles import AUDIT_READERS, REGISTRY_EDITORS, sees_personal_data
+
+log = logging.getLogger(__name__)
+
+ACCESS_ATTR = "lianfang_access"
+SCOPED, PUBLIC = "scoped", "public"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: the user (or a device token's user), their role and jurisdiction codes."""
+
+    user: object | None
+    role: str
+    codes: tuple[str, ...]
+    token_id: int | None = None
+    ip: str | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return sees_personal_data(self.role)
+
+    @property
+    def may_edit_registry(self) -> bool:
+        return self.role in REGISTRY_EDITORS
+
+    @property
+    def may_read_audit(self) -> bool:
+        return self.role in AUDIT_READERS
+
+    def covers(self, code: str) -> bool:
+        """True when ``code`` (any level) lies inside one of the actor's jurisdictions."""
+        return any(code.startswith(own) for own in self.codes)
+
+    @classmethod
+    def for_user(cls, user, *, ip: str | None = None, token_id: int | None = None) -> Actor:
+        if user is None or not user.is_authenticated or not user.is_active:
+            return cls(user=None, role="", codes=(), ip=ip)
+        codes = tuple(sorted(user.jurisdictions.values_list("division_id", flat=True)))
+        return cls(user=user, role=user.role, codes=_outermost(codes), token_id=token_id, ip=ip)
+
+
+def _outermost(codes: tuple[str, ...]) -> tuple[str, ...]:
+    """Drop codes already covered by a shorter one (350582 under 3505)."""
+    kept: list[str] = []
+    for code in sorted(codes, key=len):
+        if not any(code.startswith(k) for k in kept):
+            kept.append(code)
+    return tuple(sorted(kept))
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def actor_of(request) -> Actor:
+    """The request's actor, computed once per request."""
+    actor = getattr(request, "_lianfang_actor", None)
+    if actor is None:
+        actor = Actor.for_user(getattr(request, "user", None), ip=client_ip(request))
+        request._lianfang_actor = actor
+    return actor
+
+
+def division_q(codes: tuple[str, ...], *, county: str, town: str, community: str) -> models.Q:
+    """A filter for rows whose community lies inside any of ``codes``.
+
+    Exact matches on the indexed county / town / community columns wherever the code's level
+    allows it (fast on both databases); a prefix only above county level.
+    """
+    q = models.Q()
+    for code in codes:
+        n = len(code)
+        if n == 6:
+            q |= models.Q(**{county: code})
+        elif n == 9:
+            q |= models.Q(**{town: code})
+        elif n == 12:
+            q |= models.Q(**{community: code})
+        else:
+            q |= models.Q(**{f"{county}__startswith": code})
+    return q
+
+
+class ScopedQuerySet(models.QuerySet):
+    """Base for querysets of scoped data: ``visible_to(actor)`` or, knowingly, ``dangerously_all()``."""
+
+    def visible_to(self, actor: Actor):  # pragma: no cover - every subclass implements it
+        raise NotImplementedError
+
+    def dangerously_all(self):
+        """Unscoped: for the CLI (server authority), migrations and background jobs only."""
+        return self.all()
+
+
+def scoped(view):
+    """Mark a view as jurisdiction-safe: it needs a login and reads data through ``visible_to``."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    setattr(wrapper, ACCESS_ATTR, SCOPED)
+    return wrapper
+
+
+def public(view):
+    """Mark a view that shows no scoped data (login, language switch)."""
+    setattr(view, ACCESS_ATTR, PUBLIC)
+    return view
+
+
+# Namespaces that guard themselves: the Django admin (staff + admin role only, no personal data
+# registered in it) and the token-authenticated API (every route scoped through the token's actor).
+SELF_GUARDED_NAMESPACES = frozenset({"admin", "api"})
+
+
+class JurisdictionMiddleware:
+    """Refuse every view that is not explicitly marked scoped or public (deny by default)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if match is not None and set(match.namespaces) & SELF_GUARDED_NAMESPACES:
+            return None
+        if getattr(view_func, ACCESS_ATTR, None) in (SCOPED, PUBLIC):
+            return None
+        log.error("view %s is not marked scoped or public: refused", getattr(view_func, "__name__", view_func))
+        raise Http404

@@ -1,0 +1,116 @@
+"""Writes of the accounts app: audit events, device tokens, login throttling, demo accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from lianfang.accounts.models import ApiToken, AuditEvent, Jurisdiction, LoginFailure, User, hash_token
+from lianfang.accounts.scoping import Actor
+
+TOKEN_PREFIX = "lf_"
+_LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def audit_record(
+    *, actor: Actor | None, action: str, object_type: str = "", object_id: str = "", detail: dict | None = None
+) -> AuditEvent:
+    user = actor.user if actor else None
+    return AuditEvent.objects.create(
+        user=user,
+        username=getattr(user, "username", "") or ("cli" if actor is None else ""),
+        token_id=actor.token_id if actor else None,
+        ip=actor.ip if actor else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        detail=detail or {},
+    )
+
+
+def audit_bulk(*, actor: Actor | None, action: str, object_type: str, items: list[tuple[str, dict]]) -> int:
+    """One event per (object_id, detail), written in batches (imports update many people at once)."""
+    user = actor.user if actor else None
+    now = timezone.now()
+    events = [
+        AuditEvent(
+            at=now,
+            user=user,
+            username=getattr(user, "username", "") or ("cli" if actor is None else ""),
+            token_id=actor.token_id if actor else None,
+            ip=actor.ip if actor else None,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            detail=detail,
+        )
+        for object_id, detail in items
+    ]
+    AuditEvent.objects.bulk_create(events, batch_size=2000)
+    return len(events)
+
+
+@transaction.atomic
+def token_issue(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; the raw key is returned once and only its hash is stored."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:10], key_hash=hash_token(raw))
+    return token, raw
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def token_authenticate(raw: str) -> ApiToken | None:
+    """The live token for ``raw`` (not revoked, user active), or None."""
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+def login_is_throttled(*, username: str) -> bool:
+    since = timezone.now() - dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
+    recent = LoginFailure.objects.filter(username=username.lower(), at__gte=since).count()
+    return recent >= settings.LOGIN_FAILURE_LIMIT
+
+
+def login_failure_record(*, username: str, ip: str | None) -> None:
+    LoginFailure.objects.create(username=username.lower(), ip=ip)
+    audit_record(
+        actor=Actor(user=None, role="", codes=(), ip=ip),
+        action="login_failed",
+        object_type="user",
+        object_id=username[:64],
+    )
+
+
+def login_failures_clear(*, username: str) -> None:
+    LoginFailure.objects.filter(username=username.lower()).delete()
+
+
+@transaction.atomic
+def user_create(
+    *, username: str, password: str, role: str, codes: list[str], display_name: str = "", is_staff: bool = False
+) -> User:
+    user = User.objects.create_user(
+        username=username, password=password, role=role, display_name=display_name, is_staff=is_staff
+    )
+    Jurisdiction.objects.bulk_create([Jurisdiction(user=user, division_id=code) for code in codes])
+    return user

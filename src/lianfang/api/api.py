@@ -1,0 +1,149 @@
+"""/api/v1: devices and scripts, authenticated by token, every route scoped to the token's user."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+
+from lianfang.accounts.scoping import Actor, client_ip
+from lianfang.accounts.services import audit_record, token_authenticate
+from lianfang.geo.models import Division
+from lianfang.people.models import CommunityStats, IdType
+from lianfang.people.presenters import person_public
+from lianfang.people.selectors import person_by_id_number, person_get, persons_search
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        api_token = token_authenticate(token)
+        if api_token is None:
+            return None
+        return Actor.for_user(api_token.user, ip=client_ip(request), token_id=api_token.pk)
+
+
+api = NinjaAPI(
+    title="联防 Lianfang API",
+    version="1",
+    description="Person lookup and search, divisions; scoped to the token's jurisdictions. "
+    "Send `Authorization: Bearer <token>`.",
+    auth=TokenAuth(),
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+class MeOut(Schema):
+    username: str
+    role: str
+    jurisdictions: list[str]
+    sees_personal_data: bool
+
+
+class PersonOut(Schema):
+    id: int
+    id_type: str
+    id_number: str
+    name: str
+    phone: str
+    address: str
+    community_code: str
+    community_name: str
+    sex: str
+    age: int | None
+    tags: list[str]
+    home_sampling: bool
+    registered: bool
+    masked: bool
+
+
+class DivisionOut(Schema):
+    code: str
+    name: str
+    level: int
+    parent: str | None
+    registered: int
+    unregistered: int
+
+
+def _division_out(division: Division, counts: dict) -> dict:
+    return {
+        "code": division.code,
+        "name": division.name,
+        "level": division.level,
+        "parent": division.parent_id,
+        "registered": counts.get("registered", 0),
+        "unregistered": counts.get("unregistered", 0),
+    }
+
+
+def _counts(actor: Actor, codes: list[str]) -> dict[str, dict]:
+    out: dict[str, dict] = {code: {"registered": 0, "unregistered": 0} for code in codes}
+    if not codes:
+        return out
+    lengths = {len(c) for c in codes}
+    for row in CommunityStats.objects.visible_to(actor).values_list("community_id", "registered", "unregistered"):
+        for length in lengths:
+            bucket = out.get(row[0][:length])
+            if bucket is not None:
+                bucket["registered"] += row[1]
+                bucket["unregistered"] += row[2]
+    return out
+
+
+@api.get("/me", response=MeOut, tags=["accounts"])
+def me(request):
+    actor: Actor = request.auth
+    return {"username": actor.user.username, "role": actor.role, "jurisdictions": list(actor.codes),
+            "sees_personal_data": actor.sees_personal_data}
+
+
+@api.get("/divisions", response=list[DivisionOut], tags=["geo"])
+def divisions(request, parent: str | None = None):
+    """Children of ``parent`` (or the token's own jurisdictions), with registered people counts."""
+    actor: Actor = request.auth
+    visible = Division.objects.visible_to(actor)
+    rows = list(visible.filter(parent_id=parent) if parent else visible.filter(code__in=actor.codes))
+    counts = _counts(actor, [d.code for d in rows])
+    return [_division_out(d, counts[d.code]) for d in rows]
+
+
+@api.get("/divisions/{code}", response=DivisionOut, tags=["geo"])
+def division(request, code: str):
+    actor: Actor = request.auth
+    found = Division.objects.visible_to(actor).filter(code=code).first()
+    if found is None:
+        raise HttpError(404, "not found / 未找到")
+    return _division_out(found, _counts(actor, [code])[code])
+
+
+@api.get("/persons", response=list[PersonOut], tags=["people"])
+def persons(request, q: str, limit: int = 20):
+    """Search by ID number (or its last digits), phone, name, or pinyin / initials of the name."""
+    actor: Actor = request.auth
+    found = persons_search(actor=actor, q=q[:64], limit=max(1, min(limit, 100)))
+    audit_record(actor=actor, action="search", object_type="person", detail={"q_len": len(q), "hits": len(found),
+                                                                             "api": True})
+    return [person_public(p, actor) for p in found]
+
+
+@api.get("/persons/lookup", response=PersonOut, tags=["people"])
+def person_lookup(request, id_number: str, id_type: IdType = IdType.RESIDENT_ID):
+    """Exactly one person by ID type and number (a scanned ID card)."""
+    actor: Actor = request.auth
+    found = person_by_id_number(actor=actor, id_type=id_type, id_number=id_number)
+    if found is None:
+        raise HttpError(404, "not found / 未找到")
+    audit_record(actor=actor, action="view", object_type="person", object_id=found.pk, detail={"api": True})
+    return person_public(found, actor)
+
+
+@api.get("/persons/{person_id}", response=PersonOut, tags=["people"])
+def person(request, person_id: int):
+    actor: Actor = request.auth
+    found = person_get(actor=actor, pk=person_id)
+    if found is None:
+        raise HttpError(404, "not found / 未找到")
+    audit_record(actor=actor, action="view", object_type="person", object_id=found.pk, detail={"api": True})
+    return person_public(found, actor)

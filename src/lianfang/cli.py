@@ -1,0 +1,212 @@
+"""The ``lianfang`` command: demo, init, serve, worker, imports; anything else goes to Django."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lianfang.config.settings")
+    import django
+
+    django.setup()
+
+
+def _init(verbose: bool = True) -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from lianfang.geo.services import divisions_load_shipped
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        Path(settings.DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    summary = divisions_load_shipped()
+    if verbose:
+        print(
+            f"database ready; divisions: {summary.accepted} loaded, {summary.duplicate} already there"
+            f" / 数据库就绪，区划 {summary.accepted} 条新载入"
+        )
+
+
+def cmd_init(args) -> int:
+    _setup()
+    _init()
+    return 0
+
+
+def _print_summary(summary, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+        return
+    from lianfang.imports.summary import reason_text
+
+    print(
+        f"read {summary.read}  accepted {summary.accepted}  duplicate {summary.duplicate}  "
+        f"held {summary.held}  rejected {summary.rejected}"
+    )
+    for reason, count in sorted(summary.reasons.items()):
+        zh, en = reason_text(reason)
+        print(f"  {reason}: {count}  ({zh} / {en})")
+
+
+def cmd_import(args) -> int:
+    _setup()
+    from django.db.utils import OperationalError, ProgrammingError
+
+    from lianfang.imports.reader import ImportFileError
+
+    try:
+        if args.kind == "persons":
+            from lianfang.imports.services import persons_import_file
+
+            if len(args.files) != 1:
+                print("import persons takes one file / 一次导入一个文件", file=sys.stderr)
+                return 2
+            summary = persons_import_file(path=args.files[0], actor=None, rejects_path=args.rejects)
+        else:
+            from lianfang.geo.services import divisions_import
+            from lianfang.imports.reader import write_rejects
+
+            rejects: list = []
+            summary = divisions_import(paths=args.files, rejects=rejects)
+            if args.rejects:
+                import pyarrow as pa
+
+                table = pa.Table.from_pylist([r for r, _ in rejects]) if rejects else pa.table({"code": [], "name": []})
+                write_rejects(args.rejects, table, [reason for _, reason in rejects])
+    except ImportFileError as exc:
+        print(f"cannot import {args.files}: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"file not found / 文件不存在: {exc.filename}", file=sys.stderr)
+        return 2
+    except (OperationalError, ProgrammingError) as exc:
+        print(f"no usable database; run `lianfang init` first / 数据库不可用，请先运行 lianfang init: {exc}",
+              file=sys.stderr)
+        return 3
+    _print_summary(summary, args.json)
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    _setup()
+    from lianfang.simulate.services import population_load
+
+    started = time.perf_counter()
+    count = population_load(persons=args.persons, seed=args.seed, replace=args.replace)
+    print(f"{count} people generated and loaded in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    _setup()
+    from lianfang.simulate.services import demo_prepare
+
+    started = time.perf_counter()
+    _init(verbose=False)
+    logins = demo_prepare(persons=args.persons, seed=args.seed, password=args.password)
+    url = f"http://{args.host}:{args.port}/"
+    print(f"\n联防 Lianfang demo ready in {time.perf_counter() - started:.0f} s — {url}\n")
+    print(f"{'username':<22} {'password':<16} role / jurisdiction")
+    for login in logins:
+        print(f"{login['username']:<22} {args.password:<16} {login['role']} / {login['jurisdiction']}")
+    print()
+    sys.stdout.flush()
+    if args.no_serve:
+        return 0
+    return _serve(args.host, args.port, args.workers)
+
+
+def _serve(host: str, port: int, workers: int) -> int:
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable, "-m", "gunicorn", "lianfang.config.wsgi:application",
+            "--bind", f"{host}:{port}", "--workers", str(workers), "--worker-class", "sync",
+            "--timeout", "120", "--access-logfile", "-",
+        ],
+    )
+    return 0  # not reached
+
+
+def cmd_serve(args) -> int:
+    _setup()
+    return _serve(args.host, args.port, args.workers)
+
+
+def cmd_worker(args) -> int:
+    _setup()
+    from django.core.management import call_command
+
+    call_command("db_worker", *args.rest)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lianfang", description="联防 Lianfang — epidemic response command platform")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("init", help="create or upgrade the database and load the shipped divisions")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("demo", help="prepare a synthetic Quanzhou and serve it")
+    p.add_argument("--persons", type=int, default=100_000)
+    p.add_argument("--seed", type=int, default=2022)
+    p.add_argument("--password", default="lianfang-demo")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--no-serve", action="store_true", help="prepare only")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve the site with gunicorn (sync workers)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run background tasks (imports)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("simulate", help="generate and load a synthetic population")
+    p.add_argument("--persons", type=int, default=100_000)
+    p.add_argument("--seed", type=int, default=2022)
+    p.add_argument("--replace", action="store_true", help="delete the registry first")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("import", help="import a file: persons or divisions")
+    p.add_argument("kind", choices=["persons", "divisions"])
+    p.add_argument("files", nargs="+")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--rejects", help="write rejected rows with a reason column to this CSV")
+    p.set_defaults(func=cmd_import)
+    return parser
+
+
+KNOWN = {"init", "demo", "serve", "worker", "simulate", "import", "-h", "--help"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] not in KNOWN:
+        _setup()
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["lianfang", *argv])
+        return
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        sys.exit(0)
+    sys.exit(args.func(args))

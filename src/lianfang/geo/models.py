@@ -1,0 +1,95 @@
+"""The division tree (province → city → county → town → community) and addresses under it."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from lianfang.accounts.scoping import ScopedQuerySet
+
+
+class Level(models.IntegerChoices):
+    PROVINCE = 1, _("省")
+    CITY = 2, _("市")
+    COUNTY = 3, _("县区")
+    TOWN = 4, _("乡镇街道")
+    COMMUNITY = 5, _("社区村")
+
+
+# The length of a division code at each level (GB/T 2260 + the 12-digit statistical code).
+CODE_LENGTH = {Level.PROVINCE: 2, Level.CITY: 4, Level.COUNTY: 6, Level.TOWN: 9, Level.COMMUNITY: 12}
+LEVEL_OF_LENGTH = {length: level for level, length in CODE_LENGTH.items()}
+
+
+class DivisionQuerySet(ScopedQuerySet):
+    def visible_to(self, actor):
+        """Divisions inside the actor's jurisdictions, and their ancestors (for the breadcrumb)."""
+        codes = actor.codes
+        if not codes:
+            return self.none()
+        inside = models.Q()
+        for code in codes:
+            inside |= models.Q(code__startswith=code)
+        ancestors = {code[:n] for code in codes for n in CODE_LENGTH.values() if n < len(code)}
+        return self.filter(inside | models.Q(code__in=ancestors))
+
+    def inside(self, actor):
+        """Only divisions within the actor's jurisdictions (no ancestors)."""
+        codes = actor.codes
+        if not codes:
+            return self.none()
+        inside = models.Q()
+        for code in codes:
+            inside |= models.Q(code__startswith=code)
+        return self.filter(inside)
+
+
+class Division(models.Model):
+    code = models.CharField(_("代码"), max_length=12, primary_key=True)
+    name = models.CharField(_("名称"), max_length=64)
+    level = models.PositiveSmallIntegerField(_("级别"), choices=Level.choices, db_index=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("上级")
+    )
+
+    objects = DivisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("行政区划")
+        verbose_name_plural = _("行政区划")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def ancestor_codes(self) -> list[str]:
+        return [self.code[:n] for n in CODE_LENGTH.values() if n < len(self.code)]
+
+
+class Compound(models.Model):
+    """A residential compound (小区) or village group inside a community."""
+
+    community = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="compounds")
+    name = models.CharField(_("小区"), max_length=64)
+
+    class Meta:
+        unique_together = [("community", "name")]
+        verbose_name = _("小区")
+        verbose_name_plural = _("小区")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Building(models.Model):
+    compound = models.ForeignKey(Compound, on_delete=models.CASCADE, related_name="buildings")
+    name = models.CharField(_("楼栋"), max_length=32)
+
+    class Meta:
+        unique_together = [("compound", "name")]
+        verbose_name = _("楼栋")
+        verbose_name_plural = _("楼栋")
+
+    def __str__(self) -> str:
+        return f"{self.compound.name}{self.name}"

@@ -1,0 +1,97 @@
+"""Loading the division tree: the shipped Quanzhou tree, or any china-division CSV layout."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from django.db import transaction
+
+from lianfang.geo.models import LEVEL_OF_LENGTH, Division
+from lianfang.imports.reader import read_table
+from lianfang.imports.summary import ImportSummary
+
+SHIPPED_FILES = (
+    "quanzhou-provinces.csv",
+    "quanzhou-cities.csv",
+    "quanzhou-counties.csv",
+    "quanzhou-towns.csv",
+    "quanzhou-communities.csv",
+)
+PARENT_LENGTH = {4: 2, 6: 4, 9: 6, 12: 9}
+
+
+def shipped_paths():
+    base = resources.files("lianfang.geo") / "data"
+    return [base / name for name in SHIPPED_FILES]
+
+
+def divisions_import(*, paths, rejects: list | None = None) -> ImportSummary:
+    """Load divisions from CSV/XLSX/Parquet files with ``code`` and ``name`` columns.
+
+    The level and parent come from the code itself (2 → 4 → 6 → 9 → 12 digits), so one
+    loader takes the china-division files of every level, in any order. Reasons, in order:
+    ``missing_field:<col>``, ``bad_code`` (not 2/4/6/9/12 digits), ``unknown_parent``.
+    """
+    summary = ImportSummary()
+    rows: list[tuple[str, str, dict]] = []
+    for path in paths:
+        table = read_table(path)
+        cols = table.column_names
+        codes = table.column("code").to_pylist() if "code" in cols else [""] * table.num_rows
+        names = table.column("name").to_pylist() if "name" in cols else [""] * table.num_rows
+        originals = table.to_pylist() if rejects is not None else None
+        for i, (code, name) in enumerate(zip(codes, names, strict=True)):
+            rows.append((code, name, originals[i] if originals else {}))
+    summary.read = len(rows)
+    existing = dict(Division.objects.values_list("code", "name"))
+    known = set(existing)
+    candidates: dict[str, str] = {}
+    outcome: list[str | None] = []
+    for code, name, _ in rows:
+        reason = None
+        if not code:
+            reason = "missing_field:code"
+        elif not name:
+            reason = "missing_field:name"
+        elif not code.isdigit() or len(code) not in LEVEL_OF_LENGTH:
+            reason = "bad_code"
+        outcome.append(reason)
+        if reason is None:
+            candidates[code] = name
+    # Parents may come later in the same files: resolve against the DB and the whole input.
+    new: list[Division] = []
+    changed: list[Division] = []
+    seen: set[str] = set()
+    for i, (code, name, original) in enumerate(rows):
+        reason = outcome[i]
+        if reason is None and len(code) > 2:
+            parent = code[: PARENT_LENGTH[len(code)]]
+            if parent not in known and parent not in candidates:
+                reason = "unknown_parent"
+        if reason is not None:
+            summary.reject(reason)
+            if rejects is not None:
+                rejects.append((original, reason))
+            continue
+        if code in seen or existing.get(code) == name:
+            summary.duplicate += 1
+            continue
+        seen.add(code)
+        division = Division(
+            code=code,
+            name=name,
+            level=LEVEL_OF_LENGTH[len(code)],
+            parent_id=code[: PARENT_LENGTH[len(code)]] if len(code) > 2 else None,
+        )
+        (changed if code in existing else new).append(division)
+        summary.accepted += 1
+    new.sort(key=lambda d: len(d.code))  # parents before children
+    with transaction.atomic():
+        Division.objects.bulk_create(new, batch_size=1000)
+        Division.objects.bulk_update(changed, ["name"], batch_size=1000)
+    return summary
+
+
+def divisions_load_shipped() -> ImportSummary:
+    """Load (or refresh) Quanzhou's division tree shipped with the package. Safe to run again."""
+    return divisions_import(paths=shipped_paths())

@@ -1,0 +1,91 @@
+"""Running imports: the same path for the CLI and the web upload (a background task)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from lianfang.accounts.scoping import Actor
+from lianfang.imports.models import ImportJob, JobStatus
+from lianfang.imports.reader import ImportFileError, read_table, write_rejects
+from lianfang.imports.summary import ImportSummary
+
+
+def persons_import_file(
+    *, path, actor: Actor | None, rejects_path=None, fmt: str | None = None, progress=None
+) -> ImportSummary:
+    """Read a persons file (CSV/XLSX/Parquet) and import it; write the rejects file when asked.
+
+    Raises ImportFileError when the file as a whole cannot be read.
+    """
+    from lianfang.people.services import persons_import
+
+    table = read_table(path, fmt=fmt)
+    summary, reasons = persons_import(table=table, actor=actor, source=Path(str(path)).name, progress=progress)
+    if rejects_path:
+        mask = reasons != ""
+        write_rejects(rejects_path, table.filter(mask), list(reasons[mask]))
+    return summary
+
+
+def import_job_create(*, actor: Actor, uploaded_file, kind: str = "persons") -> ImportJob:
+    """Store the upload under the data directory and queue its import."""
+    from lianfang.imports.tasks import run_import_job
+
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    job = ImportJob(kind=kind, user=actor.user, ip=actor.ip, original_name=uploaded_file.name[:255])
+    suffix = Path(uploaded_file.name).suffix.lower()[:10]
+    target = folder / f"{job.id}{suffix}"
+    with open(target, "wb") as out:
+        for chunk in uploaded_file.chunks():
+            out.write(chunk)
+    job.file_path = str(target)
+    job.save()
+    transaction.on_commit(lambda: run_import_job.enqueue(str(job.id)))
+    return job
+
+
+def import_job_run(*, job_id: str) -> None:
+    """Run a queued job (idempotent: a finished job is left alone)."""
+    job = ImportJob.objects.select_related("user").get(pk=job_id)
+    if job.status in (JobStatus.DONE, JobStatus.FAILED):
+        return
+    job.status = JobStatus.RUNNING
+    job.save(update_fields=["status"])
+    actor = Actor.for_user(job.user, ip=job.ip)
+
+    def progress(done: int, total: int) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(processed=done, total=total)
+
+    rejects = Path(job.file_path).with_suffix(".rejects.csv")
+    try:
+        summary = persons_import_file(
+            path=job.file_path, actor=actor, rejects_path=rejects, fmt=_fmt_of(job.original_name), progress=progress
+        )
+    except ImportFileError as exc:
+        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now())
+        return
+    except Exception:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED,
+            error="导入时发生内部错误，已记录，请联系管理员 / internal error during the import, logged; contact the administrator",
+            finished_at=timezone.now(),
+        )
+        raise
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.DONE,
+        summary=summary.as_dict(),
+        processed=summary.read,
+        total=summary.read,
+        rejects_path=str(rejects),
+        finished_at=timezone.now(),
+    )
+
+
+def _fmt_of(name: str) -> str | None:
+    suffix = Path(name).suffix.lower()
+    return {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}.get(suffix)

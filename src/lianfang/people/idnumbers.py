@@ -1,0 +1,105 @@
+"""Resident ID numbers (GB 11643-1999): one-by-one and vectorised checks.
+
+The rule is FORMATS.md's: 18 characters, 17 digits and a check digit (``X`` either case), a real
+birth date that is not in the future. The scalar check uses python-stdnum's ``cn.ric`` for the
+check digit and the birth date; the bulk check does the same arithmetic on a whole column at
+once with NumPy and is tested against stdnum on 100,000 numbers.
+
+stdnum's ``validate`` also requires the region code to have existed in the birth year; that is
+deliberately not applied: IDs were issued from 1984 on with the code current at issue, so a
+real 南安 (350583, from 1993) resident born in 1950 would be refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
+CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
+_DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def check_digit(first17: str) -> str:
+    total = sum(int(c) * int(w) for c, w in zip(first17, WEIGHTS, strict=True))
+    return "10X98765432"[total % 11]
+
+
+def is_valid_resident_id(number: str, *, today: dt.date | None = None) -> bool:
+    """True for an 18-character resident ID with a real, past birth date and the right check digit."""
+    if not isinstance(number, str) or len(number) != 18 or not number[:17].isascii():
+        return False
+    number = number.upper()
+    if not number[:17].isdigit() or number[17] != ric.calc_check_digit(number):
+        return False
+    try:
+        born = ric.get_birth_date(number)
+    except ValidationError:
+        return False
+    return born <= (today or dt.date.today())
+
+
+def birth_date(number: str) -> dt.date:
+    return dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def sex(number: str) -> str:
+    """'M' or 'F' from the 17th digit (odd: male)."""
+    return "M" if int(number[16]) % 2 else "F"
+
+
+def _as_bytes_matrix(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-cased fixed-width ASCII matrix (n × 18) and a mask of the rows that are 18 ASCII chars."""
+    strs = np.asarray(numbers, dtype=object)
+    lengths = np.fromiter((len(s) if isinstance(s, str) else -1 for s in strs), dtype=np.int64, count=len(strs))
+    ok = lengths == 18
+    fixed = np.array([s if good else "" for s, good in zip(strs, ok, strict=True)], dtype="U18")
+    fixed = np.char.upper(fixed)
+    codes = fixed.view(np.uint32).reshape(len(fixed), 18) if len(fixed) else np.zeros((0, 18), np.uint32)
+    ok &= (codes < 128).all(axis=1)
+    return codes.astype(np.uint8), ok
+
+
+def validate_resident_ids(numbers, *, today: dt.date | None = None) -> np.ndarray:
+    """Vectorised :func:`is_valid_resident_id` over a sequence of strings → boolean array."""
+    numbers = list(numbers) if not isinstance(numbers, np.ndarray) else numbers
+    n = len(numbers)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    m, ok = _as_bytes_matrix(numbers)
+    digits = m[:, :17].astype(np.int64) - 48
+    ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
+    last = m[:, 17]
+    ok &= ((last >= 48) & (last <= 57)) | (last == ord("X"))
+    total = (np.clip(digits, 0, 9) * WEIGHTS).sum(axis=1)
+    ok &= CHECK_CHARS[total % 11] == last
+    # Birth date: a real calendar date, not in the future.
+    d = np.clip(digits, 0, 9)
+    year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
+    month = d[:, 10] * 10 + d[:, 11]
+    day = d[:, 12] * 10 + d[:, 13]
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_ok = (month >= 1) & (month <= 12)
+    max_day = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] - ((month == 2) & ~leap)
+    ok &= month_ok & (day >= 1) & (day <= max_day) & (year >= 1)
+    today = today or dt.date.today()
+    ymd = year * 10000 + month * 100 + day
+    ok &= ymd <= today.year * 10000 + today.month * 100 + today.day
+    return ok
+
+
+def birth_dates(numbers) -> np.ndarray:
+    """datetime64[D] birth dates of resident IDs already known to be valid."""
+    arr = np.asarray(numbers, dtype="U18")
+    iso = np.char.add(np.char.add(np.char.add(np.char.add(_slice(arr, 6, 10), "-"), _slice(arr, 10, 12)), "-"),
+                      _slice(arr, 12, 14))
+    return iso.astype("datetime64[D]")
+
+
+def _slice(arr: np.ndarray, start: int, stop: int) -> np.ndarray:
+    width = stop - start
+    codes = arr.view(np.uint32).reshape(len(arr), 18)[:, start:stop]
+    return np.ascontiguousarray(codes).view(f"U{width}").reshape(len(arr))

@@ -1,0 +1,122 @@
+"""The person registry (底数): everybody the grid knows, and the unregistered found by screening."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from lianfang.accounts.scoping import ScopedQuerySet, division_q
+
+
+class IdType(models.TextChoices):
+    RESIDENT_ID = "resident_id", _("居民身份证")
+    PASSPORT = "passport", _("护照")
+    HK_MACAO_PERMIT = "hk_macao_permit", _("港澳居民来往内地通行证")
+    TAIWAN_PERMIT = "taiwan_permit", _("台湾居民来往大陆通行证")
+    OTHER = "other", _("其他")
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("男")
+    FEMALE = "F", _("女")
+
+
+class Tag(models.TextChoices):
+    BEDRIDDEN = "bedridden", _("卧床")
+    ELDERLY_ALONE = "elderly_alone", _("独居老人")
+    INFANT = "infant", _("婴幼儿")
+    PREGNANT = "pregnant", _("孕产妇")
+    DIALYSIS = "dialysis", _("透析")
+    DISABLED = "disabled", _("残障")
+
+
+# People with these tags cannot come down to a sampling site: 上门采样.
+HOME_SAMPLING_TAGS = frozenset({Tag.BEDRIDDEN, Tag.INFANT, Tag.PREGNANT, Tag.DISABLED, Tag.ELDERLY_ALONE})
+
+
+class PersonQuerySet(ScopedQuerySet):
+    def visible_to(self, actor):
+        if not actor.codes:
+            return self.none()
+        return self.filter(division_q(actor.codes, county="county_code", town="town_code", community="community_id"))
+
+    def registered(self):
+        return self.filter(registered=True)
+
+
+class Person(models.Model):
+    id_type = models.CharField(_("证件类型"), max_length=16, choices=IdType.choices, default=IdType.RESIDENT_ID)
+    id_number = models.CharField(_("证件号码"), max_length=32)
+    # Reversed ID number and phone, so "the last digits" is an indexed prefix search.
+    id_number_rev = models.CharField(max_length=32, db_index=True, editable=False)
+    name = models.CharField(_("姓名"), max_length=64, db_index=True)
+    name_pinyin = models.CharField(_("姓名拼音"), max_length=200, db_index=True, editable=False)
+    name_initials = models.CharField(_("拼音首字母"), max_length=64, db_index=True, editable=False)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True, db_index=True)
+    phone_rev = models.CharField(max_length=20, blank=True, db_index=True, editable=False)
+    community = models.ForeignKey(
+        "geo.Division", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("社区村")
+    )
+    town_code = models.CharField(_("乡镇街道"), max_length=9, blank=True, db_index=True)
+    county_code = models.CharField(_("县区"), max_length=6, blank=True, db_index=True)
+    address = models.CharField(_("住址"), max_length=200, blank=True)
+    building = models.ForeignKey(
+        "geo.Building", on_delete=models.SET_NULL, null=True, blank=True, related_name="residents"
+    )
+    household = models.CharField(_("户号"), max_length=32, blank=True, db_index=True)
+    birth_date = models.DateField(_("出生日期"), null=True, blank=True)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
+    tags = models.CharField(_("标签"), max_length=200, blank=True)
+    registered = models.BooleanField(
+        _("在册"), default=True, help_text=_("否：筛查中发现、不在网格底数中的人员"), db_index=True
+    )
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("人员")
+        verbose_name_plural = _("人员")
+        constraints = [models.UniqueConstraint(fields=["id_type", "id_number"], name="person_id_unique")]
+        indexes = [models.Index(fields=["community", "id_number"], name="person_community_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t for t in self.tags.split(";") if t]
+
+
+class CommunityStatsQuerySet(ScopedQuerySet):
+    def visible_to(self, actor):
+        if not actor.codes:
+            return self.none()
+        q = models.Q()
+        for code in actor.codes:
+            q |= models.Q(community_id__startswith=code)
+        return self.filter(q)
+
+
+class CommunityStats(models.Model):
+    """People per community, refreshed in one GROUP BY after every change to the registry.
+
+    Home pages and the division tree read these 2,573 rows instead of counting millions.
+    """
+
+    community = models.OneToOneField("geo.Division", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    registered = models.PositiveIntegerField(default=0)
+    unregistered = models.PositiveIntegerField(default=0)
+    households = models.PositiveIntegerField(default=0)
+    bedridden = models.PositiveIntegerField(default=0)
+    elderly_alone = models.PositiveIntegerField(default=0)
+    infant = models.PositiveIntegerField(default=0)
+    pregnant = models.PositiveIntegerField(default=0)
+    dialysis = models.PositiveIntegerField(default=0)
+    disabled = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+
+    objects = CommunityStatsQuerySet.as_manager()
+
+    TAG_FIELDS = ("bedridden", "elderly_alone", "infant", "pregnant", "dialysis", "disabled")

@@ -1,0 +1,263 @@
+"""Writes of the person registry: the bulk import of the grid registry (底数) and its statistics.
+
+``persons_import`` follows FORMATS.md (persons.csv): every row gets one outcome, checked in the
+table's order of reasons, and ``read = accepted + duplicate + held + rejected``. Validation is
+vectorised over whole columns; new people are written in bulk (executemany / COPY), updates by
+primary key, each update audited. The file's rows are applied in file order: a key repeated in
+the same file is compared with the state its earlier rows left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.db import connection, transaction
+from django.utils import timezone
+
+from lianfang.accounts.scoping import Actor
+from lianfang.accounts.services import audit_bulk, audit_record
+from lianfang.geo.models import Division, Level
+from lianfang.imports.bulk import bulk_insert, temp_key_table
+from lianfang.imports.summary import ImportSummary
+from lianfang.people.idnumbers import validate_resident_ids
+from lianfang.people.models import IdType, Person
+from lianfang.people.normalize import name_pinyin, normalize_id_type, normalize_phone, normalize_tags
+from lianfang.people.stats import stats_refresh
+
+REQUIRED = ("id_number", "name", "community_code")
+# The columns an import may set, in the order they are compared for an update.
+FIELDS = ("name", "phone", "community_code", "address", "birth_date", "tags")
+MAX_ID_LENGTH = 32
+
+Progress = Callable[[int, int], None]
+
+
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    if name not in table.column_names:
+        return np.full(table.num_rows, "", dtype=object)
+    return np.asarray(table.column(name).to_pylist(), dtype=object)
+
+
+def _parse_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parse 'YYYY-MM-DD' (or 'YYYY/MM/DD', or a datetime's date part); returns (dates, ok)."""
+    out = np.empty(len(values), dtype=object)
+    ok = np.ones(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        if not v:
+            out[i] = None
+            continue
+        try:
+            out[i] = dt.date.fromisoformat(v[:10].replace("/", "-"))
+        except ValueError:
+            out[i] = None
+            ok[i] = False
+    return out, ok
+
+
+def persons_import(
+    *,
+    table: pa.Table,
+    actor: Actor | None,
+    source: str = "",
+    progress: Progress | None = None,
+    today: dt.date | None = None,
+) -> tuple[ImportSummary, np.ndarray]:
+    """Import the grid registry. ``actor`` None is the server's own authority (the CLI).
+
+    Returns the summary and, per input row, the rejection reason ("" when not rejected).
+    """
+    n = table.num_rows
+    summary = ImportSummary(read=n)
+    reasons = np.full(n, "", dtype=object)
+    today = today or timezone.localdate()
+
+    def reject(mask: np.ndarray, reason: str) -> None:
+        hit = mask & (reasons == "")
+        reasons[hit] = reason
+
+    # 1. missing fields, in table order (the first missing column is named).
+    cols = {name: _column(table, name) for name in ("id_type", *REQUIRED, "phone", "address", "birth_date", "tags")}
+    for name in REQUIRED:
+        reject(cols[name] == "", f"missing_field:{name}")
+
+    # 2. ID type.
+    id_types = np.array([normalize_id_type(v) for v in cols["id_type"]], dtype=object)
+    reject(id_types == None, "bad_id_type")  # noqa: E711 - element-wise comparison
+
+    # 3. ID number.
+    id_numbers = np.char.upper(cols["id_number"].astype(str)).astype(object)
+    is_rid = id_types == IdType.RESIDENT_ID
+    valid_id = np.ones(n, dtype=bool)
+    if is_rid.any():
+        valid_id[is_rid] = validate_resident_ids(id_numbers[is_rid], today=today)
+    other = ~is_rid & (id_types != None)  # noqa: E711
+    if other.any():
+        lengths = np.fromiter((len(v) for v in id_numbers[other]), dtype=np.int64)
+        plain = np.fromiter((v.isalnum() and v.isascii() for v in id_numbers[other]), dtype=bool)
+        valid_id[other] = (lengths >= 4) & (lengths <= MAX_ID_LENGTH) & plain
+    reject(~valid_id, "invalid_id_number")
+
+    # 4. community: a known community-level division, inside the actor's jurisdiction.
+    communities = Division.objects.filter(level=Level.COMMUNITY)
+    if actor is not None:
+        communities = communities.inside(actor)
+    known = pa.array(list(communities.values_list("code", flat=True)), type=pa.string())
+    in_tree = pc.is_in(pa.array(cols["community_code"].astype(str), type=pa.string()), value_set=known)
+    reject(~np.asarray(in_tree.to_numpy(zero_copy_only=False), dtype=bool), "unknown_community")
+
+    if progress:
+        progress(0, n)
+
+    ok = reasons == ""
+    idx = np.flatnonzero(ok)
+    # Normalise the accepted candidates.
+    birth, birth_ok = _parse_dates(cols["birth_date"][idx])
+    rid = is_rid[idx]
+    derived = [dt.date(int(v[6:10]), int(v[10:12]), int(v[12:14])) if r else None for v, r in zip(
+        id_numbers[idx], rid, strict=True)]
+    birth = np.array([b if b is not None else d for b, d in zip(birth, derived, strict=True)], dtype=object)
+    # An unreadable optional birth_date is not a reason in the contract: derive it, or leave it blank.
+    birth[~birth_ok] = np.array(derived, dtype=object)[~birth_ok]
+    rows = {
+        "id_type": id_types[idx],
+        "id_number": id_numbers[idx],
+        "name": cols["name"][idx],
+        "phone": np.array([normalize_phone(v) for v in cols["phone"][idx]], dtype=object),
+        "community_code": cols["community_code"][idx],
+        "address": cols["address"][idx],
+        "birth_date": birth,
+        "tags": np.array([normalize_tags(v) if v else "" for v in cols["tags"][idx]], dtype=object),
+        "sex": np.array([("M" if int(v[16]) % 2 else "F") if r else "" for v, r in zip(
+            id_numbers[idx], rid, strict=True)], dtype=object),
+    }
+    keys = [f"{t}|{v}" for t, v in zip(rows["id_type"], rows["id_number"], strict=True)]
+
+    with transaction.atomic():
+        existing = _existing(rows["id_type"], rows["id_number"])
+        outcome, inserts, updates, audits = _resolve(keys, rows, existing, actor)
+        for pos, kind in enumerate(outcome):
+            if kind == "out_of_jurisdiction":
+                reasons[idx[pos]] = "out_of_jurisdiction"
+        summary.accepted = sum(1 for k in outcome if k in ("insert", "update"))
+        summary.duplicate = sum(1 for k in outcome if k == "duplicate")
+        summary.created = len(inserts)
+        summary.updated = len(updates)
+        _write(inserts, updates)
+        if audits:
+            audit_bulk(actor=actor, action="update", object_type="person", items=audits)
+        audit_record(
+            actor=actor,
+            action="import",
+            object_type="persons",
+            object_id=source[:64],
+            detail={"source": source, **summary.as_dict(), "created": summary.created, "updated": summary.updated},
+        )
+        stats_refresh()
+    for reason in reasons[reasons != ""]:
+        summary.reject(reason)
+    if progress:
+        progress(n, n)
+    assert summary.balanced, summary
+    return summary, reasons
+
+
+def _existing(id_types: np.ndarray, id_numbers: np.ndarray) -> dict[str, dict]:
+    """Stored people with the given keys, fetched through a temporary key table (one join)."""
+    if len(id_numbers) == 0 or not Person.objects.exists():
+        return {}
+    temp_key_table("import_keys", ["id_type", "id_number"], zip(id_types, id_numbers, strict=True))
+    table = Person._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id, p.id_type, p.id_number, p.name, p.phone, p.community_id, p.address, p.birth_date, "
+            f"p.tags, p.registered FROM {table} p JOIN import_keys k "
+            "ON p.id_type = k.id_type AND p.id_number = k.id_number"
+        )
+        found = {}
+        for pk, t, num, name, phone, community, address, birth, tags, registered in cursor.fetchall():
+            if isinstance(birth, str):
+                birth = dt.date.fromisoformat(birth)
+            found[f"{t}|{num}"] = {
+                "pk": pk, "name": name, "phone": phone, "community_code": community, "address": address,
+                "birth_date": birth, "tags": tags, "registered": bool(registered),
+            }
+        cursor.execute("DROP TABLE IF EXISTS import_keys")
+    return found
+
+
+def _resolve(keys, rows, existing, actor):
+    """Apply rows in file order against the stored state; decide insert / update / duplicate."""
+    outcome: list[str] = []
+    state: dict[str, dict] = {}  # key → current record (stored or pending insert)
+    inserts: dict[str, dict] = {}
+    updates: dict[str, dict] = {}
+    audits: list[tuple[str, dict]] = []
+    for pos, key in enumerate(keys):
+        new = {f: rows[f][pos] for f in FIELDS}
+        current = state.get(key) or existing.get(key)
+        if current is None:
+            record = {**new, "id_type": rows["id_type"][pos], "id_number": rows["id_number"][pos],
+                      "sex": rows["sex"][pos], "registered": True}
+            state[key] = inserts[key] = record
+            outcome.append("insert")
+            continue
+        stored_in = existing[key]["community_code"] if key in existing else None
+        if actor is not None and stored_in and not actor.covers(stored_in):
+            outcome.append("out_of_jurisdiction")
+            continue
+        merged = {f: (new[f] if new[f] not in ("", None) else current[f]) for f in FIELDS}
+        changed = [f for f in FIELDS if merged[f] != current[f]]
+        if not changed and current.get("registered", True):
+            outcome.append("duplicate")
+            continue
+        record = {**current, **merged, "registered": True}
+        state[key] = record
+        if key in inserts:
+            inserts[key] = record
+        else:
+            updates[key] = record
+            audits.append((str(record["pk"]), {"fields": changed or ["registered"]}))
+        outcome.append("update")
+    return outcome, list(inserts.values()), list(updates.values()), audits
+
+
+INSERT_COLUMNS = (
+    "id_type", "id_number", "id_number_rev", "name", "name_pinyin", "name_initials", "phone", "phone_rev",
+    "community_id", "town_code", "county_code", "address", "household", "birth_date", "sex", "tags",
+    "registered", "created_at", "updated_at",
+)
+
+
+def _write(inserts: list[dict], updates: list[dict]) -> None:
+    now = timezone.now()
+    if inserts:
+        bulk_insert(Person._meta.db_table, INSERT_COLUMNS, (_db_row(r, now) for r in inserts))
+    if updates:
+        table = Person._meta.db_table
+        sql = (
+            f"UPDATE {table} SET name=%s, name_pinyin=%s, name_initials=%s, phone=%s, phone_rev=%s, "
+            "community_id=%s, town_code=%s, county_code=%s, address=%s, birth_date=%s, tags=%s, registered=%s, "
+            "updated_at=%s WHERE id=%s"
+        )
+        params = []
+        for r in updates:
+            full, initials = name_pinyin(r["name"])
+            c = r["community_code"]
+            params.append((r["name"], full, initials, r["phone"], r["phone"][::-1], c, c[:9], c[:6], r["address"],
+                           r["birth_date"], r["tags"], True, now, r["pk"]))
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+
+
+def _db_row(r: dict, now: dt.datetime) -> tuple:
+    full, initials = name_pinyin(r["name"])
+    c = r["community_code"]
+    return (
+        r["id_type"], r["id_number"], r["id_number"][::-1], r["name"], full, initials, r["phone"], r["phone"][::-1],
+        c, c[:9], c[:6], r["address"], r.get("household", ""), r["birth_date"], r["sex"], r["tags"],
+        r.get("registered", True), now, now,
+    )

@@ -1,0 +1,120 @@
+"""Loading the synthetic city into the database (demo, tests, benchmarks)."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from lianfang.accounts.models import User
+from lianfang.accounts.roles import Role
+from lianfang.accounts.services import user_create
+from lianfang.geo.models import Building, Compound
+from lianfang.imports.bulk import bulk_insert
+from lianfang.people.models import Person
+from lianfang.people.normalize import name_pinyin
+from lianfang.people.services import INSERT_COLUMNS
+from lianfang.people.stats import stats_refresh
+from lianfang.simulate.generator import generate_population
+
+DEMO_COUNTY = "350582"  # 晋江市
+DEMO_TOWN = "350582001"  # 青阳街道
+DEMO_COMMUNITY = "350582001004"
+
+# One demo login per role, each with the jurisdiction that role would hold.
+DEMO_ACCOUNTS = [
+    ("commander", Role.COMMANDER, "3505", "指挥长 (市)"),
+    ("office", Role.COMMAND_OFFICE, "3505", "指挥部办公室 (市)"),
+    ("group", Role.WORKING_GROUP, "3505", "核酸检测专班 (市)"),
+    ("inspector", Role.INSPECTOR, "3505", "督查组 (市)"),
+    ("jinjiang", Role.COMMAND_OFFICE, DEMO_COUNTY, "晋江市指挥部 (县)"),
+    ("sampler", Role.SAMPLER, DEMO_COUNTY, "晋江采样点"),
+    ("lab", Role.LAB, "3505", "检测机构"),
+    ("tracer", Role.TRACER, DEMO_COUNTY, "晋江流调员"),
+    ("transfer", Role.TRANSFER, DEMO_COUNTY, "晋江转运组"),
+    ("isolation", Role.ISOLATION, DEMO_COUNTY, "晋江隔离点"),
+    ("grid", Role.COMMUNITY_WORKER, DEMO_TOWN, "青阳街道网格员"),
+    ("volunteer", Role.VOLUNTEER, DEMO_COMMUNITY, "社区志愿者"),
+    ("auditor", Role.AUDITOR, "3505", "审计员"),
+    ("admin", Role.ADMIN, "3505", "系统管理员"),
+]
+
+
+def population_load(*, persons: int, seed: int = 2022, replace: bool = False) -> int:
+    """Generate ``persons`` synthetic residents and bulk-load them with compounds and buildings."""
+    table = generate_population(persons, seed=seed)
+    cols = {name: table.column(name).to_pylist() for name in table.column_names}
+    with transaction.atomic():
+        if replace:
+            Person.objects.dangerously_all().delete()
+        compounds = _ensure_compounds(cols["community_code"], cols["compound"])
+        buildings = _ensure_buildings(compounds, cols["community_code"], cols["compound"], cols["building"])
+        now = timezone.now()
+        cache = {}
+
+        def rows():
+            for i in range(table.num_rows):
+                name = cols["name"][i]
+                py = cache.get(name)
+                if py is None:
+                    py = cache[name] = name_pinyin(name)
+                c = cols["community_code"][i]
+                idn = cols["id_number"][i]
+                phone = cols["phone"][i]
+                yield (
+                    "resident_id", idn, idn[::-1], name, py[0], py[1], phone, phone[::-1], c, c[:9], c[:6],
+                    cols["address"][i], cols["household"][i], cols["birth_date"][i], cols["sex"][i], cols["tags"][i],
+                    True, now, now, buildings[(c, cols["compound"][i], cols["building"][i])],
+                )
+
+        count = bulk_insert(Person._meta.db_table, (*INSERT_COLUMNS, "building_id"), rows())
+        stats_refresh()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Person._meta.db_table}")
+    return count
+
+
+def _ensure_compounds(communities, compounds) -> dict[tuple[str, str], int]:
+    wanted = sorted(set(zip(communities, compounds, strict=True)))
+    existing = {(c.community_id, c.name): c.pk for c in Compound.objects.all()}
+    Compound.objects.bulk_create(
+        [Compound(community_id=c, name=n) for c, n in wanted if (c, n) not in existing], batch_size=5000
+    )
+    return {(c.community_id, c.name): c.pk for c in Compound.objects.all()}
+
+
+def _ensure_buildings(compound_ids, communities, compounds, buildings) -> dict[tuple[str, str, str], int]:
+    wanted = sorted(set(zip(communities, compounds, buildings, strict=True)))
+    existing = {(b.compound_id, b.name) for b in Building.objects.all()}
+    Building.objects.bulk_create(
+        [
+            Building(compound_id=compound_ids[(c, n)], name=b)
+            for c, n, b in wanted
+            if (compound_ids[(c, n)], b) not in existing
+        ],
+        batch_size=5000,
+    )
+    by_id = {(b.compound_id, b.name): b.pk for b in Building.objects.all()}
+    return {(c, n, b): by_id[(compound_ids[(c, n)], b)] for c, n, b in wanted}
+
+
+def demo_accounts_create(*, password: str) -> list[dict]:
+    logins = []
+    for username, role, code, label in DEMO_ACCOUNTS:
+        if not User.objects.filter(username=username).exists():
+            user = user_create(
+                username=username, password=password, role=role, codes=[code], display_name=label,
+                is_staff=(role == Role.ADMIN),
+            )
+            if role == Role.ADMIN:
+                user.is_superuser = True
+                user.save(update_fields=["is_superuser"])
+        logins.append({"username": username, "role": str(Role(role).label), "jurisdiction": f"{label} {code}"})
+    return logins
+
+
+def demo_prepare(*, persons: int, seed: int, password: str) -> list[dict]:
+    """The demo city: a synthetic population (once) and one login per role."""
+    if not Person.objects.exists():
+        population_load(persons=persons, seed=seed)
+    return demo_accounts_create(password=password)

@@ -1,0 +1,322 @@
+"""Pages. Thin: read through selectors with the request's actor, render, audit personal data."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language as django_set_language
+
+from lianfang.accounts.masking import mask_id_number
+from lianfang.accounts.models import AuditEvent
+from lianfang.accounts.scoping import actor_of, client_ip, public, scoped
+from lianfang.accounts.services import (
+    audit_record,
+    login_failure_record,
+    login_failures_clear,
+    login_is_throttled,
+)
+from lianfang.geo.models import Division, Level
+from lianfang.imports.models import ImportJob
+from lianfang.imports.services import import_job_create
+from lianfang.imports.summary import reason_text
+from lianfang.people.models import CommunityStats, Person, Tag
+from lianfang.people.presenters import person_public
+from lianfang.people.selectors import person_get, persons_search, search_kind
+
+TAGS = [(t.value, t.label) for t in Tag]
+EXPORT_COLUMNS = ["community_code", "id_type", "id_number", "name", "phone", "address", "tags"]
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
+
+
+# --- login -------------------------------------------------------------------------------------
+
+@public
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    error = ""
+    username = ""
+    if request.method == "POST":
+        username = request.POST.get("username", "").strip()
+        password = request.POST.get("password", "")
+        if login_is_throttled(username=username):
+            error = _("登录失败次数过多，请 %(minutes)s 分钟后再试。") % {
+                "minutes": settings.LOGIN_FAILURE_WINDOW_MINUTES
+            }
+        else:
+            user = authenticate(request, username=username, password=password)
+            if user is None:
+                login_failure_record(username=username, ip=client_ip(request))
+                error = _("用户名或密码错误。")
+            else:
+                login(request, user)
+                login_failures_clear(username=username)
+                audit_record(actor=actor_of(request), action="login", object_type="user", object_id=user.pk)
+                target = request.POST.get("next") or ""
+                if not target.startswith("/") or target.startswith("//"):
+                    target = "/"
+                return redirect(target)
+    status = 429 if error and login_is_throttled(username=username) else 200
+    return render(
+        request,
+        "lianfang/login.html",
+        {"error": error, "username": username, "next": request.GET.get("next", "")},
+        status=status,
+    )
+
+
+@public
+@require_POST
+def logout_view(request):
+    logout(request)
+    return redirect("web:login")
+
+
+set_language = public(django_set_language)
+
+
+# --- home and divisions -----------------------------------------------------------------------
+
+def _rollup(stats_rows, length: int) -> dict[str, dict]:
+    """Sum community stats up to codes of ``length`` digits."""
+    out: dict[str, dict] = defaultdict(lambda: defaultdict(int))
+    for row in stats_rows:
+        bucket = out[row.community_id[:length]]
+        bucket["registered"] += row.registered
+        bucket["unregistered"] += row.unregistered
+        bucket["households"] += row.households
+        for tag in CommunityStats.TAG_FIELDS:
+            bucket[tag] += getattr(row, tag)
+    return out
+
+
+@scoped
+def home(request):
+    actor = actor_of(request)
+    stats = list(CommunityStats.objects.visible_to(actor))
+    totals = _rollup(stats, 0).get("", defaultdict(int))
+    # The level below the actor's widest jurisdiction: a city user sees counties, a county user towns.
+    widest = min((len(c) for c in actor.codes), default=12)
+    child_len = {2: 4, 4: 6, 6: 9, 9: 12}.get(widest, 12)
+    by_child = _rollup(stats, child_len)
+    names = dict(Division.objects.filter(code__in=list(by_child)).values_list("code", "name"))
+    own = list(Division.objects.filter(code__in=actor.codes).order_by("code"))
+    rows = [
+        {"code": code, "name": names.get(code, code), **counts}
+        for code, counts in sorted(by_child.items(), key=lambda kv: -kv[1]["registered"])
+    ]
+    refreshed = max((s.refreshed_at for s in stats), default=None)
+    return render(
+        request,
+        "lianfang/home.html",
+        {
+            "totals": totals,
+            "rows": rows,
+            "own": own,
+            "tags": [(value, label, totals.get(value, 0)) for value, label in TAGS],
+            "chart": {"names": [r["name"] for r in rows], "values": [r["registered"] for r in rows]},
+            "refreshed": refreshed,
+        },
+    )
+
+
+@scoped
+def division(request, code: str | None = None):
+    actor = actor_of(request)
+    visible = Division.objects.visible_to(actor)
+    if code is None:
+        current = None
+        children = list(visible.filter(code__in=actor.codes).order_by("code"))
+    else:
+        current = visible.filter(code=code).first()
+        if current is None:
+            raise Http404
+        children = list(visible.filter(parent_id=code).order_by("code"))
+    stats = CommunityStats.objects.visible_to(actor)
+    if current is not None:
+        stats = stats.filter(community_id__startswith=current.code)
+    stats = list(stats)
+    rolled = {length: _rollup(stats, length) for length in {len(c.code) for c in children}}
+    for child in children:
+        child.counts = rolled[len(child.code)].get(child.code, {})
+    breadcrumb = list(visible.filter(code__in=current.ancestor_codes).order_by("code")) if current else []
+    people_page = None
+    if current is not None and current.level == Level.COMMUNITY:
+        people = Person.objects.visible_to(actor).filter(community_id=current.code).order_by("id_number")
+        page = Paginator(people, 50).get_page(request.GET.get("page"))
+        people_page = page
+        page.rows = [person_public(p, actor) for p in page.object_list]
+        audit_record(
+            actor=actor, action="view", object_type="community_people", object_id=current.code,
+            detail={"page": page.number, "count": len(page.rows)},
+        )
+    return render(
+        request,
+        "lianfang/division.html",
+        {
+            "current": current,
+            "children": children,
+            "breadcrumb": breadcrumb,
+            "people_page": people_page,
+            "exportable": current is not None and current.level >= Level.TOWN,
+        },
+    )
+
+
+@scoped
+def division_export(request, code: str, fmt: str):
+    """The registry of one town or community, masked per role, as CSV or XLSX (audited)."""
+    actor = actor_of(request)
+    current = Division.objects.inside(actor).filter(code=code, level__gte=Level.TOWN).first()
+    if current is None or fmt not in ("csv", "xlsx"):
+        raise Http404
+    people = (
+        Person.objects.visible_to(actor)
+        .filter(community_id__startswith=code, registered=True)
+        .select_related("community")
+        .order_by("community_id", "id_number")
+    )
+    rows = []
+    for p in people.iterator(chunk_size=5000):
+        shown = person_public(p, actor)
+        rows.append([shown["community_code"], p.id_type, shown["id_number"], p.name, shown["phone"],
+                     shown["address"], p.tags])
+    audit_record(actor=actor, action="export", object_type="division_people", object_id=code,
+                 detail={"format": fmt, "rows": len(rows), "masked": not actor.sees_personal_data})
+    filename = f"registry-{code}-{timezone.localdate():%Y%m%d}.{fmt}"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        buffer.write("\ufeff")
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        writer.writerows(rows)
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet(current.name[:31])
+        ws.append(EXPORT_COLUMNS)
+        for row in rows:
+            ws.append(row)
+        out = io.BytesIO()
+        wb.save(out)
+        response = HttpResponse(
+            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- people -----------------------------------------------------------------------------------
+
+@scoped
+def search(request):
+    actor = actor_of(request)
+    q = request.GET.get("q", "").strip()[:64]
+    results = []
+    if q:
+        people = persons_search(actor=actor, q=q)
+        results = [person_public(p, actor) for p in people]
+        shown_q = mask_id_number(q) if search_kind(q) in ("id", "digits") and len(q) > 8 else q
+        audit_record(actor=actor, action="search", object_type="person", detail={"q": shown_q, "hits": len(results)})
+    template = "lianfang/partials/search_results.html" if request.headers.get("HX-Request") else "lianfang/search.html"
+    return render(request, template, {"q": q, "results": results})
+
+
+@scoped
+def person_detail(request, pk: int):
+    actor = actor_of(request)
+    person = person_get(actor=actor, pk=pk)
+    if person is None:
+        raise Http404
+    audit_record(actor=actor, action="view", object_type="person", object_id=person.pk,
+                 detail={"masked": not actor.sees_personal_data})
+    return render(request, "lianfang/person.html", {"p": person_public(person, actor), "person": person})
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+@scoped
+@require_http_methods(["GET", "POST"])
+def person_import(request):
+    actor = actor_of(request)
+    if not actor.may_edit_registry:
+        raise Http404
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = _("请选择要导入的文件（CSV、XLSX 或 Parquet）。")
+        elif not upload.name.lower().endswith(UPLOAD_SUFFIXES):
+            error = _("不支持的文件格式：%(name)s。请上传 CSV、XLSX 或 Parquet 文件。") % {"name": upload.name}
+        elif upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
+            error = _("文件过大（上限 %(mb)s MB）。") % {"mb": settings.IMPORT_MAX_UPLOAD_MB}
+        else:
+            job = import_job_create(actor=actor, uploaded_file=upload)
+            return redirect("web:import_job", pk=job.pk)
+    jobs = ImportJob.objects.visible_to(actor)[:10]
+    return render(request, "lianfang/import.html", {"error": error, "jobs": jobs}, status=400 if error else 200)
+
+
+def _job(request, pk):
+    job = ImportJob.objects.visible_to(actor_of(request)).filter(pk=pk).first()
+    if job is None:
+        raise Http404
+    reasons = [
+        {"reason": reason, "count": count, "text": reason_text(reason)}
+        for reason, count in sorted((job.summary.get("reasons") or {}).items())
+    ]
+    return job, reasons
+
+
+@scoped
+def import_job(request, pk):
+    job, reasons = _job(request, pk)
+    template = "lianfang/partials/import_progress.html" if request.headers.get("HX-Request") else "lianfang/import_job.html"
+    return render(request, template, {"job": job, "reasons": reasons})
+
+
+@scoped
+def import_job_rejects(request, pk):
+    job, _reasons = _job(request, pk)
+    if not job.rejects_path:
+        raise Http404
+    audit_record(actor=actor_of(request), action="export", object_type="import_rejects", object_id=job.pk)
+    return FileResponse(open(job.rejects_path, "rb"), as_attachment=True,  # noqa: SIM115 - FileResponse closes it
+                        filename=f"rejects-{job.original_name}.csv", content_type="text/csv; charset=utf-8")
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+@scoped
+def audit_log(request):
+    actor = actor_of(request)
+    if not actor.may_read_audit:
+        raise Http404
+    events = AuditEvent.objects.select_related("user").order_by("-at", "-id")
+    action = request.GET.get("action", "")
+    if action:
+        events = events.filter(action=action)
+    who = request.GET.get("user", "").strip()
+    if who:
+        events = events.filter(username=who)
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    return render(request, "lianfang/audit.html", {"page": page, "action": action, "who": who,
+                                                   "actions": AuditEvent._meta.get_field("action").choices})
+
+
+@public
+def api_docs(request):
+    """/api/docs → the OpenAPI page of the current API version."""
+    return redirect("/api/v1/docs")

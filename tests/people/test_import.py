@@ -1,0 +1,197 @@
+"""`import persons` per FORMATS.md: every reason, counts that add up, idempotency, updates, XLSX."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lianfang.accounts.models import AuditEvent
+from lianfang.imports.reader import read_table
+from lianfang.imports.services import persons_import_file
+from lianfang.people.models import CommunityStats, Person
+from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, actor, rid
+
+HEADER = ["id_type", "id_number", "name", "phone", "community_code", "address", "birth_date", "tags"]
+A = rid("350582", "19800101", "123")
+B = rid("350582", "19920615", "246")
+C = rid("350502", "20210301", "011")
+
+
+def write_csv(path, rows, header=HEADER, bom=True):
+    with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+# One row per reason, in the order of FORMATS.md, plus three good rows.
+ROWS = [
+    ["resident_id", A, "陈建国", "13805951234", JJ_COMMUNITY, "桂香花园3栋501", "", "bedridden"],
+    ["", B, "林美玲", "+86 139 0595 6789", JJ_COMMUNITY, "", "", "pregnant;卧床"],
+    ["居民身份证", C, "王小宝", "", LC_COMMUNITY, "", "", ""],
+    ["resident_id", "", "无号码", "", JJ_COMMUNITY, "", "", ""],  # missing_field:id_number
+    ["resident_id", rid("350582", "19700101", "111"), "", "", JJ_COMMUNITY, "", "", ""],  # missing_field:name
+    ["resident_id", rid("350582", "19700101", "113"), "缺社区", "", "", "", "", ""],  # missing_field:community_code
+    ["driver_licence", rid("350582", "19700101", "115"), "证件类型错", "", JJ_COMMUNITY, "", "", ""],  # bad_id_type
+    ["resident_id", A[:17] + ("0" if A[17] != "0" else "1"), "校验位错", "", JJ_COMMUNITY, "", "", ""],  # invalid
+    ["resident_id", "35058219990230" + "1234", "日期错", "", JJ_COMMUNITY, "", "", ""],  # invalid (30 Feb)
+    ["resident_id", rid("350582", "19700101", "117"), "社区错", "", "350582999999", "", "", ""],  # unknown_community
+]
+EXPECTED_REASONS = {
+    "missing_field:id_number": 1,
+    "missing_field:name": 1,
+    "missing_field:community_code": 1,
+    "bad_id_type": 1,
+    "invalid_id_number": 2,
+    "unknown_community": 1,
+}
+
+
+def test_every_reason_and_counts(db, tmp_path):
+    path = write_csv(tmp_path / "persons.csv", ROWS)
+    rejects = tmp_path / "rejects.csv"
+    s = persons_import_file(path=path, actor=None, rejects_path=rejects)
+    assert s.as_dict() == {"read": 10, "accepted": 3, "duplicate": 0, "held": 0, "rejected": 7,
+                           "reasons": dict(sorted(EXPECTED_REASONS.items()))}
+    assert s.read == s.accepted + s.duplicate + s.held + s.rejected
+    with open(rejects, encoding="utf-8-sig") as f:
+        back = list(csv.DictReader(f))
+    assert [r["reason"] for r in back] == [
+        "missing_field:id_number", "missing_field:name", "missing_field:community_code", "bad_id_type",
+        "invalid_id_number", "invalid_id_number", "unknown_community",
+    ]
+    assert back[0]["name"] == "无号码"  # the original row comes back
+    b = Person.objects.get(id_number=B)
+    assert b.id_type == "resident_id" and b.phone == "13905956789" and b.tags == "bedridden;pregnant"
+    assert b.sex == "F" and str(b.birth_date) == "1992-06-15" and b.name_pinyin == "linmeiling" and b.name_initials == "lml"
+    assert CommunityStats.objects.get(community_id=JJ_COMMUNITY).registered == 2
+
+
+def test_missing_field_names_first_missing_column_in_table_order(db, tmp_path):
+    path = write_csv(tmp_path / "p.csv", [["resident_id", "", "", "", "", "", "", ""]])
+    s = persons_import_file(path=path, actor=None)
+    assert dict(s.reasons) == {"missing_field:id_number": 1}
+
+
+def test_missing_column_entirely(db, tmp_path):
+    path = write_csv(tmp_path / "p.csv", [[A, "陈建国"]], header=["id_number", "name"])
+    s = persons_import_file(path=path, actor=None)
+    assert dict(s.reasons) == {"missing_field:community_code": 1}
+
+
+def test_same_file_twice_is_all_duplicate_and_rejects_stay(db, tmp_path):
+    path = write_csv(tmp_path / "persons.csv", ROWS)
+    persons_import_file(path=path, actor=None)
+    again = persons_import_file(path=path, actor=None)
+    assert (again.accepted, again.duplicate, again.rejected) == (0, 3, 7)
+    assert dict(again.reasons) == EXPECTED_REASONS
+    assert Person.objects.count() == 3
+
+
+def test_update_changes_person_and_is_audited_blank_keeps(db, tmp_path):
+    persons_import_file(path=write_csv(tmp_path / "a.csv", ROWS[:1]), actor=None)
+    before = Person.objects.get(id_number=A)
+    # New phone; blank address and tags leave the stored values.
+    row = ["resident_id", A, "陈建国", "13700000000", JJ_COMMUNITY, "", "", ""]
+    s = persons_import_file(path=write_csv(tmp_path / "b.csv", [row]), actor=None)
+    assert (s.accepted, s.duplicate) == (1, 0)
+    after = Person.objects.get(id_number=A)
+    assert after.pk == before.pk and after.phone == "13700000000"
+    assert after.address == "桂香花园3栋501" and after.tags == "bedridden"
+    event = AuditEvent.objects.filter(action="update", object_type="person", object_id=str(after.pk)).get()
+    assert event.detail == {"fields": ["phone"]}
+
+
+def test_repeated_key_in_one_file_applies_in_order(db, tmp_path):
+    rows = [ROWS[0], ROWS[0], ["resident_id", A, "陈建国", "13711111111", JJ_COMMUNITY, "", "", ""]]
+    s = persons_import_file(path=write_csv(tmp_path / "p.csv", rows), actor=None)
+    assert (s.read, s.accepted, s.duplicate) == (3, 2, 1)
+    assert Person.objects.get(id_number=A).phone == "13711111111"
+
+
+def test_lowercase_x_stored_upper(db, tmp_path):
+    x = rid("110105", "19491231", "002")
+    assert x.endswith("X")
+    persons_import_file(path=write_csv(tmp_path / "p.csv", [["", x.lower(), "赵", "", JJ_COMMUNITY, "", "", ""]]),
+                        actor=None)
+    assert Person.objects.filter(id_number=x).exists()
+
+
+def test_scoped_import_refuses_other_county(db, tmp_path, county_user):
+    rows = [ROWS[0], ROWS[2]]  # Jinjiang and Licheng
+    s = persons_import_file(path=write_csv(tmp_path / "p.csv", rows), actor=actor(county_user))
+    assert (s.accepted, dict(s.reasons)) == (1, {"unknown_community": 1})
+    # A person stored in Licheng cannot be moved into Jinjiang by a Jinjiang user.
+    persons_import_file(path=write_csv(tmp_path / "c.csv", [ROWS[2]]), actor=None)
+    moved = ["resident_id", C, "王小宝", "", JJ_COMMUNITY, "", "", ""]
+    s = persons_import_file(path=write_csv(tmp_path / "m.csv", [moved]), actor=actor(county_user))
+    assert dict(s.reasons) == {"out_of_jurisdiction": 1}
+    assert Person.objects.get(id_number=C).community_id == LC_COMMUNITY
+
+
+@pytest.mark.slow
+def test_xlsx_10000_rows(db, tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("底数")
+    ws.append(HEADER)
+    for i in range(10_000):
+        ws.append(["", rid("350582", "19850101", f"{i % 1000:03d}") if i < 1000 else
+                   rid("350582", f"1986{1 + i // 1000 % 12:02d}{1 + i // 12000:02d}", f"{i % 1000:03d}"),
+                   f"测试{i}", 13800000000 + i, JJ_COMMUNITY, f"{i}号", "", ""])
+    path = tmp_path / "big.xlsx"
+    wb.save(path)
+    s = persons_import_file(path=path, actor=None)
+    assert s.read == 10_000 and s.rejected == 0 and s.accepted == 10_000
+    assert Person.objects.filter(phone="13800009999").exists()  # numeric phone cell read as digits
+
+
+def test_parquet_same_as_csv(db, tmp_path):
+    import pyarrow.parquet as pq
+
+    table = read_table(write_csv(tmp_path / "p.csv", ROWS))
+    pq.write_table(table, tmp_path / "p.parquet")
+    s = persons_import_file(path=tmp_path / "p.parquet", actor=None)
+    assert (s.accepted, s.rejected) == (3, 7)
+
+
+@pytest.mark.slow
+def test_cli_json_summary_and_exit_codes(tmp_path):
+    """The operator's path end to end, on a fresh embedded database of its own."""
+    import os
+
+    path = write_csv(tmp_path / "persons.csv", ROWS)
+    env = {k: v for k, v in os.environ.items() if k != "LIANFANG_DATABASE_URL"}
+    env["LIANFANG_DATA_DIR"] = str(tmp_path / "data")
+    no_db = subprocess.run([sys.executable, "-m", "lianfang", "import", "persons", str(path), "--json"],
+                           capture_output=True, text=True, env=env, check=False)
+    assert no_db.returncode != 0 and "lianfang init" in no_db.stderr
+    init = subprocess.run([sys.executable, "-m", "lianfang", "init"], capture_output=True, text=True, env=env,
+                          check=False)
+    assert init.returncode == 0, init.stderr
+    out = subprocess.run([sys.executable, "-m", "lianfang", "import", "persons", str(path), "--json",
+                          "--rejects", str(tmp_path / "r.csv")], capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert summary["read"] == 10 and summary["rejected"] == 7 and summary["reasons"]["invalid_id_number"] == 2
+    bad = subprocess.run([sys.executable, "-m", "lianfang", "import", "persons", str(tmp_path / "nope.csv")],
+                         capture_output=True, text=True, env=env, check=False)
+    assert bad.returncode != 0 and "nope.csv" in bad.stderr
+
+
+def test_divisions_import_china_division_layout(db, tmp_path):
+    path = tmp_path / "towns.csv"
+    path.write_text("code,name,areaCode,provinceCode,cityCode\n350582001,青阳街道,350582,35,3505\n"
+                    "350582998,新街道,350582,35,3505\n350599001,无上级,350599,35,3505\n1234567,坏,1,1,1\n", encoding="utf-8")
+    from lianfang.geo.services import divisions_import
+
+    rejects: list = []
+    s = divisions_import(paths=[path], rejects=rejects)
+    assert (s.read, s.accepted, s.duplicate, s.rejected) == (4, 1, 1, 2)
+    assert dict(s.reasons) == {"unknown_parent": 1, "bad_code": 1}
