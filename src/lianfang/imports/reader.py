@@ -96,6 +96,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import math
 import os
 from collections.abc import Sequence
@@ -135,6 +136,7 @@ _PARQUET_MAGIC = b"PAR1"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, password-protected .xlsx
 _BOM = "\ufeff"
 _CSV_BLOCK_SIZE = 8 << 20
+_BATCH_ROWS = 65536
 _SAVE_AS_ZH = "请在 Excel 中选择“另存为”，文件类型选“CSV UTF-8（逗号分隔）(*.csv)”后重新上传。"
 _SAVE_AS_EN = (
     'In Excel choose "Save As" with file type "CSV UTF-8 (Comma delimited) (*.csv)" and upload again.'
@@ -513,86 +515,85 @@ def _read_csv_arrow(path, names: list[str], width: int) -> pa.Table:
 
 def _read_csv_python(path, names: list[str]) -> pa.Table:
     n = len(names)
-    cols: list[list[str]] = [[] for _ in range(n)]
-    extra: list[str] = []
-    any_extra = False
     padding = [""] * n
-    lines = _LineTracker()
+    rows: list[list[str]] = []  # current batch; converted to Arrow every _BATCH_ROWS rows
+    append = rows.append
+    chunks: list[list[pa.Array]] = [[] for _ in range(n)]
+    done = 0  # rows already converted
+    surplus: dict[int, str] = {}
+
+    def flush() -> None:
+        nonlocal done
+        for chunk_list, values in zip(chunks, zip(*rows, strict=True), strict=True):
+            chunk_list.append(pa.array(values, type=pa.string()))
+        done += len(rows)
+        rows.clear()
+
+    record_start = 1  # physical line on which the record being parsed starts
+    last_start = 1
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(lines.track(f))
+            reader = csv.reader(f)
             next(reader, None)  # header, already validated
-            lines.record_done()
+            record_start = reader.line_num + 1
             for row in reader:
-                lines.record_done()
-                if len(row) < n:
-                    row = row + padding[len(row) :]
-                for col, value in zip(cols, row, strict=False):
-                    col.append(value)
-                surplus = _extra_text(row[n:]) if len(row) > n else ""
-                any_extra = any_extra or bool(surplus)
-                extra.append(surplus)
+                last_start, record_start = record_start, reader.line_num + 1
+                k = len(row)
+                if k == n:
+                    append(row)
+                elif k < n:
+                    append(row + padding[k:])
+                else:
+                    append(row[:n])
+                    text = _extra_text(row[n:])
+                    if text:
+                        surplus[done + len(rows) - 1] = text
+                if len(rows) == _BATCH_ROWS:
+                    flush()
+            if rows:
+                flush()
     except UnicodeDecodeError as e:
         raise _not_utf8(_first_bad_utf8_line(path)) from e
     except csv.Error as e:
-        line = lines.current_start
         if "field larger than field limit" in str(e):
             raise ImportFileError(
                 "unclosed_quote",
-                f'从第 {line} 行开始的单元格过长，通常是引号（"）没有闭合。',
-                f'A cell starting on line {line} is too long; usually a quote (") is not closed.',
+                f'从第 {record_start} 行开始的单元格过长，通常是引号（"）没有闭合。',
+                f'A cell starting on line {record_start} is too long; usually a quote (") is not closed.',
             ) from e
-        raise _unreadable(f"line {line}: {e}") from e
+        raise _unreadable(f"line {record_start}: {e}") from e
     except OSError as e:
         raise _unreadable(e.strerror or type(e).__name__) from e
-    if lines.last_record_has_open_quote():
-        line = lines.last_start
+    if done and _last_record_has_open_quote(path, last_start):
         raise ImportFileError(
             "unclosed_quote",
-            f'第 {line} 行开始的引号（"）没有闭合，文件其余部分无法正确拆分。',
-            f'A quote (") opened on line {line} is never closed, so the rest of the file cannot be split.',
+            f'第 {last_start} 行开始的引号（"）没有闭合，文件其余部分无法正确拆分。',
+            f'A quote (") opened on line {last_start} is never closed, so the rest of the file cannot be split.',
         )
-    columns = [pa.array(c, type=pa.string()) for c in cols]
-    return _assemble(names, columns, extra if any_extra else None)
+    columns = [pa.chunked_array(c, type=pa.string()) for c in chunks]
+    extra = None
+    if surplus:
+        extra = [""] * done
+        for i, text in surplus.items():
+            extra[i] = text
+    return _assemble(names, columns, extra)
 
 
-class _LineTracker:
-    """Remembers which physical lines made up the records parsed so far.
+def _last_record_has_open_quote(path, start_line: int) -> bool:
+    """Does the last record (from physical line ``start_line`` to EOF) end inside quotes?
 
-    Python's csv module (non-strict) silently ends a quoted field at EOF, turning
-    the rest of the file into one cell; re-parsing the last record in strict mode
-    tells that apart from a normal last record.
+    Python's csv module (non-strict) silently closes a quoted field at EOF, turning
+    the rest of the file into one cell; a strict re-parse of the last record tells
+    that apart from a normal last record.
     """
-
-    def __init__(self) -> None:
-        self.pending: list[str] = []
-        self.consumed = 0
-        self.last_record: list[str] = []
-        self.last_start = 1
-
-    def track(self, lines):
-        for line in lines:
-            self.pending.append(line)
-            yield line
-
-    def record_done(self) -> None:
-        self.last_start = self.consumed + 1
-        self.consumed += len(self.pending)
-        self.last_record, self.pending = self.pending, []
-
-    @property
-    def current_start(self) -> int:
-        return self.consumed + 1
-
-    def last_record_has_open_quote(self) -> bool:
-        if not self.last_record:
-            return False
-        try:
-            for _ in csv.reader(io.StringIO("".join(self.last_record), newline=""), strict=True):
-                pass
-        except csv.Error as e:
-            return "unexpected end of data" in str(e)
-        return False
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        tail = "".join(itertools.islice(f, start_line - 1, None))
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), strict=True):
+            pass
+    except csv.Error as e:
+        return "unexpected end of data" in str(e)
+    return False
 
 
 # --------------------------------------------------------------------------- XLSX

@@ -95,7 +95,7 @@ class CommunityStatsQuerySet(ScopedQuerySet):
             return self.none()
         q = models.Q()
         for code in actor.codes:
-            q |= models.Q(community_id__startswith=code)
+            q |= models.Q(community__pk__startswith=code)
         return self.filter(q)
 
 

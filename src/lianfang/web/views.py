@@ -144,7 +144,7 @@ def division(request, code: str | None = None):
         children = list(visible.filter(parent_id=code).order_by("code"))
     stats = CommunityStats.objects.visible_to(actor)
     if current is not None:
-        stats = stats.filter(community_id__startswith=current.code)
+        stats = stats.filter(community__pk__startswith=current.code)
     stats = list(stats)
     rolled = {length: _rollup(stats, length) for length in {len(c.code) for c in children}}
     for child in children:
@@ -182,7 +182,7 @@ def division_export(request, code: str, fmt: str):
         raise Http404
     people = (
         Person.objects.visible_to(actor)
-        .filter(community_id__startswith=code, registered=True)
+        .filter(community__pk__startswith=code, registered=True)
         .select_related("community")
         .order_by("community_id", "id_number")
     )
