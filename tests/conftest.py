@@ -26,6 +26,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
         divisions_load_shipped()
 
 
+@pytest.fixture(autouse=True)
+def _divisions_after_flush(request):
+    """Transactional tests (live server, browser) flush every table: reload the divisions then."""
+    if not {"transactional_db", "live_server"} & set(request.fixturenames):
+        return
+    request.getfixturevalue("transactional_db")
+    from lianfang.geo.models import Division
+    from lianfang.geo.services import divisions_load_shipped
+
+    if not Division.objects.exists():
+        divisions_load_shipped()
+
+
 def make_user(username: str, role: str, codes: list[str]):
     return user_create(username=username, password=PASSWORD, role=role, codes=codes, display_name=username)
 

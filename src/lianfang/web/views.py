@@ -152,7 +152,10 @@ def division(request, code: str | None = None):
     breadcrumb = list(visible.filter(code__in=current.ancestor_codes).order_by("code")) if current else []
     people_page = None
     if current is not None and current.level == Level.COMMUNITY:
-        people = Person.objects.visible_to(actor).filter(community_id=current.code).order_by("id_number")
+        people = (
+            Person.objects.visible_to(actor).filter(community_id=current.code).select_related("community")
+            .order_by("id_number")
+        )
         page = Paginator(people, 50).get_page(request.GET.get("page"))
         people_page = page
         page.rows = [person_public(p, actor) for p in page.object_list]
