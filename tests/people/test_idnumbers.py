@@ -9,7 +9,13 @@ import pytest
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
-from lianfang.people.idnumbers import birth_dates, check_digit, is_valid_resident_id, sex, validate_resident_ids
+from lianfang.people.idnumbers import (
+    birth_dates,
+    check_digit,
+    is_valid_resident_id,
+    sex,
+    validate_resident_ids,
+)
 
 TODAY = dt.date(2026, 11, 29)
 

@@ -47,6 +47,9 @@ class ImportJob(models.Model):
         verbose_name = _("导入任务")
         verbose_name_plural = _("导入任务")
 
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.status})"
+
     @property
     def percent(self) -> int:
         if self.status == JobStatus.DONE:

@@ -326,8 +326,19 @@ def write_rejects(path, rows: pa.Table, reasons: Sequence[str] | pa.Array | pa.C
 
 
 def _write_csv(table: pa.Table, sink) -> None:
-    options = pacsv.WriteOptions(include_header=True, quoting_style="needed", eol="\r\n")
-    pacsv.write_csv(table, sink, write_options=options)
+    """Header always; CRLF; quotes only where needed, like Excel's own CSV.
+
+    (Arrow's writer quotes every string value, so the csv module writes the text.)
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(table.column_names)
+    for batch in table.to_batches(max_chunksize=_BATCH_ROWS):
+        writer.writerows(zip(*(c.to_pylist() for c in batch.columns), strict=True))
+        sink.write(buf.getvalue().encode())
+        buf.seek(0)
+        buf.truncate()
+    sink.write(buf.getvalue().encode())
 
 
 def _as_text(array, name: str = REASON_COLUMN) -> pa.ChunkedArray | pa.Array:
@@ -664,42 +675,59 @@ def _cell_text(v) -> str:
 
 
 def _read_xlsx(path) -> pa.Table:
-    import zipfile
-
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        wb = load_workbook(os.fspath(path), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as e:
-        raise _unreadable(type(e).__name__) from e
+        # A file object, so openpyxl doesn't judge by the extension (renamed uploads, temp files).
+        f = open(path, "rb")  # closed in the finally below
+    except OSError as e:
+        raise _unreadable(e.strerror or type(e).__name__) from e
     try:
-        if not wb.worksheets:
-            raise _no_header()
-        ws = wb.worksheets[0]
-        ws.reset_dimensions()  # don't trust the <dimension> tag; read every cell present
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        names = _header([_cell_text(v) for v in header or ()], "xlsx")
-        n = len(names)
-        cols: list[list[str]] = [[] for _ in range(n)]
-        extra: list[str] = []
-        any_extra = False
-        for row in rows:
-            cells = [_cell_text(v) for v in row]
-            if len(cells) < n:
-                cells.extend([""] * (n - len(cells)))
-            for col, value in zip(cols, cells, strict=False):
-                col.append(value)
-            surplus = _extra_text(cells[n:]) if len(cells) > n else ""
-            any_extra = any_extra or bool(surplus)
-            extra.append(surplus)
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+        wb = load_workbook(f, read_only=True, data_only=True)
+        try:
+            return _read_worksheet(wb)
+        finally:
+            wb.close()
+    except ImportFileError:
+        raise
+    except Exception as e:  # whatever openpyxl/zipfile/XML parsing throws: the file is unusable
         raise _unreadable(type(e).__name__) from e
     finally:
-        wb.close()
-    columns = [pa.array(c, type=pa.string()) for c in cols]
-    return _assemble(names, columns, extra if any_extra else None)
+        f.close()
+
+
+def _read_worksheet(wb) -> pa.Table:
+    if not wb.worksheets:
+        raise _no_header()
+    ws = wb.worksheets[0]
+    ws.reset_dimensions()  # don't trust the <dimension> tag; read every cell present
+    source = ws.iter_rows(values_only=True)
+    header = next(source, None)
+    names = _header([_cell_text(v) for v in header or ()], "xlsx")
+    n = len(names)
+    rows: list[list[str]] = []
+    surplus: dict[int, str] = {}
+    for row in source:
+        cells = [_cell_text(v) for v in row]
+        k = len(cells)
+        if k < n:
+            cells.extend([""] * (n - k))
+        elif k > n:
+            text = _extra_text(cells[n:])
+            if text:
+                surplus[len(rows)] = text
+            del cells[n:]
+        rows.append(cells)
+    if rows:
+        columns = [pa.array(c, type=pa.string()) for c in zip(*rows, strict=True)]
+    else:
+        columns = [pa.array([], type=pa.string()) for _ in range(n)]
+    extra = None
+    if surplus:
+        extra = [""] * len(rows)
+        for i, text in surplus.items():
+            extra[i] = text
+    return _assemble(names, columns, extra)
 
 
 # --------------------------------------------------------------------------- Parquet

@@ -13,6 +13,7 @@ real 南安 (350583, from 1993) resident born in 1950 would be refused.
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from stdnum.cn import ric
@@ -21,6 +22,11 @@ from stdnum.exceptions import ValidationError
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
 _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _today() -> dt.date:
+    """Today in China (a birth date 'in the future' is judged on Beijing time)."""
+    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 def check_digit(first17: str) -> str:
@@ -39,7 +45,7 @@ def is_valid_resident_id(number: str, *, today: dt.date | None = None) -> bool:
         born = ric.get_birth_date(number)
     except ValidationError:
         return False
-    return born <= (today or dt.date.today())
+    return born <= (today or _today())
 
 
 def birth_date(number: str) -> dt.date:
@@ -85,7 +91,7 @@ def validate_resident_ids(numbers, *, today: dt.date | None = None) -> np.ndarra
     month_ok = (month >= 1) & (month <= 12)
     max_day = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] - ((month == 2) & ~leap)
     ok &= month_ok & (day >= 1) & (day <= max_day) & (year >= 1)
-    today = today or dt.date.today()
+    today = today or _today()
     ymd = year * 10000 + month * 100 + day
     ok &= ymd <= today.year * 10000 + today.month * 100 + today.day
     return ok

@@ -119,4 +119,7 @@ class CommunityStats(models.Model):
 
     objects = CommunityStatsQuerySet.as_manager()
 
+    def __str__(self) -> str:
+        return f"{self.community_id}: {self.registered}"
+
     TAG_FIELDS = ("bedridden", "elderly_alone", "infant", "pregnant", "dialysis", "disabled")

@@ -44,8 +44,8 @@ def normalize_tags(value: str) -> str:
 def normalize_phone(value: str) -> str:
     """A mainland number as 11 digits (+86, spaces and dashes dropped); anything else as written."""
     value = value.strip()
-    if not value:
-        return ""
+    if not value or is_plain_mobile(value):  # the common case, without the parser's cost
+        return value
     try:
         parsed = phonenumbers.parse(value, "CN")
     except phonenumbers.NumberParseException:
@@ -59,10 +59,41 @@ def is_plain_mobile(value: str) -> bool:
     return len(value) == 11 and value.isdigit() and value[0] == "1"
 
 
-@lru_cache(maxsize=500_000)
+@lru_cache(maxsize=65_536)
+def _char_pinyin(ch: str) -> str:
+    syllables = lazy_pinyin(ch, style=Style.NORMAL, errors="default")
+    return "".join(syllables).lower() if syllables else ""
+
+
+@lru_cache(maxsize=200_000)
 def name_pinyin(name: str) -> tuple[str, str]:
-    """('zhangwei', 'zw') for 张伟; letters in a Latin name are kept, lower-cased."""
-    syllables = [s for s in lazy_pinyin(name, style=Style.NORMAL, errors="default") if s.strip()]
-    full = "".join(s.lower() for s in syllables if s.isascii())
-    initials = "".join(s[0].lower() for s in syllables if s and s.isascii())
-    return full.replace(" ", "")[:200], initials[:64]
+    """('zhangwei', 'zw') for 张伟; a Latin name keeps its letters, lower-cased ('john smith' → 'johnsmith', 'js').
+
+    Character by character through a cache, so a million distinct names cost a dictionary lookup
+    per character rather than a phrase analysis per name (names are not phrases).
+    """
+    full: list[str] = []
+    initials: list[str] = []
+    word = ""
+    for ch in name:
+        if ch.isascii():
+            if ch.isalpha():
+                word += ch.lower()
+                continue
+            if word:
+                full.append(word)
+                initials.append(word[0])
+                word = ""
+            continue
+        if word:
+            full.append(word)
+            initials.append(word[0])
+            word = ""
+        syllable = _char_pinyin(ch)
+        if syllable.isascii() and syllable.isalpha():
+            full.append(syllable)
+            initials.append(syllable[0])
+    if word:
+        full.append(word)
+        initials.append(word[0])
+    return "".join(full)[:200], "".join(initials)[:64]

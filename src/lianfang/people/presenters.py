@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils import timezone
+
 from lianfang.accounts.masking import mask_address, mask_id_number, mask_phone
 from lianfang.people.models import HOME_SAMPLING_TAGS, IdType, Person, Sex, Tag
 
@@ -19,7 +21,7 @@ def age_on(birth: dt.date | None, day: dt.date) -> int | None:
 def person_public(person: Person, actor, *, today: dt.date | None = None) -> dict:
     """The fields a page, export, API answer or drop-down may show this actor."""
     full = actor.sees_personal_data
-    today = today or dt.date.today()
+    today = today or timezone.localdate()
     tags = person.tag_list
     return {
         "id": person.pk,

@@ -7,7 +7,6 @@ import io
 from collections import defaultdict
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
