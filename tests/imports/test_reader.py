@@ -74,6 +74,14 @@ def test_header_names_are_stripped_lowercased_and_bom_free(tmp_path):
     assert table.column_names == ["name", "phone", "id_number"]
 
 
+def test_stray_boms_in_header_names_are_removed(tmp_path):
+    # a BOM written twice (files concatenated by a script) survives the decoder
+    csv_table = read_table(write(tmp_path, "2bom.csv", BOM + BOM + b"Name,phone\nx,1\n"))
+    assert csv_table.column_names == ["name", "phone"]
+    pq.write_table(pa.table({"\ufeffName": ["x"]}), tmp_path / "bom.parquet")
+    assert read_table(tmp_path / "bom.parquet").column_names == ["name"]
+
+
 def test_column_order_is_free(tmp_path):
     a = read_table(write(tmp_path, "a.csv", "name,phone\nx,1\ny,2\n"))
     b = read_table(write(tmp_path, "b.csv", "phone,name\n1,x\n2,y\n"))
