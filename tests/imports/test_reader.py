@@ -6,9 +6,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 import time
+import zipfile
 
 import openpyxl
 import pyarrow as pa
@@ -248,11 +250,17 @@ def test_duplicate_header_is_rejected_naming_the_column(tmp_path, header):
     assert "name" in info.value.message_en and "name" in info.value.message_zh
 
 
-def test_empty_header_between_columns_is_rejected(tmp_path):
+def test_unnamed_column_with_data_is_rejected(tmp_path):
     with pytest.raises(ImportFileError) as info:
-        read_table(write(tmp_path, "gap.csv", "name,,phone\n1,2,3\n"))
+        read_table(write(tmp_path, "gap.csv", "name,,phone\n1,,3\n4,5,6\n"))
     assert info.value.code == "empty_header"
-    assert "Column 2" in info.value.message_en
+    assert "Column 2" in info.value.message_en and "第 2 列" in info.value.message_zh
+
+
+def test_unnamed_spacer_column_without_data_is_dropped(tmp_path):
+    table = read_table(write(tmp_path, "spacer.csv", "name,,phone\n1, ,3\n4,,6\n"))
+    assert table.column_names == ["name", "phone"]
+    assert rows(table) == [("1", "3"), ("4", "6")]
 
 
 def test_reserved_extra_column_name_clashes_only_when_needed(tmp_path):
@@ -363,6 +371,23 @@ def test_xlsx_cells_beyond_the_header_and_short_rows(tmp_path):
     assert rows(table) == [("1", "", ""), ("2", "3", ",extra"), ("4", "5", "")]
 
 
+def test_xlsx_with_a_wrong_dimension_tag_is_read_completely(tmp_path):
+    # some generators write <dimension ref="A1"/>; openpyxl's read-only mode would trust it
+    make_xlsx(tmp_path / "ok.xlsx", ["a", "b", "c"], [[1, 2, 3], [4, 5, 6]])
+    with zipfile.ZipFile(tmp_path / "ok.xlsx") as zin, zipfile.ZipFile(tmp_path / "dim.xlsx", "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data, count = re.subn(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="A1:A1"/>', data)
+                assert count == 1
+            zout.writestr(item, data)
+    assert read_table(tmp_path / "dim.xlsx").to_pydict() == {
+        "a": ["1", "4"],
+        "b": ["2", "5"],
+        "c": ["3", "6"],
+    }
+
+
 def test_xlsx_uses_the_first_sheet(tmp_path):
     wb = openpyxl.Workbook()
     wb.active.append(["first"])
@@ -384,10 +409,11 @@ def test_xlsx_empty_sheet_and_bad_header(tmp_path):
         read_table(tmp_path / "dup.xlsx")
     assert info.value.code == "duplicate_column"
     assert "(B)" in info.value.message_en  # Excel column letter
-    make_xlsx(tmp_path / "gap.xlsx", ["a", None, "c"], [["1", "2", "3"]])
+    make_xlsx(tmp_path / "gap.xlsx", [None, "a", "c"], [["1", "2", "3"]])
     with pytest.raises(ImportFileError) as info:
         read_table(tmp_path / "gap.xlsx")
     assert info.value.code == "empty_header"
+    assert "(A)" in info.value.message_en
 
 
 def test_broken_xlsx_is_unreadable(tmp_path):
@@ -434,6 +460,13 @@ def test_parquet_columns_become_strings(tmp_path):
         ("张三", "30", "1990-01-02", "2022-04-01 08:30:05", "13812345678", "TRUE", "朝阳区"),
         ("", "", "", "2022-04-02", "1.5", "", "朝阳区"),
     ]
+    assert_all_strings(table)
+
+
+def test_parquet_nested_columns_are_kept_as_json_text(tmp_path):
+    pq.write_table(pa.table({"name": ["x", "y"], "tags": [["密接", "发热"], None]}), tmp_path / "n.parquet")
+    table = read_table(tmp_path / "n.parquet")
+    assert rows(table) == [("x", '["密接", "发热"]'), ("y", "")]
     assert_all_strings(table)
 
 

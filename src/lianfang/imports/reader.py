@@ -39,8 +39,10 @@ Decisions about irregular rows (the same in every format)
   cells than header columns"); the surplus then reaches the rejects file, so no
   data is silently lost.  Columns past the last *named* header cell (empty header
   cells at the end of the header row) are surplus in the same way.
-* An empty header name *between* named columns raises ``empty_header``; a header
-  row with no names raises ``no_header``; two names equal after normalisation raise
+* A column with an empty header name *between* named columns is dropped if all its
+  cells are empty (a spacer column; no data is lost) and raises ``empty_header``
+  otherwise.  A first row with no names at all (empty file, blank first line)
+  raises ``no_header``; two names equal after normalisation raise
   ``duplicate_column``.
 
 CSV reading
@@ -71,8 +73,8 @@ read completely.  Cell values become text the way a user expects: ``int`` ->
 ``"123"``; an integral ``float`` -> digits without ``.0`` (``13812345678.0`` ->
 ``"13812345678"``); other floats in positional notation; a float holding an
 18-digit ID has already lost digits, and we print the shortest decimal that
-round-trips the stored value (``1.1010119900101123e17`` ->
-``"110101199001011230"``) rather than inventing binary noise; ``datetime`` ->
+round-trips the stored value (110101199001011234 stored as a float ->
+``"110101199001011200"``) rather than inventing binary noise; ``datetime`` ->
 ``"YYYY-MM-DD HH:MM:SS"`` (rounded to the second), or ``"YYYY-MM-DD"`` when the
 time is exactly midnight (Excel date cells come back as midnight datetimes);
 ``date`` -> ``"YYYY-MM-DD"``; ``time`` -> ``"HH:MM:SS"``; ``bool`` ->
@@ -82,8 +84,9 @@ Parquet reading
 ===============
 ``pyarrow.parquet.read_table``; each column is converted to string with the same
 rules as XLSX (integers -> digits, dates -> ISO, timestamps -> as datetimes above,
-bools -> ``TRUE``/``FALSE``, floats as above, nulls -> ``""``).  Nested columns
-(list/struct/map) raise ``unreadable``.
+bools -> ``TRUE``/``FALSE``, floats as above, nulls -> ``""``; nested
+list/struct/map values become JSON text so unknown columns still reach the rejects
+file).
 
 Rejects
 =======
@@ -101,6 +104,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import json
 import math
 import os
 from collections.abc import Sequence
@@ -360,7 +364,11 @@ def _normalise_name(raw) -> str:
 
 
 def _header(raw_names: Sequence, fmt: str) -> list[str]:
-    """Validate the header row; return the normalised names up to the last named cell."""
+    """Validate the header row; return the normalised names up to the last named cell.
+
+    Unnamed cells between named ones stay as ``""``; :func:`_assemble` drops such a
+    column if it holds no data and raises ``empty_header`` otherwise.
+    """
     names = [_normalise_name(n) if n is not None else "" for n in raw_names]
     while names and names[-1] == "":
         names.pop()
@@ -369,12 +377,7 @@ def _header(raw_names: Sequence, fmt: str) -> list[str]:
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name == "":
-            label = _column_label(i, fmt)
-            raise ImportFileError(
-                "empty_header",
-                f"第 {label} 列没有列名。请为每一列填写列名，或删除空列。",
-                f"Column {label} has no name. Give every column a name or delete the empty column.",
-            )
+            continue
         if name in seen:
             raise ImportFileError(
                 "duplicate_column",
@@ -399,9 +402,23 @@ def _extra_text(cells: Sequence[str]) -> str:
     return buf.getvalue()
 
 
-def _assemble(names: list[str], columns: list, extra: list[str] | None = None) -> pa.Table:
-    """Trim values, attach the surplus column, drop trailing empty rows."""
+def _assemble(names: list[str], columns: list, fmt: str, extra: list[str] | None = None) -> pa.Table:
+    """Trim values, drop empty unnamed columns, attach the surplus column, drop trailing empty rows."""
     columns = [pc.utf8_trim_whitespace(c) for c in columns]
+    if "" in names:
+        keep = []
+        for i, (name, column) in enumerate(zip(names, columns, strict=True)):
+            if name:
+                keep.append(i)
+            elif pc.max(pc.binary_length(column)).as_py() not in (None, 0):
+                label = _column_label(i, fmt)
+                raise ImportFileError(
+                    "empty_header",
+                    f"第 {label} 列有数据但没有列名。请填写列名，或删除这一列。",
+                    f"Column {label} has data but no name. Give it a name or delete the column.",
+                )
+        names = [names[i] for i in keep]
+        columns = [columns[i] for i in keep]
     if extra is not None and any(extra):
         if EXTRA_COLUMN in names:
             raise ImportFileError(
@@ -544,8 +561,8 @@ def _read_csv_arrow(path, names: list[str], width: int) -> pa.Table:
                 parse_options=parse_options,
                 convert_options=convert_options,
             )
-    except pa.ArrowInvalid as e:
-        if not aborted and "UTF8" in str(e):
+    except pa.ArrowException as e:
+        if not aborted and isinstance(e, pa.ArrowInvalid) and "UTF8" in str(e):
             raise _not_utf8(_first_bad_utf8_line(path)) from e
         raise _FallBack from e
     if table.num_columns != width or not all(pa.types.is_string(t) for t in table.schema.types):
@@ -555,7 +572,7 @@ def _read_csv_arrow(path, names: list[str], width: int) -> pa.Table:
     table = table.slice(1)  # drop the header row
     columns = table.columns
     extra = _surplus_from_columns(columns[len(names) :])
-    return _assemble(names, columns[: len(names)], extra)
+    return _assemble(names, columns[: len(names)], "csv", extra)
 
 
 def _read_csv_python(path, names: list[str]) -> pa.Table:
@@ -613,7 +630,7 @@ def _read_csv_python(path, names: list[str]) -> pa.Table:
         extra = [""] * done
         for i, text in surplus.items():
             extra[i] = text
-    return _assemble(names, columns, extra)
+    return _assemble(names, columns, "csv", extra)
 
 
 def _last_record_has_open_quote(path, start_line: int) -> bool:
@@ -727,10 +744,15 @@ def _read_worksheet(wb) -> pa.Table:
         extra = [""] * len(rows)
         for i, text in surplus.items():
             extra[i] = text
-    return _assemble(names, columns, extra)
+    return _assemble(names, columns, "xlsx", extra)
 
 
 # --------------------------------------------------------------------------- Parquet
+
+
+def _is_string_view(t) -> bool:
+    check = getattr(pa.types, "is_string_view", None)  # pyarrow >= 16
+    return bool(check and check(t))
 
 
 def _to_text_column(col, name: str):
@@ -743,7 +765,7 @@ def _to_text_column(col, name: str):
         return _to_text_column(col.dictionary_decode(), name)
     if pa.types.is_string(t):
         out = col
-    elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
+    elif pa.types.is_large_string(t) or _is_string_view(t):
         out = pc.cast(col, pa.string())
     elif pa.types.is_null(t):
         out = pa.array([""] * len(col), type=pa.string())
@@ -768,11 +790,14 @@ def _to_text_column(col, name: str):
         try:
             out = pc.cast(col, pa.string())
         except pa.ArrowInvalid as e:
-            raise _not_utf8(None) from e
-    elif pa.types.is_duration(t):
+            raise _unreadable(f"column {name!r}: binary data that is not UTF-8 text") from e
+    elif pa.types.is_nested(t):  # list/struct/map: keep the data as JSON text
+        out = pa.array(
+            [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in col.to_pylist()],
+            type=pa.string(),
+        )
+    else:  # durations, intervals, ...
         out = pa.array([None if v is None else str(v) for v in col.to_pylist()], type=pa.string())
-    else:
-        raise _unreadable(f"column {name!r}: unsupported type {t}")
     return pc.fill_null(out, "") if out.null_count else out
 
 
@@ -787,4 +812,4 @@ def _read_parquet(path) -> pa.Table:
     n = len(names)
     columns = [_to_text_column(source.column(i), source.column_names[i]) for i in range(source.num_columns)]
     extra = _surplus_from_columns(columns[n:])
-    return _assemble(names, columns[:n], extra)
+    return _assemble(names, columns[:n], "parquet", extra)
