@@ -16,11 +16,9 @@ TOKEN_PREFIX = "lf_"
 _LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
-def audit_record(
-    *, actor: Actor | None, action: str, object_type: str = "", object_id: str = "", detail: dict | None = None
-) -> AuditEvent:
+def _event(actor: Actor | None, action: str, object_type: str, object_id, detail: dict | None) -> AuditEvent:
     user = actor.user if actor else None
-    return AuditEvent.objects.create(
+    return AuditEvent(
         user=user,
         username=getattr(user, "username", "") or ("cli" if actor is None else ""),
         token_id=actor.token_id if actor else None,
@@ -32,24 +30,21 @@ def audit_record(
     )
 
 
+def audit_record(
+    *, actor: Actor | None, action: str, object_type: str = "", object_id: str = "", detail: dict | None = None
+) -> AuditEvent:
+    """Append one event; ``actor`` None is the server's own authority (the CLI)."""
+    event = _event(actor, action, object_type, object_id, detail)
+    event.save(force_insert=True)
+    return event
+
+
 def audit_bulk(*, actor: Actor | None, action: str, object_type: str, items: list[tuple[str, dict]]) -> int:
     """One event per (object_id, detail), written in batches (imports update many people at once)."""
-    user = actor.user if actor else None
     now = timezone.now()
-    events = [
-        AuditEvent(
-            at=now,
-            user=user,
-            username=getattr(user, "username", "") or ("cli" if actor is None else ""),
-            token_id=actor.token_id if actor else None,
-            ip=actor.ip if actor else None,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            detail=detail,
-        )
-        for object_id, detail in items
-    ]
+    events = [_event(actor, action, object_type, object_id, detail) for object_id, detail in items]
+    for event in events:
+        event.at = now
     AuditEvent.objects.bulk_create(events, batch_size=2000)
     return len(events)
 

@@ -24,24 +24,23 @@ LEVEL_OF_LENGTH = {length: level for level, length in CODE_LENGTH.items()}
 class DivisionQuerySet(ScopedQuerySet):
     def visible_to(self, actor):
         """Divisions inside the actor's jurisdictions, and their ancestors (for the breadcrumb)."""
-        codes = actor.codes
-        if not codes:
+        if not actor.codes:
             return self.none()
-        inside = models.Q()
-        for code in codes:
-            inside |= models.Q(code__startswith=code)
-        ancestors = {code[:n] for code in codes for n in CODE_LENGTH.values() if n < len(code)}
-        return self.filter(inside | models.Q(code__in=ancestors))
+        ancestors = {code[:n] for code in actor.codes for n in CODE_LENGTH.values() if n < len(code)}
+        return self.filter(_inside_q(actor.codes) | models.Q(code__in=ancestors))
 
     def inside(self, actor):
         """Only divisions within the actor's jurisdictions (no ancestors)."""
-        codes = actor.codes
-        if not codes:
+        if not actor.codes:
             return self.none()
-        inside = models.Q()
-        for code in codes:
-            inside |= models.Q(code__startswith=code)
-        return self.filter(inside)
+        return self.filter(_inside_q(actor.codes))
+
+
+def _inside_q(codes) -> models.Q:
+    q = models.Q()
+    for code in codes:
+        q |= models.Q(code__startswith=code)
+    return q
 
 
 class Division(models.Model):
