@@ -62,13 +62,13 @@ def cmd_import(args) -> int:
     from lianfang.imports.reader import ImportFileError
 
     try:
-        if args.kind == "persons":
-            from lianfang.imports.services import persons_import_file
+        if args.kind != "divisions":
+            from lianfang.imports.services import import_file
 
             if len(args.files) != 1:
-                print("import persons takes one file / 一次导入一个文件", file=sys.stderr)
+                print(f"import {args.kind} takes one file / 一次导入一个文件", file=sys.stderr)
                 return 2
-            summary = persons_import_file(path=args.files[0], actor=None, rejects_path=args.rejects)
+            summary = import_file(kind=args.kind, path=args.files[0], actor=None, rejects_path=args.rejects)
         else:
             from lianfang.geo.services import divisions_import
             from lianfang.imports.reader import write_rejects
@@ -78,7 +78,11 @@ def cmd_import(args) -> int:
             if args.rejects:
                 import pyarrow as pa
 
-                table = pa.Table.from_pylist([r for r, _ in rejects]) if rejects else pa.table({"code": [], "name": []})
+                table = (
+                    pa.Table.from_pylist([r for r, _ in rejects])
+                    if rejects
+                    else pa.table({"code": [], "name": []})
+                )
                 write_rejects(args.rejects, table, [reason for _, reason in rejects])
     except ImportFileError as exc:
         print(f"cannot import {args.files}: {exc}", file=sys.stderr)
@@ -87,11 +91,70 @@ def cmd_import(args) -> int:
         print(f"file not found / 文件不存在: {exc.filename}", file=sys.stderr)
         return 2
     except (OperationalError, ProgrammingError) as exc:
-        print(f"no usable database; run `lianfang init` first / 数据库不可用，请先运行 lianfang init: {exc}",
-              file=sys.stderr)
+        print(
+            f"no usable database; run `lianfang init` first / 数据库不可用，请先运行 lianfang init: {exc}",
+            file=sys.stderr,
+        )
         return 3
     _print_summary(summary, args.json)
     return 0
+
+
+def cmd_round(args) -> int:
+    _setup()
+    from django.db.utils import OperationalError, ProgrammingError
+
+    from lianfang.imports.times import parse_time
+    from lianfang.screening.models import Round
+    from lianfang.screening.services import ScreeningError, round_close, round_open
+
+    try:
+        if args.action == "open":
+            times = {}
+            for name in ("start", "deadline"):
+                text = getattr(args, name)
+                if text:
+                    times[name] = parse_time(text)
+                    if times[name] is None:
+                        print(f"--{name}: not a time / 不是有效时间: {text}", file=sys.stderr)
+                        return 2
+            scope = [c for part in args.scope for c in part.split(",")]
+            rnd = round_open(
+                actor=None,
+                code=args.code,
+                name=args.name or args.code,
+                scope=scope,
+                pool_policy=args.pool,
+                starts_at=times.get("start"),
+                deadline_at=times.get("deadline"),
+            )
+            print(
+                f"round {rnd.code} open / 轮次已开启: scope {','.join(rnd.scope)}, "
+                f"deadline {rnd.deadline_at.isoformat()}"
+            )
+            return 0
+        rnd = Round.objects.filter(code=args.code).first()
+        if rnd is None:
+            print(f"unknown round / 轮次不存在: {args.code}", file=sys.stderr)
+            return 2
+        if args.action == "close":
+            round_close(actor=None, rnd=rnd)
+            print(f"round {rnd.code} closed / 轮次已结束")
+            return 0
+        from lianfang.screening.report import round_report_write
+
+        report = round_report_write(rnd=rnd, out_dir=Path(args.out))
+        print(json.dumps(report.summary, ensure_ascii=False))
+        return 0
+    except ScreeningError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (OperationalError, ProgrammingError) as exc:
+        print(
+            f"no usable database; run `lianfang init` first / 数据库不可用，请先运行 lianfang init: {exc}",
+            file=sys.stderr,
+        )
+        return 3
 
 
 def cmd_simulate(args) -> int:
@@ -130,9 +193,20 @@ def _serve(host: str, port: int, workers: int) -> int:
     os.execvp(
         sys.executable,
         [
-            sys.executable, "-m", "gunicorn", "lianfang.config.wsgi:application",
-            "--bind", f"{host}:{port}", "--workers", str(workers), "--worker-class", "sync",
-            "--timeout", "120", "--access-logfile", "-",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "lianfang.config.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--timeout",
+            "120",
+            "--access-logfile",
+            "-",
         ],
     )
     return 0  # not reached
@@ -152,7 +226,9 @@ def cmd_worker(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lianfang", description="联防 Lianfang — epidemic response command platform")
+    parser = argparse.ArgumentParser(
+        prog="lianfang", description="联防 Lianfang — epidemic response command platform"
+    )
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("init", help="create or upgrade the database and load the shipped divisions")
@@ -184,8 +260,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="delete the registry first")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("import", help="import a file: persons or divisions")
-    p.add_argument("kind", choices=["persons", "divisions"])
+    p = sub.add_parser("round", help="screening rounds: open, close, report")
+    rs = p.add_subparsers(dest="action", required=True)
+    o = rs.add_parser("open", help="open a round")
+    o.add_argument("code")
+    o.add_argument("--name", default="")
+    o.add_argument(
+        "--scope", action="append", required=True, help="division codes, comma-separated (repeatable)"
+    )
+    o.add_argument(
+        "--pool", default="10", choices=["single", "household", "5", "10", "20"], help="pool policy"
+    )
+    o.add_argument("--start", help="start time (default now)")
+    o.add_argument("--deadline", help="deadline (default start + 24 h)")
+    o.set_defaults(func=cmd_round)
+    c = rs.add_parser("close", help="close a round (later samples are refused)")
+    c.add_argument("code")
+    c.set_defaults(func=cmd_round)
+    r = rs.add_parser("report", help="write the round report files (FORMATS.md)")
+    r.add_argument("code")
+    r.add_argument("--out", required=True)
+    r.set_defaults(func=cmd_round)
+
+    p = sub.add_parser("import", help="import a file: persons, sites, labs, samples, results or divisions")
+    p.add_argument("kind", choices=["persons", "sites", "labs", "samples", "results", "divisions"])
     p.add_argument("files", nargs="+")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--rejects", help="write rejected rows with a reason column to this CSV")
@@ -193,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-KNOWN = {"init", "demo", "serve", "worker", "simulate", "import", "-h", "--help"}
+KNOWN = {"init", "demo", "serve", "worker", "simulate", "import", "round", "-h", "--help"}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,7 +33,15 @@ class JurisdictionInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "display_name", "role", "unit", "jurisdiction_codes", "is_active", "last_login"]
+    list_display = [
+        "username",
+        "display_name",
+        "role",
+        "unit",
+        "jurisdiction_codes",
+        "is_active",
+        "last_login",
+    ]
     list_filter = ["role", "is_active", "is_staff"]
     search_fields = ["username", "display_name", "unit"]
     inlines = [JurisdictionInline]

@@ -28,7 +28,9 @@ class Jurisdiction(models.Model):
     """One division (any level) a user answers for; a user may hold several."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="jurisdictions")
-    division = models.ForeignKey("geo.Division", on_delete=models.PROTECT, related_name="+", verbose_name=_("辖区"))
+    division = models.ForeignKey(
+        "geo.Division", on_delete=models.PROTECT, related_name="+", verbose_name=_("辖区")
+    )
 
     class Meta:
         unique_together = [("user", "division")]
@@ -46,7 +48,9 @@ def hash_token(raw: str) -> str:
 class ApiToken(models.Model):
     """A device or script credential: stored as a hash, shown once, revocable, acts as its user."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("用户"))
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("用户")
+    )
     name = models.CharField(_("设备/用途"), max_length=64)
     prefix = models.CharField(_("前缀"), max_length=12, db_index=True, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -103,7 +107,9 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("审计日志")
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.object_type} {self.object_id}"
+        return (
+            f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.object_type} {self.object_id}"
+        )
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):

@@ -153,5 +153,7 @@ class JurisdictionMiddleware:
             return None
         if getattr(view_func, ACCESS_ATTR, None) in (SCOPED, PUBLIC):
             return None
-        log.error("view %s is not marked scoped or public: refused", getattr(view_func, "__name__", view_func))
+        log.error(
+            "view %s is not marked scoped or public: refused", getattr(view_func, "__name__", view_func)
+        )
         raise Http404

@@ -31,7 +31,12 @@ def _event(actor: Actor | None, action: str, object_type: str, object_id, detail
 
 
 def audit_record(
-    *, actor: Actor | None, action: str, object_type: str = "", object_id: str = "", detail: dict | None = None
+    *,
+    actor: Actor | None,
+    action: str,
+    object_type: str = "",
+    object_id: str = "",
+    detail: dict | None = None,
 ) -> AuditEvent:
     """Append one event; ``actor`` None is the server's own authority (the CLI)."""
     event = _event(actor, action, object_type, object_id, detail)
@@ -102,7 +107,13 @@ def login_failures_clear(*, username: str) -> None:
 
 @transaction.atomic
 def user_create(
-    *, username: str, password: str, role: str, codes: list[str], display_name: str = "", is_staff: bool = False
+    *,
+    username: str,
+    password: str,
+    role: str,
+    codes: list[str],
+    display_name: str = "",
+    is_staff: bool = False,
 ) -> User:
     user = User.objects.create_user(
         username=username, password=password, role=role, display_name=display_name, is_staff=is_staff

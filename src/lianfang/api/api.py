@@ -83,7 +83,9 @@ def _counts(actor: Actor, codes: list[str]) -> dict[str, dict]:
     if not codes:
         return out
     lengths = {len(c) for c in codes}
-    for row in CommunityStats.objects.visible_to(actor).values_list("community_id", "registered", "unregistered"):
+    for row in CommunityStats.objects.visible_to(actor).values_list(
+        "community_id", "registered", "unregistered"
+    ):
         for length in lengths:
             bucket = out.get(row[0][:length])
             if bucket is not None:
@@ -95,8 +97,12 @@ def _counts(actor: Actor, codes: list[str]) -> dict[str, dict]:
 @api.get("/me", response=MeOut, tags=["accounts"])
 def me(request):
     actor: Actor = request.auth
-    return {"username": actor.user.username, "role": actor.role, "jurisdictions": list(actor.codes),
-            "sees_personal_data": actor.sees_personal_data}
+    return {
+        "username": actor.user.username,
+        "role": actor.role,
+        "jurisdictions": list(actor.codes),
+        "sees_personal_data": actor.sees_personal_data,
+    }
 
 
 @api.get("/divisions", response=list[DivisionOut], tags=["geo"])
@@ -123,8 +129,12 @@ def persons(request, q: str, limit: int = 20):
     """Search by ID number (or its last digits), phone, name, or pinyin / initials of the name."""
     actor: Actor = request.auth
     found = persons_search(actor=actor, q=q[:64], limit=max(1, min(limit, 100)))
-    audit_record(actor=actor, action="search", object_type="person", detail={"q_len": len(q), "hits": len(found),
-                                                                             "api": True})
+    audit_record(
+        actor=actor,
+        action="search",
+        object_type="person",
+        detail={"q_len": len(q), "hits": len(found), "api": True},
+    )
     return [person_public(p, actor) for p in found]
 
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "lianfang.geo",
     "lianfang.people",
     "lianfang.imports",
+    "lianfang.screening",
     "lianfang.web",
 ]
 
@@ -128,6 +129,13 @@ MEDIA_ROOT = DATA_DIR / "uploads"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_UPLOAD_MB = env("IMPORT_MAX_UPLOAD_MB", 512, cast=int)
+
+# Screening protocol (DOMAIN.md §3: local practice, so parameters): a re-check team reaches the
+# person within ARRIVE hours of the abnormal pool; the single tube's result is due RESULT hours later.
+LIANFANG_RECHECK_ARRIVE_HOURS = env("RECHECK_ARRIVE_HOURS", 2, cast=float)
+LIANFANG_RECHECK_RESULT_HOURS = env("RECHECK_RESULT_HOURS", 6, cast=float)
+# Lab turnaround target (collected → reported), hours.
+LIANFANG_TURNAROUND_TARGET_HOURS = env("TURNAROUND_TARGET_HOURS", 6, cast=float)
 
 TASKS = {
     "default": {

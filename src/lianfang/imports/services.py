@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -13,22 +15,49 @@ from lianfang.imports.models import ImportJob, JobStatus
 from lianfang.imports.reader import ImportFileError, read_table, write_rejects
 from lianfang.imports.summary import ImportSummary
 
+# Row outcomes that are not rejections (samples and results report them per row).
+_KEPT = {"", "accepted", "duplicate", "held"}
 
-def persons_import_file(
-    *, path, actor: Actor | None, rejects_path=None, fmt: str | None = None, progress=None
+
+def _importer(kind: str):
+    if kind == "persons":
+        from lianfang.people.services import persons_import
+
+        return persons_import
+    from lianfang.screening import services
+
+    return {
+        "sites": services.sites_import,
+        "labs": services.labs_import,
+        "samples": services.samples_import,
+        "results": services.results_import,
+    }[kind]
+
+
+IMPORT_KINDS = ("persons", "sites", "labs", "samples", "results")
+
+
+def import_file(
+    *, kind: str, path, actor: Actor | None, rejects_path=None, fmt: str | None = None, progress=None
 ) -> ImportSummary:
-    """Read a persons file (CSV/XLSX/Parquet) and import it; write the rejects file when asked.
+    """Read a file (CSV/XLSX/Parquet) and import it as ``kind``; write the rejects file when asked.
 
     Raises ImportFileError when the file as a whole cannot be read.
     """
-    from lianfang.people.services import persons_import
-
     table = read_table(path, fmt=fmt)
-    summary, reasons = persons_import(table=table, actor=actor, source=Path(str(path)).name, progress=progress)
+    importer = _importer(kind)
+    kwargs = {"table": table, "actor": actor, "source": Path(str(path)).name}
+    if kind in ("persons", "samples", "results"):
+        kwargs["progress"] = progress
+    summary, outcomes = importer(**kwargs)
     if rejects_path:
-        mask = reasons != ""
-        write_rejects(rejects_path, table.filter(mask), list(reasons[mask]))
+        mask = ~np.isin(outcomes.astype(str), list(_KEPT))
+        write_rejects(rejects_path, table.filter(pa.array(mask)), list(outcomes[mask]))
     return summary
+
+
+def persons_import_file(**kwargs) -> ImportSummary:
+    return import_file(kind="persons", **kwargs)
 
 
 def import_job_create(*, actor: Actor, uploaded_file, kind: str = "persons") -> ImportJob:
@@ -63,11 +92,18 @@ def import_job_run(*, job_id: str) -> None:
 
     rejects = Path(job.file_path).with_suffix(".rejects.csv")
     try:
-        summary = persons_import_file(
-            path=job.file_path, actor=actor, rejects_path=rejects, fmt=_fmt_of(job.original_name), progress=progress
+        summary = import_file(
+            kind=job.kind,
+            path=job.file_path,
+            actor=actor,
+            rejects_path=rejects,
+            fmt=_fmt_of(job.original_name),
+            progress=progress,
         )
     except ImportFileError as exc:
-        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now())
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now()
+        )
         return
     except Exception:
         ImportJob.objects.filter(pk=job.pk).update(

@@ -13,8 +13,14 @@ REASON_TEXT = {
         "证件号码无效（身份证须18位、出生日期真实且不晚于今天、校验位正确）",
         "invalid ID number (a resident ID needs 18 characters, a real past birth date and the right check digit)",
     ),
-    "unknown_community": ("社区村代码不存在（或不在您的辖区内）", "unknown community code (or not in your jurisdiction)"),
-    "out_of_jurisdiction": ("该人员登记在您的辖区之外", "this person is registered outside your jurisdiction"),
+    "unknown_community": (
+        "社区村代码不存在（或不在您的辖区内）",
+        "unknown community code (or not in your jurisdiction)",
+    ),
+    "out_of_jurisdiction": (
+        "该人员登记在您的辖区之外",
+        "this person is registered outside your jurisdiction",
+    ),
     "bad_code": ("区划代码须为2/4/6/9/12位数字", "a division code has 2, 4, 6, 9 or 12 digits"),
     "unknown_parent": ("上级区划不存在", "the parent division is unknown"),
 }
@@ -46,8 +52,9 @@ class ImportSummary:
 
     @property
     def balanced(self) -> bool:
-        return self.read == self.accepted + self.duplicate + self.held + self.rejected and self.rejected == sum(
-            self.reasons.values()
+        return (
+            self.read == self.accepted + self.duplicate + self.held + self.rejected
+            and self.rejected == sum(self.reasons.values())
         )
 
     def as_dict(self) -> dict:

@@ -38,14 +38,18 @@ class PersonQuerySet(ScopedQuerySet):
     def visible_to(self, actor):
         if not actor.codes:
             return self.none()
-        return self.filter(division_q(actor.codes, county="county_code", town="town_code", community="community_id"))
+        return self.filter(
+            division_q(actor.codes, county="county_code", town="town_code", community="community_id")
+        )
 
     def registered(self):
         return self.filter(registered=True)
 
 
 class Person(models.Model):
-    id_type = models.CharField(_("证件类型"), max_length=16, choices=IdType.choices, default=IdType.RESIDENT_ID)
+    id_type = models.CharField(
+        _("证件类型"), max_length=16, choices=IdType.choices, default=IdType.RESIDENT_ID
+    )
     id_number = models.CharField(_("证件号码"), max_length=32)
     # Reversed ID number and phone, so "the last digits" is an indexed prefix search.
     id_number_rev = models.CharField(max_length=32, db_index=True, editable=False)
@@ -55,7 +59,12 @@ class Person(models.Model):
     phone = models.CharField(_("手机号"), max_length=20, blank=True, db_index=True)
     phone_rev = models.CharField(max_length=20, blank=True, db_index=True, editable=False)
     community = models.ForeignKey(
-        "geo.Division", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("社区村")
+        "geo.Division",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("社区村"),
     )
     town_code = models.CharField(_("乡镇街道"), max_length=9, blank=True, db_index=True)
     county_code = models.CharField(_("县区"), max_length=6, blank=True, db_index=True)
@@ -105,7 +114,9 @@ class CommunityStats(models.Model):
     Home pages and the division tree read these 2,573 rows instead of counting millions.
     """
 
-    community = models.OneToOneField("geo.Division", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    community = models.OneToOneField(
+        "geo.Division", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
     registered = models.PositiveIntegerField(default=0)
     unregistered = models.PositiveIntegerField(default=0)
     households = models.PositiveIntegerField(default=0)

@@ -26,7 +26,9 @@ def person_public(person: Person, actor, *, today: dt.date | None = None) -> dic
     return {
         "id": person.pk,
         "id_type": person.id_type,
-        "id_type_label": str(IdType(person.id_type).label) if person.id_type in IdType.values else person.id_type,
+        "id_type_label": str(IdType(person.id_type).label)
+        if person.id_type in IdType.values
+        else person.id_type,
         "id_number": person.id_number if full else mask_id_number(person.id_number),
         "name": person.name,
         "phone": person.phone if full else mask_phone(person.phone),

@@ -63,7 +63,12 @@ def persons_search(*, actor, q: str, limit: int = 50) -> list[Person]:
 
 def person_get(*, actor, pk: int) -> Person | None:
     """The person if they exist *and* are inside the actor's jurisdiction (else None: same 404)."""
-    return Person.objects.visible_to(actor).select_related("community", "building__compound").filter(pk=pk).first()
+    return (
+        Person.objects.visible_to(actor)
+        .select_related("community", "building__compound")
+        .filter(pk=pk)
+        .first()
+    )
 
 
 def person_by_id_number(*, actor, id_type: str, id_number: str) -> Person | None:

@@ -58,6 +58,31 @@ def _parse_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, ok
 
 
+def ids_validate(
+    raw_types: np.ndarray, raw_numbers: np.ndarray, *, today: dt.date
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Normalise and check (id_type, id_number) columns, vectorised.
+
+    Returns (id_types, id_numbers upper-cased, bad_type mask, bad_number mask); a row with a bad
+    type is not checked for its number. A resident ID needs 18 characters, a real birth date not
+    after ``today`` and the check digit; other documents 4-32 plain ASCII letters and digits.
+    """
+    n = len(raw_numbers)
+    id_types = np.array([normalize_id_type(v) for v in raw_types], dtype=object)
+    bad_type = id_types == None  # noqa: E711 - element-wise comparison
+    id_numbers = np.char.upper(raw_numbers.astype(str)).astype(object) if n else np.array([], dtype=object)
+    is_rid = id_types == IdType.RESIDENT_ID
+    valid = np.ones(n, dtype=bool)
+    if is_rid.any():
+        valid[is_rid] = validate_resident_ids(id_numbers[is_rid], today=today)
+    other = ~is_rid & ~bad_type
+    if other.any():
+        lengths = np.fromiter((len(v) for v in id_numbers[other]), dtype=np.int64)
+        plain = np.fromiter((v.isalnum() and v.isascii() for v in id_numbers[other]), dtype=bool)
+        valid[other] = (lengths >= 4) & (lengths <= MAX_ID_LENGTH) & plain
+    return id_types, id_numbers, bad_type, ~valid & ~bad_type
+
+
 def persons_import(
     *,
     table: pa.Table,
@@ -80,26 +105,18 @@ def persons_import(
         reasons[hit] = reason
 
     # 1. missing fields, in table order (the first missing column is named).
-    cols = {name: _column(table, name) for name in ("id_type", *REQUIRED, "phone", "address", "birth_date", "tags")}
+    cols = {
+        name: _column(table, name)
+        for name in ("id_type", *REQUIRED, "phone", "address", "birth_date", "tags")
+    }
     for name in REQUIRED:
         reject(cols[name] == "", f"missing_field:{name}")
 
-    # 2. ID type.
-    id_types = np.array([normalize_id_type(v) for v in cols["id_type"]], dtype=object)
-    reject(id_types == None, "bad_id_type")  # noqa: E711 - element-wise comparison
-
-    # 3. ID number.
-    id_numbers = np.char.upper(cols["id_number"].astype(str)).astype(object)
+    # 2-3. ID type, then ID number.
+    id_types, id_numbers, bad_type, bad_number = ids_validate(cols["id_type"], cols["id_number"], today=today)
+    reject(bad_type, "bad_id_type")
+    reject(bad_number, "invalid_id_number")
     is_rid = id_types == IdType.RESIDENT_ID
-    valid_id = np.ones(n, dtype=bool)
-    if is_rid.any():
-        valid_id[is_rid] = validate_resident_ids(id_numbers[is_rid], today=today)
-    other = ~is_rid & (id_types != None)  # noqa: E711
-    if other.any():
-        lengths = np.fromiter((len(v) for v in id_numbers[other]), dtype=np.int64)
-        plain = np.fromiter((v.isalnum() and v.isascii() for v in id_numbers[other]), dtype=bool)
-        valid_id[other] = (lengths >= 4) & (lengths <= MAX_ID_LENGTH) & plain
-    reject(~valid_id, "invalid_id_number")
 
     # 4. community: a known community-level division, inside the actor's jurisdiction.
     communities = Division.objects.filter(level=Level.COMMUNITY)
@@ -117,8 +134,10 @@ def persons_import(
     # Normalise the accepted candidates.
     birth, birth_ok = _parse_dates(cols["birth_date"][idx])
     rid = is_rid[idx]
-    derived = [dt.date(int(v[6:10]), int(v[10:12]), int(v[12:14])) if r else None for v, r in zip(
-        id_numbers[idx], rid, strict=True)]
+    derived = [
+        dt.date(int(v[6:10]), int(v[10:12]), int(v[12:14])) if r else None
+        for v, r in zip(id_numbers[idx], rid, strict=True)
+    ]
     birth = np.array([b if b is not None else d for b, d in zip(birth, derived, strict=True)], dtype=object)
     # An unreadable optional birth_date is not a reason in the contract: derive it, or leave it blank.
     birth[~birth_ok] = np.array(derived, dtype=object)[~birth_ok]
@@ -131,8 +150,13 @@ def persons_import(
         "address": cols["address"][idx],
         "birth_date": birth,
         "tags": np.array([normalize_tags(v) if v else "" for v in cols["tags"][idx]], dtype=object),
-        "sex": np.array([("M" if int(v[16]) % 2 else "F") if r else "" for v, r in zip(
-            id_numbers[idx], rid, strict=True)], dtype=object),
+        "sex": np.array(
+            [
+                ("M" if int(v[16]) % 2 else "F") if r else ""
+                for v, r in zip(id_numbers[idx], rid, strict=True)
+            ],
+            dtype=object,
+        ),
     }
     keys = [f"{t}|{v}" for t, v in zip(rows["id_type"], rows["id_number"], strict=True)]
 
@@ -154,7 +178,12 @@ def persons_import(
             action="import",
             object_type="persons",
             object_id=source[:64],
-            detail={"source": source, **summary.as_dict(), "created": summary.created, "updated": summary.updated},
+            detail={
+                "source": source,
+                **summary.as_dict(),
+                "created": summary.created,
+                "updated": summary.updated,
+            },
         )
         stats_refresh()
     for reason in reasons[reasons != ""]:
@@ -182,8 +211,14 @@ def _existing(id_types: np.ndarray, id_numbers: np.ndarray) -> dict[str, dict]:
             if isinstance(birth, str):
                 birth = dt.date.fromisoformat(birth)
             found[f"{t}|{num}"] = {
-                "pk": pk, "name": name, "phone": phone, "community_code": community, "address": address,
-                "birth_date": birth, "tags": tags, "registered": bool(registered),
+                "pk": pk,
+                "name": name,
+                "phone": phone,
+                "community_code": community,
+                "address": address,
+                "birth_date": birth,
+                "tags": tags,
+                "registered": bool(registered),
             }
         cursor.execute("DROP TABLE IF EXISTS import_keys")
     return found
@@ -200,8 +235,13 @@ def _resolve(keys, rows, existing, actor):
         new = {f: rows[f][pos] for f in FIELDS}
         current = state.get(key) or existing.get(key)
         if current is None:
-            record = {**new, "id_type": rows["id_type"][pos], "id_number": rows["id_number"][pos],
-                      "sex": rows["sex"][pos], "registered": True}
+            record = {
+                **new,
+                "id_type": rows["id_type"][pos],
+                "id_number": rows["id_number"][pos],
+                "sex": rows["sex"][pos],
+                "registered": True,
+            }
             state[key] = inserts[key] = record
             outcome.append("insert")
             continue
@@ -226,9 +266,25 @@ def _resolve(keys, rows, existing, actor):
 
 
 INSERT_COLUMNS = (
-    "id_type", "id_number", "id_number_rev", "name", "name_pinyin", "name_initials", "phone", "phone_rev",
-    "community_id", "town_code", "county_code", "address", "household", "birth_date", "sex", "tags",
-    "registered", "created_at", "updated_at",
+    "id_type",
+    "id_number",
+    "id_number_rev",
+    "name",
+    "name_pinyin",
+    "name_initials",
+    "phone",
+    "phone_rev",
+    "community_id",
+    "town_code",
+    "county_code",
+    "address",
+    "household",
+    "birth_date",
+    "sex",
+    "tags",
+    "registered",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -247,8 +303,24 @@ def _write(inserts: list[dict], updates: list[dict]) -> None:
         for r in updates:
             full, initials = name_pinyin(r["name"])
             c = r["community_code"]
-            params.append((r["name"], full, initials, r["phone"], r["phone"][::-1], c, c[:9], c[:6], r["address"],
-                           r["birth_date"], r["tags"], True, now, r["pk"]))
+            params.append(
+                (
+                    r["name"],
+                    full,
+                    initials,
+                    r["phone"],
+                    r["phone"][::-1],
+                    c,
+                    c[:9],
+                    c[:6],
+                    r["address"],
+                    r["birth_date"],
+                    r["tags"],
+                    True,
+                    now,
+                    r["pk"],
+                )
+            )
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
 
@@ -257,7 +329,23 @@ def _db_row(r: dict, now: dt.datetime) -> tuple:
     full, initials = name_pinyin(r["name"])
     c = r["community_code"]
     return (
-        r["id_type"], r["id_number"], r["id_number"][::-1], r["name"], full, initials, r["phone"], r["phone"][::-1],
-        c, c[:9], c[:6], r["address"], r.get("household", ""), r["birth_date"], r["sex"], r["tags"],
-        r.get("registered", True), now, now,
+        r["id_type"],
+        r["id_number"],
+        r["id_number"][::-1],
+        r["name"],
+        full,
+        initials,
+        r["phone"],
+        r["phone"][::-1],
+        c,
+        c[:9],
+        c[:6],
+        r["address"],
+        r.get("household", ""),
+        r["birth_date"],
+        r["sex"],
+        r["tags"],
+        r.get("registered", True),
+        now,
+        now,
     )

@@ -14,7 +14,8 @@ def stats_refresh() -> int:
     person = Person._meta.db_table
     stats = CommunityStats._meta.db_table
     tag_sums = ", ".join(
-        f"SUM(CASE WHEN registered AND tags LIKE '%%{t}%%' THEN 1 ELSE 0 END)" for t in CommunityStats.TAG_FIELDS
+        f"SUM(CASE WHEN registered AND tags LIKE '%%{t}%%' THEN 1 ELSE 0 END)"
+        for t in CommunityStats.TAG_FIELDS
     )
     now = timezone.now()
     with connection.cursor() as cursor:

@@ -61,9 +61,26 @@ def population_load(*, persons: int, seed: int = 2022, replace: bool = False) ->
                 idn = cols["id_number"][i]
                 phone = cols["phone"][i]
                 yield (
-                    "resident_id", idn, idn[::-1], name, py[0], py[1], phone, phone[::-1], c, c[:9], c[:6],
-                    cols["address"][i], cols["household"][i], cols["birth_date"][i], cols["sex"][i], cols["tags"][i],
-                    True, now, now, buildings[(c, cols["compound"][i], cols["building"][i])],
+                    "resident_id",
+                    idn,
+                    idn[::-1],
+                    name,
+                    py[0],
+                    py[1],
+                    phone,
+                    phone[::-1],
+                    c,
+                    c[:9],
+                    c[:6],
+                    cols["address"][i],
+                    cols["household"][i],
+                    cols["birth_date"][i],
+                    cols["sex"][i],
+                    cols["tags"][i],
+                    True,
+                    now,
+                    now,
+                    buildings[(c, cols["compound"][i], cols["building"][i])],
                 )
 
         count = bulk_insert(Person._meta.db_table, (*INSERT_COLUMNS, "building_id"), rows())
@@ -103,13 +120,19 @@ def demo_accounts_create(*, password: str) -> list[dict]:
     for username, role, code, label in DEMO_ACCOUNTS:
         if not User.objects.filter(username=username).exists():
             user = user_create(
-                username=username, password=password, role=role, codes=[code], display_name=label,
+                username=username,
+                password=password,
+                role=role,
+                codes=[code],
+                display_name=label,
                 is_staff=(role == Role.ADMIN),
             )
             if role == Role.ADMIN:
                 user.is_superuser = True
                 user.save(update_fields=["is_superuser"])
-        logins.append({"username": username, "role": str(Role(role).label), "jurisdiction": f"{label} {code}"})
+        logins.append(
+            {"username": username, "role": str(Role(role).label), "jurisdiction": f"{label} {code}"}
+        )
     return logins
 
 

@@ -40,6 +40,7 @@ UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
 
 # --- login -------------------------------------------------------------------------------------
 
+
 @public
 @require_http_methods(["GET", "POST"])
 def login_view(request):
@@ -85,6 +86,7 @@ set_language = public(django_set_language)
 
 
 # --- home and divisions -----------------------------------------------------------------------
+
 
 def _rollup(stats_rows, length: int) -> dict[str, dict]:
     """Sum community stats up to codes of ``length`` digits."""
@@ -152,14 +154,19 @@ def division(request, code: str | None = None):
     people_page = None
     if current is not None and current.level == Level.COMMUNITY:
         people = (
-            Person.objects.visible_to(actor).filter(community_id=current.code).select_related("community")
+            Person.objects.visible_to(actor)
+            .filter(community_id=current.code)
+            .select_related("community")
             .order_by("id_number")
         )
         page = Paginator(people, 50).get_page(request.GET.get("page"))
         people_page = page
         page.rows = [person_public(p, actor) for p in page.object_list]
         audit_record(
-            actor=actor, action="view", object_type="community_people", object_id=current.code,
+            actor=actor,
+            action="view",
+            object_type="community_people",
+            object_id=current.code,
             detail={"page": page.number, "count": len(page.rows)},
         )
     return render(
@@ -191,10 +198,24 @@ def division_export(request, code: str, fmt: str):
     rows = []
     for p in people.iterator(chunk_size=5000):
         shown = person_public(p, actor)
-        rows.append([shown["community_code"], p.id_type, shown["id_number"], p.name, shown["phone"],
-                     shown["address"], p.tags])
-    audit_record(actor=actor, action="export", object_type="division_people", object_id=code,
-                 detail={"format": fmt, "rows": len(rows), "masked": not actor.sees_personal_data})
+        rows.append(
+            [
+                shown["community_code"],
+                p.id_type,
+                shown["id_number"],
+                p.name,
+                shown["phone"],
+                shown["address"],
+                p.tags,
+            ]
+        )
+    audit_record(
+        actor=actor,
+        action="export",
+        object_type="division_people",
+        object_id=code,
+        detail={"format": fmt, "rows": len(rows), "masked": not actor.sees_personal_data},
+    )
     filename = f"registry-{code}-{timezone.localdate():%Y%m%d}.{fmt}"
     if fmt == "csv":
         buffer = io.StringIO()
@@ -222,6 +243,7 @@ def division_export(request, code: str, fmt: str):
 
 # --- people -----------------------------------------------------------------------------------
 
+
 @scoped
 def search(request):
     actor = actor_of(request)
@@ -231,8 +253,14 @@ def search(request):
         people = persons_search(actor=actor, q=q)
         results = [person_public(p, actor) for p in people]
         shown_q = mask_id_number(q) if search_kind(q) in ("id", "digits") and len(q) > 8 else q
-        audit_record(actor=actor, action="search", object_type="person", detail={"q": shown_q, "hits": len(results)})
-    template = "lianfang/partials/search_results.html" if request.headers.get("HX-Request") else "lianfang/search.html"
+        audit_record(
+            actor=actor, action="search", object_type="person", detail={"q": shown_q, "hits": len(results)}
+        )
+    template = (
+        "lianfang/partials/search_results.html"
+        if request.headers.get("HX-Request")
+        else "lianfang/search.html"
+    )
     return render(request, template, {"q": q, "results": results})
 
 
@@ -242,12 +270,18 @@ def person_detail(request, pk: int):
     person = person_get(actor=actor, pk=pk)
     if person is None:
         raise Http404
-    audit_record(actor=actor, action="view", object_type="person", object_id=person.pk,
-                 detail={"masked": not actor.sees_personal_data})
+    audit_record(
+        actor=actor,
+        action="view",
+        object_type="person",
+        object_id=person.pk,
+        detail={"masked": not actor.sees_personal_data},
+    )
     return render(request, "lianfang/person.html", {"p": person_public(person, actor), "person": person})
 
 
 # --- imports ----------------------------------------------------------------------------------
+
 
 @scoped
 @require_http_methods(["GET", "POST"])
@@ -261,14 +295,18 @@ def person_import(request):
         if upload is None:
             error = _("请选择要导入的文件（CSV、XLSX 或 Parquet）。")
         elif not upload.name.lower().endswith(UPLOAD_SUFFIXES):
-            error = _("不支持的文件格式：%(name)s。请上传 CSV、XLSX 或 Parquet 文件。") % {"name": upload.name}
+            error = _("不支持的文件格式：%(name)s。请上传 CSV、XLSX 或 Parquet 文件。") % {
+                "name": upload.name
+            }
         elif upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
             error = _("文件过大（上限 %(mb)s MB）。") % {"mb": settings.IMPORT_MAX_UPLOAD_MB}
         else:
             job = import_job_create(actor=actor, uploaded_file=upload)
             return redirect("web:import_job", pk=job.pk)
     jobs = ImportJob.objects.visible_to(actor)[:10]
-    return render(request, "lianfang/import.html", {"error": error, "jobs": jobs}, status=400 if error else 200)
+    return render(
+        request, "lianfang/import.html", {"error": error, "jobs": jobs}, status=400 if error else 200
+    )
 
 
 def _job(request, pk):
@@ -285,7 +323,11 @@ def _job(request, pk):
 @scoped
 def import_job(request, pk):
     job, reasons = _job(request, pk)
-    template = "lianfang/partials/import_progress.html" if request.headers.get("HX-Request") else "lianfang/import_job.html"
+    template = (
+        "lianfang/partials/import_progress.html"
+        if request.headers.get("HX-Request")
+        else "lianfang/import_job.html"
+    )
     return render(request, template, {"job": job, "reasons": reasons})
 
 
@@ -295,11 +337,16 @@ def import_job_rejects(request, pk):
     if not job.rejects_path:
         raise Http404
     audit_record(actor=actor_of(request), action="export", object_type="import_rejects", object_id=job.pk)
-    return FileResponse(open(job.rejects_path, "rb"), as_attachment=True,  # noqa: SIM115 - FileResponse closes it
-                        filename=f"rejects-{job.original_name}.csv", content_type="text/csv; charset=utf-8")
+    return FileResponse(
+        open(job.rejects_path, "rb"),
+        as_attachment=True,  # noqa: SIM115 - FileResponse closes it
+        filename=f"rejects-{job.original_name}.csv",
+        content_type="text/csv; charset=utf-8",
+    )
 
 
 # --- audit ------------------------------------------------------------------------------------
+
 
 @scoped
 def audit_log(request):
@@ -314,8 +361,11 @@ def audit_log(request):
     if who:
         events = events.filter(username=who)
     page = Paginator(events, 100).get_page(request.GET.get("page"))
-    return render(request, "lianfang/audit.html", {"page": page, "action": action, "who": who,
-                                                   "actions": AuditEvent._meta.get_field("action").choices})
+    return render(
+        request,
+        "lianfang/audit.html",
+        {"page": page, "action": action, "who": who, "actions": AuditEvent._meta.get_field("action").choices},
+    )
 
 
 @public

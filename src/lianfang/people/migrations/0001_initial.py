@@ -5,60 +5,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('geo', '0001_initial'),
+        ("geo", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CommunityStats',
+            name="CommunityStats",
             fields=[
-                ('community', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='geo.division')),
-                ('registered', models.PositiveIntegerField(default=0)),
-                ('unregistered', models.PositiveIntegerField(default=0)),
-                ('households', models.PositiveIntegerField(default=0)),
-                ('bedridden', models.PositiveIntegerField(default=0)),
-                ('elderly_alone', models.PositiveIntegerField(default=0)),
-                ('infant', models.PositiveIntegerField(default=0)),
-                ('pregnant', models.PositiveIntegerField(default=0)),
-                ('dialysis', models.PositiveIntegerField(default=0)),
-                ('disabled', models.PositiveIntegerField(default=0)),
-                ('refreshed_at', models.DateTimeField()),
+                (
+                    "community",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="geo.division",
+                    ),
+                ),
+                ("registered", models.PositiveIntegerField(default=0)),
+                ("unregistered", models.PositiveIntegerField(default=0)),
+                ("households", models.PositiveIntegerField(default=0)),
+                ("bedridden", models.PositiveIntegerField(default=0)),
+                ("elderly_alone", models.PositiveIntegerField(default=0)),
+                ("infant", models.PositiveIntegerField(default=0)),
+                ("pregnant", models.PositiveIntegerField(default=0)),
+                ("dialysis", models.PositiveIntegerField(default=0)),
+                ("disabled", models.PositiveIntegerField(default=0)),
+                ("refreshed_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('id_type', models.CharField(choices=[('resident_id', '居民身份证'), ('passport', '护照'), ('hk_macao_permit', '港澳居民来往内地通行证'), ('taiwan_permit', '台湾居民来往大陆通行证'), ('other', '其他')], default='resident_id', max_length=16, verbose_name='证件类型')),
-                ('id_number', models.CharField(max_length=32, verbose_name='证件号码')),
-                ('id_number_rev', models.CharField(db_index=True, editable=False, max_length=32)),
-                ('name', models.CharField(db_index=True, max_length=64, verbose_name='姓名')),
-                ('name_pinyin', models.CharField(db_index=True, editable=False, max_length=200, verbose_name='姓名拼音')),
-                ('name_initials', models.CharField(db_index=True, editable=False, max_length=64, verbose_name='拼音首字母')),
-                ('phone', models.CharField(blank=True, db_index=True, max_length=20, verbose_name='手机号')),
-                ('phone_rev', models.CharField(blank=True, db_index=True, editable=False, max_length=20)),
-                ('town_code', models.CharField(blank=True, db_index=True, max_length=9, verbose_name='乡镇街道')),
-                ('county_code', models.CharField(blank=True, db_index=True, max_length=6, verbose_name='县区')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='住址')),
-                ('household', models.CharField(blank=True, db_index=True, max_length=32, verbose_name='户号')),
-                ('birth_date', models.DateField(blank=True, null=True, verbose_name='出生日期')),
-                ('sex', models.CharField(blank=True, choices=[('M', '男'), ('F', '女')], max_length=1, verbose_name='性别')),
-                ('tags', models.CharField(blank=True, max_length=200, verbose_name='标签')),
-                ('registered', models.BooleanField(db_index=True, default=True, help_text='否：筛查中发现、不在网格底数中的人员', verbose_name='在册')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='登记时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('building', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='residents', to='geo.building')),
-                ('community', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='geo.division', verbose_name='社区村')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "id_type",
+                    models.CharField(
+                        choices=[
+                            ("resident_id", "居民身份证"),
+                            ("passport", "护照"),
+                            ("hk_macao_permit", "港澳居民来往内地通行证"),
+                            ("taiwan_permit", "台湾居民来往大陆通行证"),
+                            ("other", "其他"),
+                        ],
+                        default="resident_id",
+                        max_length=16,
+                        verbose_name="证件类型",
+                    ),
+                ),
+                ("id_number", models.CharField(max_length=32, verbose_name="证件号码")),
+                ("id_number_rev", models.CharField(db_index=True, editable=False, max_length=32)),
+                ("name", models.CharField(db_index=True, max_length=64, verbose_name="姓名")),
+                (
+                    "name_pinyin",
+                    models.CharField(db_index=True, editable=False, max_length=200, verbose_name="姓名拼音"),
+                ),
+                (
+                    "name_initials",
+                    models.CharField(db_index=True, editable=False, max_length=64, verbose_name="拼音首字母"),
+                ),
+                ("phone", models.CharField(blank=True, db_index=True, max_length=20, verbose_name="手机号")),
+                ("phone_rev", models.CharField(blank=True, db_index=True, editable=False, max_length=20)),
+                (
+                    "town_code",
+                    models.CharField(blank=True, db_index=True, max_length=9, verbose_name="乡镇街道"),
+                ),
+                (
+                    "county_code",
+                    models.CharField(blank=True, db_index=True, max_length=6, verbose_name="县区"),
+                ),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="住址")),
+                (
+                    "household",
+                    models.CharField(blank=True, db_index=True, max_length=32, verbose_name="户号"),
+                ),
+                ("birth_date", models.DateField(blank=True, null=True, verbose_name="出生日期")),
+                (
+                    "sex",
+                    models.CharField(
+                        blank=True, choices=[("M", "男"), ("F", "女")], max_length=1, verbose_name="性别"
+                    ),
+                ),
+                ("tags", models.CharField(blank=True, max_length=200, verbose_name="标签")),
+                (
+                    "registered",
+                    models.BooleanField(
+                        db_index=True,
+                        default=True,
+                        help_text="否：筛查中发现、不在网格底数中的人员",
+                        verbose_name="在册",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="登记时间")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                (
+                    "building",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="residents",
+                        to="geo.building",
+                    ),
+                ),
+                (
+                    "community",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="geo.division",
+                        verbose_name="社区村",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '人员',
-                'verbose_name_plural': '人员',
-                'indexes': [models.Index(fields=['community', 'id_number'], name='person_community_idx')],
-                'constraints': [models.UniqueConstraint(fields=('id_type', 'id_number'), name='person_id_unique')],
+                "verbose_name": "人员",
+                "verbose_name_plural": "人员",
+                "indexes": [models.Index(fields=["community", "id_number"], name="person_community_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("id_type", "id_number"), name="person_id_unique")
+                ],
             },
         ),
     ]

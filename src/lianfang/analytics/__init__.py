@@ -1,0 +1,1 @@
+"""Analytics over Apache Arrow tables with DuckDB; nothing here imports Django."""

@@ -1,0 +1,177 @@
+"""The round report: read the round out of the database as Arrow tables, compute it with the
+analytics engine (:mod:`lianfang.analytics.screening`, no Django), write FORMATS.md's files.
+
+Only what the computation needs leaves the database: for people, their id, community, registered
+flag and birth date; names, phones and addresses are fetched afterwards for the people listed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+from django.db import connection
+from django.utils import timezone
+
+from lianfang.analytics.screening import RoundInput, RoundReport, round_report, write_report
+from lianfang.geo.models import Division, Level
+from lianfang.imports.bulk import temp_key_table
+from lianfang.imports.times import naive_utc
+from lianfang.people.models import Person
+from lianfang.screening.models import Result, Round, Sample, Site, Tube, TubePurpose
+
+_FETCH = 100_000
+
+
+def query_arrow(sql: str, params, schema: pa.Schema) -> pa.Table:
+    """Run ``sql`` and collect its rows into an Arrow table of ``schema``, a batch at a time."""
+    batches = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(_FETCH):
+            columns = list(zip(*rows, strict=True))
+            arrays = [_array(values, f.type) for values, f in zip(columns, schema, strict=True)]
+            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def _array(values, typ: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(typ):
+        if values and isinstance(next((v for v in values if v is not None), None), str):
+            return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(typ)
+        # Naive values come from SQLite and are UTC (Django stores them so); never astimezone() them.
+        return pa.array([naive_utc(v) for v in values], pa.timestamp("us")).cast(typ)
+    if pa.types.is_date(typ):
+        if values and isinstance(next((v for v in values if v is not None), None), str):
+            return pa.array(values, pa.string()).cast(typ)
+    if pa.types.is_boolean(typ):
+        return pa.array([None if v is None else bool(v) for v in values], typ)
+    return pa.array(values, typ)
+
+
+def _scope_sql(scope: list[str]) -> tuple[str, list]:
+    """Registered people whose community lies in one of the scope codes (indexed columns first)."""
+    parts, params = [], []
+    for code in scope:
+        column = {6: "county_code", 9: "town_code", 12: "community_id"}.get(len(code))
+        if column:
+            parts.append(f"p.{column} = %s")
+            params.append(code)
+        else:
+            parts.append("p.county_code LIKE %s")
+            params.append(code + "%")
+    return "(" + " OR ".join(parts or ["1 = 0"]) + ")", params
+
+
+UTC_US = pa.timestamp("us", tz="UTC")
+
+
+def round_input(rnd: Round) -> RoundInput:
+    """Everything the report of ``rnd`` reads, from the database."""
+    person, sample, tube, result, site = (m._meta.db_table for m in (Person, Sample, Tube, Result, Site))
+    communities = Division.objects.filter(level=Level.COMMUNITY).values_list("code", "name")
+    scope_where, scope_params = _scope_sql(list(rnd.scope))
+    screening = TubePurpose.SCREENING
+    persons = query_arrow(
+        f"SELECT p.id, p.community_id, p.registered, p.birth_date FROM {person} p "
+        f"WHERE p.registered AND {scope_where} "
+        f"UNION SELECT p.id, p.community_id, p.registered, p.birth_date FROM {person} p "
+        f"WHERE p.id IN (SELECT s.person_id FROM {sample} s JOIN {tube} t ON t.id = s.tube_id "
+        f"WHERE s.round_id = %s AND t.purpose = %s)",
+        [*scope_params, rnd.id, screening],
+        pa.schema(
+            [
+                ("person_id", pa.int64()),
+                ("community_code", pa.string()),
+                ("registered", pa.bool_()),
+                ("birth_date", pa.date32()),
+            ]
+        ),
+    )
+    persons = persons.append_column("in_custody", pa.array([False] * persons.num_rows, pa.bool_()))
+    tubes = query_arrow(
+        f"SELECT t.id, t.barcode, coalesce(st.code, ''), t.box_code FROM {tube} t "
+        f"LEFT JOIN {site} st ON st.id = t.site_id WHERE t.round_id = %s AND t.purpose = %s",
+        [rnd.id, screening],
+        pa.schema(
+            [
+                ("tube_id", pa.int64()),
+                ("tube_barcode", pa.string()),
+                ("site_code", pa.string()),
+                ("box_code", pa.string()),
+            ]
+        ),
+    )
+    samples = query_arrow(
+        f"SELECT s.tube_id, s.person_id, s.collected_at FROM {sample} s JOIN {tube} t ON t.id = s.tube_id "
+        "WHERE s.round_id = %s AND t.purpose = %s",
+        [rnd.id, screening],
+        pa.schema([("tube_id", pa.int64()), ("person_id", pa.int64()), ("collected_at", UTC_US)]),
+    )
+    results = query_arrow(
+        f"SELECT t.id, r.result FROM {result} r JOIN {tube} t ON t.barcode = r.tube_barcode "
+        "WHERE t.round_id = %s AND t.purpose = %s",
+        [rnd.id, screening],
+        pa.schema([("tube_id", pa.int64()), ("result", pa.string())]),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {result} r WHERE NOT EXISTS (SELECT 1 FROM {tube} t WHERE t.barcode = r.tube_barcode)"
+        )
+        held = cursor.fetchone()[0]
+    codes = [c for c, _ in communities]
+    return RoundInput(
+        round_code=rnd.code,
+        start_date=timezone.localtime(rnd.starts_at).date(),
+        scope=list(rnd.scope),
+        communities=pa.table(
+            {
+                "community_code": codes,
+                "community_name": [n for _, n in communities],
+                "town_code": [c[:9] for c in codes],
+                "county_code": [c[:6] for c in codes],
+            }
+        ),
+        persons=persons,
+        tubes=tubes,
+        samples=samples,
+        results=results,
+        results_held=held,
+        details=person_details,
+    )
+
+
+def person_details(ids: pa.Array) -> pa.Table:
+    """ID, name, phone, address and tags of the given people (the report's lists)."""
+    schema = pa.schema(
+        [
+            ("person_id", pa.int64()),
+            ("id_type", pa.string()),
+            ("id_number", pa.string()),
+            ("name", pa.string()),
+            ("phone", pa.string()),
+            ("address", pa.string()),
+            ("tags", pa.string()),
+        ]
+    )
+    temp_key_table("detail_keys", ["k"], ((str(i),) for i in ids.to_pylist()))
+    table = query_arrow(
+        f"SELECT p.id, p.id_type, p.id_number, p.name, p.phone, p.address, p.tags FROM {Person._meta.db_table} p "
+        "JOIN detail_keys k ON CAST(k.k AS INTEGER) = p.id",
+        [],
+        schema,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS detail_keys")
+    return table
+
+
+def round_report_compute(rnd: Round) -> RoundReport:
+    return round_report(round_input(rnd))
+
+
+def round_report_write(*, rnd: Round, out_dir: Path) -> RoundReport:
+    """``lianfang round report``: compute and write the five files of FORMATS.md."""
+    report = round_report_compute(rnd)
+    write_report(report, Path(out_dir))
+    return report

@@ -1,0 +1,314 @@
+"""The row rules of samples.csv and results.csv (FORMATS.md, Screening), as set-based SQL.
+
+Pure functions over Arrow tables run in an in-process DuckDB: no Django, no database of ours, so
+millions of rows are decided without a Python object per cell, and the rules can be tested (and
+property-tested) on their own. The services read the stored state the rules need (rounds, sites,
+known tubes and their members, known result fingerprints), call these functions, and write.
+
+Every input row gets exactly one outcome: ``accepted``, ``duplicate``, ``held`` or a rejection
+reason; the checks run in the order FORMATS.md lists them and the first that applies wins.
+File order matters only where the contract says so (the row that first defines a tube, and which
+extra rows of an over-full tube are refused); it is the ``pos`` column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+ACCEPTED, DUPLICATE, HELD = "accepted", "duplicate", "held"
+
+SAMPLE_COLUMNS = (
+    "round_code",
+    "tube_barcode",
+    "pool_size",
+    "id_type",
+    "id_number",
+    "name",
+    "site_code",
+    "collected_at",
+    "box_code",
+)
+SAMPLE_REQUIRED = ("round_code", "tube_barcode", "pool_size", "id_number", "site_code", "collected_at")
+RESULT_COLUMNS = ("tube_barcode", "lab_code", "result", "ct_orf1ab", "ct_n", "reported_at")
+RESULT_REQUIRED = ("tube_barcode", "lab_code", "result", "reported_at")
+
+RESULT_ALIASES = {
+    "negative": "negative",
+    "阴性": "negative",
+    "positive": "positive",
+    "阳性": "positive",
+    "inconclusive": "inconclusive",
+    "可疑": "inconclusive",
+    "invalid": "invalid",
+    "无效": "invalid",
+}
+
+_SHANGHAI_OFFSET = dt.timedelta(hours=8)
+
+
+def _missing_cases(required: tuple[str, ...]) -> str:
+    return "\n".join(f"WHEN coalesce(r.{c}, '') = '' THEN 'missing_field:{c}'" for c in required)
+
+
+def text_table(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
+    """The input's columns as trimmed strings (absent columns empty), plus the file position ``pos``."""
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    arrays = {"pos": pa.array(np.arange(n, dtype=np.int64))}
+    for c in columns:
+        if c in table.column_names:
+            arrays[c] = pc.utf8_trim_whitespace(table.column(c).cast(pa.string()))
+        else:
+            arrays[c] = pa.nulls(n, pa.string())
+    return pa.table(arrays)
+
+
+def times_table(con: duckdb.DuckDBPyConnection, source: str, column: str, parse) -> pa.Table:
+    """Distinct texts of ``source.column`` and their UTC instant (naive, UTC implied).
+
+    The common layouts are parsed by DuckDB; anything else (offsets, fractions) by ``parse``.
+    """
+    distinct = con.sql(
+        f"SELECT DISTINCT {column} AS text FROM {source} WHERE coalesce({column}, '') <> ''"
+    ).to_arrow_table()
+    texts = distinct.column("text").to_pylist()
+    instants = []
+    for text in texts:
+        value = parse(text)
+        instants.append(value.replace(tzinfo=None) if value is not None else None)
+    return pa.table({"text": pa.array(texts, pa.string()), "ts": pa.array(instants, pa.timestamp("us"))})
+
+
+def samples_decide(
+    raw: pa.Table,
+    *,
+    rid_ok: np.ndarray,
+    id_type_aliases: dict[str, str],
+    rounds: pa.Table,
+    sites: pa.Table,
+    existing_tubes: pa.Table,
+    existing_members: pa.Table,
+    parse_time,
+) -> dict[str, pa.Table]:
+    """Decide every row of a samples batch.
+
+    ``raw``: :func:`text_table` of the batch. ``rid_ok``: per row, is ``id_number`` a valid
+    resident ID. ``rounds``: code, round_id, is_open. ``sites``: code, site_id. ``existing_tubes``:
+    barcode, tube_id, round_id, pool_size, screening (bool), members, first_collected_at.
+    ``existing_members``: barcode, id_type, id_number.
+
+    Returns ``outcomes`` (pos, outcome) in file order; ``accepted`` rows (pos, barcode, round_id,
+    id_type, id_number, name, collected_at); ``new_tubes`` (barcode, round_id, pool_size,
+    site_id, box_code, first_collected_at); ``earlier`` (tube_id, first_collected_at) for known
+    tubes that got an earlier sample.
+    """
+    con = duckdb.connect()
+    try:
+        con.register("raw0", raw)
+        con.register("rid", pa.table({"pos": raw.column("pos"), "rid_ok": pa.array(rid_ok, pa.bool_())}))
+        con.register(
+            "aliases",
+            pa.table(
+                {
+                    "raw": list(id_type_aliases),
+                    "norm": list(id_type_aliases.values()),
+                }
+            ),
+        )
+        con.register("rounds", rounds)
+        con.register("sites", sites)
+        con.register("etubes", existing_tubes)
+        con.register("emembers", existing_members)
+        con.sql("CREATE TEMP VIEW raw AS SELECT r.*, x.rid_ok FROM raw0 r POSITIONAL JOIN rid x")
+        con.register("times", times_table(con, "raw0", "collected_at", parse_time))
+        con.execute(f"""
+            CREATE TEMP TABLE v AS
+            SELECT r.pos, r.tube_barcode AS barcode, upper(r.id_number) AS id_number, a.norm AS id_type,
+                   coalesce(r.name, '') AS name, coalesce(r.box_code, '') AS box_code,
+                   rd.round_id, s.site_id, CAST(TRY_CAST(r.pool_size AS DOUBLE) AS INTEGER) AS pool_size,
+                   t.ts AS collected_at,
+                   CASE
+                     {_missing_cases(SAMPLE_REQUIRED)}
+                     WHEN a.norm IS NULL THEN 'bad_id_type'
+                     WHEN (a.norm = 'resident_id' AND NOT r.rid_ok)
+                       OR (a.norm <> 'resident_id' AND NOT regexp_full_match(r.id_number, '[A-Za-z0-9]{{4,32}}'))
+                       THEN 'invalid_id_number'
+                     WHEN rd.round_id IS NULL THEN 'unknown_round'
+                     WHEN NOT rd.is_open THEN 'round_closed'
+                     WHEN s.site_id IS NULL THEN 'unknown_site'
+                     WHEN TRY_CAST(r.pool_size AS DOUBLE) IS NULL
+                       OR TRY_CAST(r.pool_size AS DOUBLE) NOT IN (1, 5, 10, 20) THEN 'bad_pool_size'
+                     WHEN t.ts IS NULL THEN 'bad_time'
+                   END AS reason
+            FROM raw r
+            LEFT JOIN aliases a ON a.raw = lower(coalesce(r.id_type, ''))
+            LEFT JOIN rounds rd ON rd.code = r.round_code
+            LEFT JOIN sites s ON s.code = r.site_code
+            LEFT JOIN times t ON t.text = r.collected_at
+        """)
+        # The tube each barcode stands for: the stored one, or the batch's first valid row.
+        con.execute("""
+            CREATE TEMP TABLE def AS
+            SELECT f.barcode,
+                   coalesce(e.round_id, f.round_id) AS d_round,
+                   coalesce(e.pool_size, f.pool_size) AS d_pool,
+                   coalesce(e.screening, TRUE) AS screening,
+                   coalesce(e.members, 0) AS existing,
+                   e.tube_id, e.first_collected_at AS e_first
+            FROM (SELECT barcode, arg_min(round_id, pos) AS round_id, arg_min(pool_size, pos) AS pool_size
+                  FROM v WHERE reason IS NULL GROUP BY barcode) f
+            LEFT JOIN etubes e ON e.barcode = f.barcode
+        """)
+        con.execute("""
+            CREATE TEMP TABLE c AS
+            SELECT v.*, d.d_pool, d.existing, d.tube_id,
+                   em.barcode IS NOT NULL AS was_member,
+                   row_number() OVER (PARTITION BY v.barcode, v.id_type, v.id_number ORDER BY v.pos) AS occ
+            FROM v JOIN def d ON d.barcode = v.barcode
+            LEFT JOIN emembers em ON em.barcode = v.barcode AND em.id_type = v.id_type AND em.id_number = v.id_number
+            WHERE v.reason IS NULL AND d.screening AND v.round_id = d.d_round AND v.pool_size = d.d_pool
+        """)
+        # New people in a tube, ranked by their first row: within capacity they are accepted.
+        con.execute("""
+            CREATE TEMP TABLE fate AS
+            SELECT barcode, id_type, id_number,
+                   existing + row_number() OVER (PARTITION BY barcode ORDER BY pos) <= d_pool AS fits
+            FROM c WHERE occ = 1 AND NOT was_member
+        """)
+        outcomes = con.sql(f"""
+            SELECT v.pos,
+                   CASE
+                     WHEN v.reason IS NOT NULL THEN v.reason
+                     WHEN NOT d.screening OR v.round_id <> d.d_round THEN 'tube_in_other_round'
+                     WHEN v.pool_size <> d.d_pool THEN 'pool_size_conflict'
+                     WHEN c.was_member THEN '{DUPLICATE}'
+                     WHEN NOT f.fits THEN 'tube_over_capacity'
+                     WHEN c.occ > 1 THEN '{DUPLICATE}'
+                     ELSE '{ACCEPTED}'
+                   END AS outcome
+            FROM v
+            LEFT JOIN def d ON d.barcode = v.barcode
+            LEFT JOIN c ON c.pos = v.pos
+            LEFT JOIN fate f ON f.barcode = v.barcode AND f.id_type = v.id_type AND f.id_number = v.id_number
+            ORDER BY v.pos
+        """).to_arrow_table()
+        con.register("o", outcomes)
+        con.sql(f"""
+            CREATE TEMP TABLE acc AS
+            SELECT v.pos, v.barcode, v.round_id, v.id_type, v.id_number, v.name, v.collected_at,
+                   v.site_id, v.box_code, v.pool_size
+            FROM v JOIN o ON o.pos = v.pos WHERE o.outcome = '{ACCEPTED}'
+        """)
+        accepted = con.sql(
+            "SELECT pos, barcode, round_id, id_type, id_number, name, collected_at FROM acc ORDER BY pos"
+        ).to_arrow_table()
+        new_tubes = con.sql("""
+            SELECT a.barcode, arg_min(a.round_id, a.pos) AS round_id, arg_min(a.pool_size, a.pos) AS pool_size,
+                   arg_min(a.site_id, a.pos) AS site_id, arg_min(a.box_code, a.pos) AS box_code,
+                   min(a.collected_at) AS first_collected_at
+            FROM acc a JOIN def d ON d.barcode = a.barcode
+            WHERE d.tube_id IS NULL GROUP BY a.barcode ORDER BY a.barcode
+        """).to_arrow_table()
+        earlier = con.sql("""
+            SELECT d.tube_id, min(a.collected_at) AS first_collected_at
+            FROM acc a JOIN def d ON d.barcode = a.barcode
+            WHERE d.tube_id IS NOT NULL GROUP BY d.tube_id, d.e_first
+            HAVING min(a.collected_at) < d.e_first
+        """).to_arrow_table()
+    finally:
+        con.close()
+    return {"outcomes": outcomes, "accepted": accepted, "new_tubes": new_tubes, "earlier": earlier}
+
+
+def results_decide(
+    raw: pa.Table,
+    *,
+    labs: pa.Table,
+    known_fingerprints: pa.Table,
+    known_tubes: pa.Table,
+    parse_time,
+) -> dict[str, pa.Table]:
+    """Decide every row of a results batch.
+
+    ``labs``: code, lab_id. ``known_fingerprints``: fingerprint (of stored result rows).
+    ``known_tubes``: barcode (registered tubes among the batch's barcodes).
+
+    Returns ``outcomes`` (pos, outcome) and ``new`` (pos, barcode, lab_id, result, ct_orf1ab,
+    ct_n, reported_at, fingerprint) for the rows to store (accepted and held).
+    """
+    con = duckdb.connect()
+    try:
+        con.register("raw", raw)
+        con.register("labs", labs)
+        con.register("kf", known_fingerprints)
+        con.register("kt", known_tubes)
+        con.register(
+            "aliases", pa.table({"raw": list(RESULT_ALIASES), "norm": list(RESULT_ALIASES.values())})
+        )
+        con.register("times", times_table(con, "raw", "reported_at", parse_time))
+        ct = "TRY_CAST(nullif(r.{0}, '') AS DOUBLE)"
+        bad_ct = " OR ".join(
+            f"(coalesce(r.{c}, '') <> '' AND ({ct.format(c)} IS NULL OR NOT isfinite({ct.format(c)}) "
+            f"OR {ct.format(c)} < 0))"
+            for c in ("ct_orf1ab", "ct_n")
+        )
+        con.sql(f"""
+            CREATE TEMP TABLE v AS
+            SELECT r.pos, r.tube_barcode AS barcode, l.lab_id, l.code AS lab_code, a.norm AS result,
+                   {ct.format("ct_orf1ab")} AS ct_orf1ab, {ct.format("ct_n")} AS ct_n, t.ts AS reported_at,
+                   CASE
+                     {_missing_cases(RESULT_REQUIRED)}
+                     WHEN l.lab_id IS NULL THEN 'unknown_lab'
+                     WHEN a.norm IS NULL THEN 'bad_result'
+                     WHEN t.ts IS NULL THEN 'bad_time'
+                     WHEN {bad_ct} THEN 'bad_ct'
+                   END AS reason
+            FROM raw r
+            LEFT JOIN labs l ON l.code = r.lab_code
+            LEFT JOIN aliases a ON a.raw = lower(coalesce(r.result, ''))
+            LEFT JOIN times t ON t.text = r.reported_at
+        """)
+        # The identity of a result row once normalised: numbers as numbers, the time as an instant.
+        con.execute("""
+            CREATE TEMP TABLE f AS
+            SELECT pos, fingerprint, row_number() OVER (PARTITION BY fingerprint ORDER BY pos) AS occ
+            FROM (SELECT pos, sha1(concat_ws('|', barcode, lab_code, result,
+                                             coalesce(printf('%.4f', ct_orf1ab), ''), coalesce(printf('%.4f', ct_n), ''),
+                                             strftime(reported_at, '%Y-%m-%dT%H:%M:%S.%f'))) AS fingerprint
+                  FROM v WHERE reason IS NULL)
+        """)
+        outcomes = con.sql(f"""
+            SELECT v.pos,
+                   CASE
+                     WHEN v.reason IS NOT NULL THEN v.reason
+                     WHEN f.occ > 1 OR kf.fingerprint IS NOT NULL THEN '{DUPLICATE}'
+                     WHEN kt.barcode IS NULL THEN '{HELD}'
+                     ELSE '{ACCEPTED}'
+                   END AS outcome
+            FROM v LEFT JOIN f ON f.pos = v.pos
+            LEFT JOIN kf ON kf.fingerprint = f.fingerprint
+            LEFT JOIN kt ON kt.barcode = v.barcode
+            ORDER BY v.pos
+        """).to_arrow_table()
+        con.register("o", outcomes)
+        new = con.sql(f"""
+            SELECT v.pos, v.barcode, v.lab_id, v.result, v.ct_orf1ab, v.ct_n, v.reported_at, f.fingerprint
+            FROM v JOIN f ON f.pos = v.pos JOIN o ON o.pos = v.pos
+            WHERE o.outcome IN ('{ACCEPTED}', '{HELD}') ORDER BY v.pos
+        """).to_arrow_table()
+    finally:
+        con.close()
+    return {"outcomes": outcomes, "new": new}
+
+
+def summarise(outcomes: pa.Table) -> dict[str, int]:
+    """Count outcomes: {"accepted": …, "duplicate": …, "held": …, "<reason>": …}."""
+    counts = outcomes.group_by("outcome").aggregate([("pos", "count")])
+    return dict(
+        zip(counts.column("outcome").to_pylist(), counts.column("pos_count").to_pylist(), strict=True)
+    )

@@ -1,0 +1,932 @@
+"""Writes of the screening work: rounds, sites and labs, samples and results, re-check tasks.
+
+Samples and results from every path — a file on the command line, a web upload, a device's API
+request — go through :func:`samples_import` and :func:`results_import`: the same rules
+(:mod:`lianfang.screening.rules`), the same summary, one transaction. After each batch the tubes
+it touched are brought up to date (:func:`tubes_refresh`): their effective result, the alert of
+an abnormal pool (一键即报), the re-check tasks of its members, and the closing of re-check tasks
+whose single tube got its result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pyarrow as pa
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from lianfang.accounts.scoping import Actor
+from lianfang.accounts.services import audit_record
+from lianfang.geo.models import Division, Level
+from lianfang.imports.bulk import bulk_insert, temp_key_table
+from lianfang.imports.summary import ImportSummary
+from lianfang.imports.times import as_utc, naive_utc, parse_time
+from lianfang.people.idnumbers import validate_resident_ids_arrow
+from lianfang.people.models import Person
+from lianfang.people.normalize import ID_TYPE_ALIASES, name_pinyin
+from lianfang.screening import rules
+from lianfang.screening.models import (
+    OPEN_TASK_STATUSES,
+    Lab,
+    PoolAlert,
+    PoolPolicy,
+    PositiveFinding,
+    RecheckTask,
+    Result,
+    Round,
+    RoundScope,
+    RoundStatus,
+    Sample,
+    Site,
+    TaskKind,
+    TaskStatus,
+    Tube,
+    TubePurpose,
+    TubeState,
+)
+
+Progress = Callable[[int, int], None]
+
+# Batches above this size lock out every other writer instead of locking tube by tube.
+BIG_BATCH = 2000
+_INGEST_LOCK = 7_240_301  # pg advisory lock key of the screening ingest
+_TUBE_LOCK_CLASS = 7_240
+
+
+class ScreeningError(ValueError):
+    """A request that cannot be done, with a message in Chinese and in English."""
+
+    def __init__(self, code: str, zh: str, en: str):
+        super().__init__(f"{zh} / {en}")
+        self.code, self.zh, self.en = code, zh, en
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounds
+
+
+@transaction.atomic
+def round_open(
+    *,
+    actor: Actor | None,
+    code: str,
+    name: str,
+    scope: Iterable[str],
+    pool_policy: str = PoolPolicy.TEN,
+    starts_at: dt.datetime | None = None,
+    deadline_at: dt.datetime | None = None,
+) -> Round:
+    """Open a round over ``scope`` (division codes of any level); the deadline defaults to 24 h.
+
+    Opening a round again with the same code and scope returns it unchanged (scripts may retry).
+    """
+    code = code.strip()
+    codes = sorted({c.strip() for c in scope if c.strip()})
+    if not code or len(code) > 32:
+        raise ScreeningError(
+            "bad_code", "轮次编号不能为空且不超过32个字符", "the round code must be 1-32 characters"
+        )
+    if not codes:
+        raise ScreeningError(
+            "no_scope", "请指定筛查范围（区划代码）", "give the round a scope (division codes)"
+        )
+    known = set(Division.objects.filter(code__in=codes).values_list("code", flat=True))
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ScreeningError(
+            "unknown_division",
+            f"区划代码不存在：{', '.join(unknown)}",
+            f"unknown division codes: {', '.join(unknown)}",
+        )
+    if actor is not None:
+        outside = [c for c in codes if not actor.covers(c)]
+        if outside:
+            raise ScreeningError(
+                "out_of_jurisdiction",
+                f"范围超出您的辖区：{', '.join(outside)}",
+                f"outside your jurisdiction: {', '.join(outside)}",
+            )
+    if pool_policy not in PoolPolicy.values:
+        raise ScreeningError("bad_pool_policy", "混采策略无效", "unknown pool policy")
+    starts_at = starts_at or timezone.now()
+    deadline_at = deadline_at or starts_at + dt.timedelta(hours=24)
+    if deadline_at <= starts_at:
+        raise ScreeningError("bad_deadline", "完成时限须晚于开始时间", "the deadline must be after the start")
+    existing = Round.objects.filter(code=code).first()
+    if existing is not None:
+        if sorted(existing.scope) == codes:
+            return existing
+        raise ScreeningError(
+            "round_exists", f"轮次 {code} 已存在，范围不同", f"round {code} exists with another scope"
+        )
+    rnd = Round.objects.create(
+        code=code,
+        name=name.strip() or code,
+        scope=codes,
+        pool_policy=pool_policy,
+        starts_at=starts_at,
+        deadline_at=deadline_at,
+        opened_by=actor.user if actor else None,
+    )
+    RoundScope.objects.bulk_create([RoundScope(round=rnd, division_id=c) for c in codes])
+    audit_record(actor=actor, action="create", object_type="round", object_id=code, detail={"scope": codes})
+    return rnd
+
+
+@transaction.atomic
+def round_close(*, actor: Actor | None, rnd: Round) -> Round:
+    """Close a round: later samples for it are refused (``round_closed``); results still arrive."""
+    if rnd.status != RoundStatus.CLOSED:
+        rnd.status = RoundStatus.CLOSED
+        rnd.closed_at = timezone.now()
+        rnd.save(update_fields=["status", "closed_at"])
+        audit_record(
+            actor=actor, action="update", object_type="round", object_id=rnd.code, detail={"closed": True}
+        )
+    return rnd
+
+
+# ---------------------------------------------------------------------------------------------
+# Sites and labs
+
+
+def _text(table: pa.Table, name: str) -> list[str]:
+    if name not in table.column_names:
+        return [""] * table.num_rows
+    return [(v or "").strip() for v in table.column(name).to_pylist()]
+
+
+@transaction.atomic
+def sites_import(
+    *, table: pa.Table, actor: Actor | None, source: str = ""
+) -> tuple[ImportSummary, np.ndarray]:
+    """sites.csv: ``site_code, name, community_code`` required, ``desks`` optional (a positive integer).
+
+    Reasons, in order: ``missing_field:<col>``, ``unknown_community``, ``bad_desks``. A known code
+    with changed fields is an update; unchanged, a duplicate.
+    """
+    codes, names, communities, desks = (
+        _text(table, c) for c in ("site_code", "name", "community_code", "desks")
+    )
+    known_communities = Division.objects.filter(level=Level.COMMUNITY)
+    if actor is not None:
+        known_communities = known_communities.inside(actor)
+    valid = set(known_communities.filter(code__in=set(communities)).values_list("code", flat=True))
+    stored = {s.code: s for s in Site.objects.filter(code__in=set(codes))}
+    summary = ImportSummary(read=table.num_rows)
+    reasons = np.full(table.num_rows, "", dtype=object)
+    for i, (code, name, community, desk_text) in enumerate(
+        zip(codes, names, communities, desks, strict=True)
+    ):
+        reason = next(
+            (
+                f"missing_field:{c}"
+                for c, v in (("site_code", code), ("name", name), ("community_code", community))
+                if not v
+            ),
+            "",
+        )
+        if not reason and community not in valid:
+            reason = "unknown_community"
+        desk_count = 1
+        if not reason and desk_text:
+            try:
+                desk_count = int(float(desk_text))
+                if desk_count < 1 or desk_count != float(desk_text) or desk_count > 999:
+                    raise ValueError
+            except ValueError:
+                reason = "bad_desks"
+        if reason:
+            reasons[i] = reason
+            summary.reject(reason)
+            continue
+        site = stored.get(code)
+        if site is None:
+            site = stored[code] = Site(code=code)
+        elif (site.name, site.community_id, site.desks) == (
+            name,
+            community,
+            desk_count if desk_text else site.desks,
+        ):
+            summary.duplicate += 1
+            continue
+        site.name, site.community_id = name, community
+        site.town_code, site.county_code = community[:9], community[:6]
+        if desk_text or site.pk is None:
+            site.desks = desk_count
+        site.save()
+        summary.accepted += 1
+    audit_record(
+        actor=actor, action="import", object_type="sites", object_id=source[:64], detail=summary.as_dict()
+    )
+    return summary, reasons
+
+
+@transaction.atomic
+def labs_import(
+    *, table: pa.Table, actor: Actor | None, source: str = ""
+) -> tuple[ImportSummary, np.ndarray]:
+    """labs.csv: ``lab_code, name`` required, ``daily_capacity`` optional (tubes per day).
+
+    Reasons, in order: ``missing_field:<col>``, ``bad_capacity``.
+    """
+    codes, names, capacities = (_text(table, c) for c in ("lab_code", "name", "daily_capacity"))
+    stored = {lab.code: lab for lab in Lab.objects.filter(code__in=set(codes))}
+    summary = ImportSummary(read=table.num_rows)
+    reasons = np.full(table.num_rows, "", dtype=object)
+    for i, (code, name, cap_text) in enumerate(zip(codes, names, capacities, strict=True)):
+        reason = next((f"missing_field:{c}" for c, v in (("lab_code", code), ("name", name)) if not v), "")
+        capacity = None
+        if not reason and cap_text:
+            try:
+                capacity = int(float(cap_text))
+                if capacity < 0 or capacity != float(cap_text):
+                    raise ValueError
+            except ValueError:
+                reason = "bad_capacity"
+        if reason:
+            reasons[i] = reason
+            summary.reject(reason)
+            continue
+        lab = stored.get(code)
+        if lab is None:
+            lab = stored[code] = Lab(code=code)
+        elif (lab.name, lab.daily_capacity) == (name, capacity if cap_text else lab.daily_capacity):
+            summary.duplicate += 1
+            continue
+        lab.name = name
+        if cap_text:
+            lab.daily_capacity = capacity
+        lab.save()
+        summary.accepted += 1
+    audit_record(
+        actor=actor, action="import", object_type="labs", object_id=source[:64], detail=summary.as_dict()
+    )
+    return summary, reasons
+
+
+# ---------------------------------------------------------------------------------------------
+# Samples
+
+
+def _lock_ingest(barcodes: list[str]) -> None:
+    """Serialise writers of the same tubes (PostgreSQL; SQLite's IMMEDIATE transactions already do).
+
+    A big batch takes the ingest lock exclusively; a device's small batch takes it shared, then
+    its tubes one by one in sorted order (no deadlock), so devices at different sites never wait
+    for each other and two devices adding to the same tube cannot overfill it.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if len(barcodes) > BIG_BATCH:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INGEST_LOCK])
+            return
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_INGEST_LOCK])
+        keys = sorted({zlib.crc32(b.encode()) - 2**31 for b in barcodes})
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_TUBE_LOCK_CLASS, key])
+
+
+def _rows(cursor, sql: str, params=()) -> list[tuple]:
+    cursor.execute(sql, params)
+    return cursor.fetchall()
+
+
+def _with_keys(name: str, values: list[str], sql: str) -> list[tuple]:
+    """Run ``sql`` (which joins the temporary table ``name`` (k)) over ``values``."""
+    temp_key_table(name, ["k"], ((v,) for v in values))
+    with connection.cursor() as cursor:
+        rows = _rows(cursor, sql)
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    return rows
+
+
+def _db_time(value: dt.datetime) -> object:
+    """A UTC instant as the database backend wants it in raw SQL."""
+    if connection.vendor == "sqlite":
+        return value.replace(tzinfo=None).isoformat(" ")
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def samples_import(
+    *, table: pa.Table, actor: Actor | None, source: str = "", progress: Progress | None = None
+) -> tuple[ImportSummary, np.ndarray]:
+    """Import sample rows (samples.csv, a web upload, a device batch). Returns (summary, outcomes).
+
+    ``outcomes`` holds per input row ``accepted``, ``duplicate`` or the rejection reason.
+    ``actor`` None is the server's authority (the CLI); otherwise rounds and sites outside the
+    actor's jurisdiction are unknown to them.
+    """
+    raw = rules.text_table(table, rules.SAMPLE_COLUMNS)
+    n = raw.num_rows
+    if progress:
+        progress(0, n)
+    rid_ok = validate_resident_ids_arrow(raw.column("id_number"), today=timezone.localdate())
+    barcodes = sorted({b for b in raw.column("tube_barcode").to_pylist() if b})
+    with transaction.atomic():
+        _lock_ingest(barcodes)
+        rounds = Round.objects.all() if actor is None else Round.objects.visible_to(actor)
+        sites = Site.objects.all() if actor is None else Site.objects.visible_to(actor)
+        site_codes = {s for s in raw.column("site_code").to_pylist() if s}
+        decided = rules.samples_decide(
+            raw,
+            rid_ok=rid_ok,
+            id_type_aliases={k: str(v) for k, v in ID_TYPE_ALIASES.items()},
+            rounds=pa.Table.from_pylist(
+                [
+                    {"code": c, "round_id": i, "is_open": s == RoundStatus.OPEN}
+                    for c, i, s in rounds.values_list("code", "id", "status")
+                ],
+                schema=pa.schema([("code", pa.string()), ("round_id", pa.int64()), ("is_open", pa.bool_())]),
+            ),
+            sites=pa.Table.from_pylist(
+                [
+                    {"code": c, "site_id": i}
+                    for c, i in sites.filter(code__in=site_codes).values_list("code", "id")
+                ],
+                schema=pa.schema([("code", pa.string()), ("site_id", pa.int64())]),
+            ),
+            existing_tubes=_existing_tubes(barcodes),
+            existing_members=_existing_members(barcodes),
+            parse_time=parse_time,
+        )
+        outcomes = decided["outcomes"].column("outcome").to_numpy(zero_copy_only=False)
+        tube_ids = _write_samples(decided)
+        if tube_ids:
+            tubes_refresh(tube_ids=tube_ids)
+        counts = rules.summarise(decided["outcomes"])
+        summary = _summary(n, counts)
+        audit_record(
+            actor=actor,
+            action="import",
+            object_type="samples",
+            object_id=source[:64],
+            detail={"source": source, **summary.as_dict()},
+        )
+    if progress:
+        progress(n, n)
+    return summary, outcomes
+
+
+def _summary(n: int, counts: dict[str, int]) -> ImportSummary:
+    summary = ImportSummary(read=n)
+    for outcome, count in counts.items():
+        if outcome == rules.ACCEPTED:
+            summary.accepted = count
+        elif outcome == rules.DUPLICATE:
+            summary.duplicate = count
+        elif outcome == rules.HELD:
+            summary.held = count
+        else:
+            summary.reject(outcome, count)
+    assert summary.balanced, summary
+    return summary
+
+
+_TUBE_SCHEMA = pa.schema(
+    [
+        ("barcode", pa.string()),
+        ("tube_id", pa.int64()),
+        ("round_id", pa.int64()),
+        ("pool_size", pa.int32()),
+        ("screening", pa.bool_()),
+        ("members", pa.int64()),
+        ("first_collected_at", pa.timestamp("us")),
+    ]
+)
+_MEMBER_SCHEMA = pa.schema([("barcode", pa.string()), ("id_type", pa.string()), ("id_number", pa.string())])
+
+
+def _existing_tubes(barcodes: list[str]) -> pa.Table:
+    tube, sample = Tube._meta.db_table, Sample._meta.db_table
+    select = (
+        f"SELECT t.barcode, t.id, t.round_id, t.pool_size, t.purpose, t.first_collected_at, "
+        f"(SELECT COUNT(*) FROM {sample} s WHERE s.tube_id = t.id) FROM {tube} t"
+    )
+    if not barcodes or not Tube.objects.exists():
+        rows = []
+    elif len(barcodes) <= BIG_BATCH:
+        with connection.cursor() as cursor:
+            marks = ", ".join(["%s"] * len(barcodes))
+            rows = _rows(cursor, f"{select} WHERE t.barcode IN ({marks})", barcodes)
+    else:
+        rows = _with_keys("tube_keys", barcodes, f"{select} JOIN tube_keys k ON k.k = t.barcode")
+    return pa.Table.from_pylist(
+        [
+            {
+                "barcode": b,
+                "tube_id": i,
+                "round_id": r,
+                "pool_size": p,
+                "screening": purpose == TubePurpose.SCREENING,
+                "members": m,
+                "first_collected_at": naive_utc(f),
+            }
+            for b, i, r, p, purpose, f, m in rows
+        ],
+        schema=_TUBE_SCHEMA,
+    )
+
+
+def _existing_members(barcodes: list[str]) -> pa.Table:
+    tube, sample, person = Tube._meta.db_table, Sample._meta.db_table, Person._meta.db_table
+    select = (
+        f"SELECT t.barcode, p.id_type, p.id_number FROM {sample} s JOIN {tube} t ON t.id = s.tube_id "
+        f"JOIN {person} p ON p.id = s.person_id"
+    )
+    if not barcodes or not Sample.objects.exists():
+        rows = []
+    elif len(barcodes) <= BIG_BATCH:
+        with connection.cursor() as cursor:
+            marks = ", ".join(["%s"] * len(barcodes))
+            rows = _rows(cursor, f"{select} WHERE t.barcode IN ({marks})", barcodes)
+    else:
+        rows = _with_keys("member_keys", barcodes, f"{select} JOIN member_keys k ON k.k = t.barcode")
+    return pa.Table.from_pylist(
+        [{"barcode": b, "id_type": t, "id_number": i} for b, t, i in rows], schema=_MEMBER_SCHEMA
+    )
+
+
+def _arrow_rows(table: pa.Table, columns: list[str], convert: dict[str, Callable] | None = None):
+    """Tuples of ``columns`` from an Arrow table, a batch at a time (never the whole table as objects)."""
+    convert = convert or {}
+    for batch in table.select(columns).to_batches(max_chunksize=100_000):
+        cols = []
+        for name in columns:
+            values = batch.column(name).to_pylist()
+            if name in convert:
+                values = [convert[name](v) for v in values]
+            cols.append(values)
+        yield from zip(*cols, strict=True)
+
+
+def _write_samples(decided: dict[str, pa.Table]) -> list[int]:
+    """Store the accepted rows: new tubes, unregistered people, samples. Returns the touched tube ids."""
+    new_tubes, accepted, earlier = decided["new_tubes"], decided["accepted"], decided["earlier"]
+    if accepted.num_rows == 0:
+        return []
+    now = timezone.now()
+    to_db = {"first_collected_at": lambda v: _db_time(v), "collected_at": lambda v: _db_time(v)}
+    bulk_insert(
+        Tube._meta.db_table,
+        [
+            "barcode",
+            "round_id",
+            "purpose",
+            "pool_size",
+            "site_id",
+            "box_code",
+            "first_collected_at",
+            "state",
+            "reason",
+            "created_at",
+        ],
+        (
+            (b, r, TubePurpose.SCREENING, p, s, box, first, TubeState.PENDING, "", now)
+            for b, r, p, s, box, first in _arrow_rows(
+                new_tubes,
+                ["barcode", "round_id", "pool_size", "site_id", "box_code", "first_collected_at"],
+                to_db,
+            )
+        ),
+    )
+    if earlier.num_rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {Tube._meta.db_table} SET first_collected_at = %s WHERE id = %s",
+                [(_db_time(f), i) for i, f in _arrow_rows(earlier, ["tube_id", "first_collected_at"])],
+            )
+    # The accepted rows go to a staging table; people and tubes are joined in the database.
+    stage_cols = ["barcode", "id_type", "id_number", "name", "collected_at"]
+    temp_key_table("sample_stage", stage_cols, _arrow_rows(accepted, stage_cols, to_db))
+    tube, sample, person = Tube._meta.db_table, Sample._meta.db_table, Person._meta.db_table
+    with connection.cursor() as cursor:
+        missing = _rows(
+            cursor,
+            f"SELECT s.id_type, s.id_number, s.name FROM sample_stage s LEFT JOIN {person} p "
+            "ON p.id_type = s.id_type AND p.id_number = s.id_number WHERE p.id IS NULL",
+        )
+        if missing:
+            _persons_create_unregistered(cursor, missing, now)
+        cast = (
+            "CAST(s.collected_at AS TIMESTAMP WITH TIME ZONE)"
+            if connection.vendor == "postgresql"
+            else ("s.collected_at")
+        )
+        cursor.execute(
+            f"INSERT INTO {sample} (tube_id, person_id, round_id, collected_at) "
+            f"SELECT t.id, p.id, t.round_id, {cast} FROM sample_stage s "
+            f"JOIN {tube} t ON t.barcode = s.barcode "
+            f"JOIN {person} p ON p.id_type = s.id_type AND p.id_number = s.id_number"
+        )
+        rows = _rows(
+            cursor, f"SELECT DISTINCT t.id FROM sample_stage s JOIN {tube} t ON t.barcode = s.barcode"
+        )
+        cursor.execute("DROP TABLE IF EXISTS sample_stage")
+    return [r[0] for r in rows]
+
+
+def _persons_create_unregistered(cursor, missing: list[tuple], now: dt.datetime) -> None:
+    """People sampled but not in the registry: created as unregistered (name from their first row)."""
+    seen: dict[tuple[str, str], str] = {}
+    for id_type, id_number, name in missing:
+        key = (id_type, id_number)
+        if key not in seen or (not seen[key] and name):
+            seen[key] = name or ""
+    rows = []
+    for (id_type, id_number), name in seen.items():
+        full, initials = name_pinyin(name)
+        birth, sex = None, ""
+        if id_type == "resident_id":
+            birth = dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+            sex = "M" if int(id_number[16]) % 2 else "F"
+        rows.append(
+            (
+                id_type,
+                id_number,
+                id_number[::-1],
+                name,
+                full,
+                initials,
+                "",
+                "",
+                None,
+                "",
+                "",
+                "",
+                "",
+                birth,
+                sex,
+                "",
+                False,
+                now,
+                now,
+            )
+        )
+    from lianfang.people.services import INSERT_COLUMNS
+
+    qn = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(INSERT_COLUMNS))
+    cursor.executemany(
+        f"INSERT INTO {qn(Person._meta.db_table)} ({', '.join(qn(c) for c in INSERT_COLUMNS)}) VALUES ({marks}) "
+        "ON CONFLICT (id_type, id_number) DO NOTHING",
+        rows,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+def results_import(
+    *,
+    table: pa.Table,
+    actor: Actor | None,
+    source: str = "",
+    progress: Progress | None = None,
+    lab: Lab | None = None,
+) -> tuple[ImportSummary, np.ndarray]:
+    """Import lab result rows (results.csv, a web upload, a lab's API batch). Returns (summary, outcomes).
+
+    ``lab``: a lab device may only post its own results; any other lab code is ``unknown_lab``.
+    """
+    raw = rules.text_table(table, rules.RESULT_COLUMNS)
+    n = raw.num_rows
+    if progress:
+        progress(0, n)
+    barcodes = sorted({b for b in raw.column("tube_barcode").to_pylist() if b})
+    with transaction.atomic():
+        _lock_ingest(barcodes)
+        labs = Lab.objects.filter(pk=lab.pk) if lab is not None else Lab.objects.all()
+        decided = rules.results_decide(
+            raw,
+            labs=pa.Table.from_pylist(
+                [{"code": c, "lab_id": i} for c, i in labs.values_list("code", "id")],
+                schema=pa.schema([("code", pa.string()), ("lab_id", pa.int64())]),
+            ),
+            known_fingerprints=pa.table(
+                {"fingerprint": pa.array(_known_fingerprints(barcodes), pa.string())}
+            ),
+            known_tubes=pa.table({"barcode": pa.array(_known_barcodes(barcodes), pa.string())}),
+            parse_time=parse_time,
+        )
+        new = decided["new"]
+        if new.num_rows:
+            bulk_insert(
+                Result._meta.db_table,
+                [
+                    "tube_barcode",
+                    "lab_id",
+                    "result",
+                    "ct_orf1ab",
+                    "ct_n",
+                    "reported_at",
+                    "fingerprint",
+                    "received_at",
+                ],
+                (
+                    (*row, timezone.now())
+                    for row in _arrow_rows(
+                        new,
+                        ["barcode", "lab_id", "result", "ct_orf1ab", "ct_n", "reported_at", "fingerprint"],
+                        {"reported_at": _db_time},
+                    )
+                ),
+            )
+            matched = sorted(set(new.column("barcode").to_pylist()) & set(_known_barcodes(barcodes)))
+            if matched:
+                tubes_refresh(barcodes=matched)
+        counts = rules.summarise(decided["outcomes"])
+        summary = _summary(n, counts)
+        audit_record(
+            actor=actor,
+            action="import",
+            object_type="results",
+            object_id=source[:64],
+            detail={"source": source, **summary.as_dict()},
+        )
+    if progress:
+        progress(n, n)
+    return summary, decided["outcomes"].column("outcome").to_numpy(zero_copy_only=False)
+
+
+def _known_fingerprints(barcodes: list[str]) -> list[str]:
+    table = Result._meta.db_table
+    if not barcodes or not Result.objects.exists():
+        return []
+    if len(barcodes) <= BIG_BATCH:
+        return list(Result.objects.filter(tube_barcode__in=barcodes).values_list("fingerprint", flat=True))
+    return [
+        r[0]
+        for r in _with_keys(
+            "result_keys",
+            barcodes,
+            f"SELECT r.fingerprint FROM {table} r JOIN result_keys k ON k.k = r.tube_barcode",
+        )
+    ]
+
+
+def _known_barcodes(barcodes: list[str]) -> list[str]:
+    if not barcodes or not Tube.objects.exists():
+        return []
+    if len(barcodes) <= BIG_BATCH:
+        return list(Tube.objects.filter(barcode__in=barcodes).values_list("barcode", flat=True))
+    return [
+        r[0]
+        for r in _with_keys(
+            "known_keys",
+            barcodes,
+            f"SELECT t.barcode FROM {Tube._meta.db_table} t JOIN known_keys k ON k.k = t.barcode",
+        )
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tube states, alerts and re-check tasks
+
+
+def tubes_refresh(*, tube_ids: list[int] | None = None, barcodes: list[str] | None = None) -> None:
+    """Bring tubes up to date with their results: state, alert, re-check tasks, task closing."""
+    tube, result = Tube._meta.db_table, Result._meta.db_table
+    column, keys = ("barcode", list(barcodes)) if barcodes is not None else ("id", list(tube_ids or []))
+    if not keys:
+        return
+    params: list = []
+    if len(keys) <= BIG_BATCH:
+        join = ""
+        where = f"WHERE {tube}.{column} IN ({', '.join(['%s'] * len(keys))})"
+        params = keys
+    else:
+        temp_key_table("refresh_keys", ["k"], ((str(k),) for k in keys))
+        key = f"{tube}.barcode" if column == "barcode" else f"CAST({tube}.id AS TEXT)"
+        join, where = f"JOIN refresh_keys k ON k.k = {key}", ""
+    with connection.cursor() as cursor:
+        agg = _rows(
+            cursor,
+            f"SELECT {tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state, "
+            "SUM(CASE WHEN r.result = 'positive' THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN r.result = 'inconclusive' THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN r.result = 'negative' THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN r.result = 'invalid' THEN 1 ELSE 0 END), MIN(r.reported_at) "
+            f"FROM {tube} {join} JOIN {result} r ON r.tube_barcode = {tube}.barcode {where} "
+            f"GROUP BY {tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state",
+            params,
+        )
+        cursor.execute("DROP TABLE IF EXISTS refresh_keys")
+    changed: list[tuple] = []
+    for tube_id, round_id, purpose, state, pos, inc, neg, inv, first_at in agg:
+        new_state, reason = _effective(pos, inc, neg, inv)
+        if new_state != state:
+            changed.append((tube_id, round_id, purpose, new_state, reason, as_utc(first_at)))
+    if not changed:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {tube} SET state = %s, reason = %s, resulted_at = %s WHERE id = %s",
+            [(s, r, _db_time(f.astimezone(dt.UTC)), i) for i, _, _, s, r, f in changed],
+        )
+    screening = [c for c in changed if c[2] == TubePurpose.SCREENING]
+    checks = [c for c in changed if c[2] != TubePurpose.SCREENING]
+    if screening:
+        _alerts_raise(screening)
+        _tasks_sync([c[0] for c in screening], {c[1] for c in screening})
+    if checks:
+        _check_tubes_close(checks)
+
+
+def _effective(positive: int, inconclusive: int, negative: int, invalid: int) -> tuple[str, str]:
+    """FORMATS.md: abnormal if any positive or inconclusive; else negative; else invalid; else pending."""
+    if positive:
+        return TubeState.ABNORMAL, "positive"
+    if inconclusive:
+        return TubeState.ABNORMAL, "inconclusive"
+    if negative:
+        return TubeState.NEGATIVE, ""
+    if invalid:
+        return TubeState.INVALID, "invalid"
+    return TubeState.PENDING, ""
+
+
+def _alerts_raise(changed: list[tuple]) -> None:
+    """一键即报: every pool that turned abnormal is on the command's alert list at once."""
+    now = timezone.now()
+    abnormal = {c[0]: c for c in changed if c[3] == TubeState.ABNORMAL}
+    if not abnormal:
+        return
+    have = {a.tube_id: a for a in PoolAlert.objects.filter(tube_id__in=abnormal)}
+    PoolAlert.objects.bulk_create(
+        [
+            PoolAlert(tube_id=i, round_id=c[1], reason=c[4], raised_at=now)
+            for i, c in abnormal.items()
+            if i not in have
+        ]
+    )
+    for tube_id, alert in have.items():  # inconclusive that a re-run found positive
+        if alert.reason != abnormal[tube_id][4]:
+            alert.reason = abnormal[tube_id][4]
+            alert.save(update_fields=["reason"])
+
+
+def _protocol_deadlines(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    arrive = dt.timedelta(hours=settings.LIANFANG_RECHECK_ARRIVE_HOURS)
+    result = dt.timedelta(hours=settings.LIANFANG_RECHECK_RESULT_HOURS)
+    return now + arrive, now + arrive + result
+
+
+def _tasks_sync(tube_ids: list[int], round_ids: set[int]) -> None:
+    """Re-check tasks for the members of abnormal tubes, re-sample tasks for invalid ones.
+
+    A member of an invalid tube who also has a negative tube in the round needs nothing; a
+    re-sample task of such a member is closed as not needed when the negative arrives.
+    """
+    if not tube_ids:
+        return
+    tubes = {t.id: t for t in Tube.objects.filter(id__in=tube_ids).select_related("site")}
+    members = list(Sample.objects.filter(tube_id__in=tube_ids).values_list("tube_id", "person_id"))
+    people = {
+        p.id: p for p in Person.objects.filter(id__in={m[1] for m in members}).only("id", "community_id")
+    }
+    negative_people = set(
+        Sample.objects.filter(
+            round_id__in=round_ids,
+            person_id__in=people,
+            tube__state=TubeState.NEGATIVE,
+            tube__purpose=TubePurpose.SCREENING,
+        ).values_list("person_id", flat=True)
+    )
+    existing = {(t.tube_id, t.person_id): t for t in RecheckTask.objects.filter(tube_id__in=tube_ids)}
+    now = timezone.now()
+    due_sample, due_result = _protocol_deadlines(now)
+    create = []
+    for tube_id, person_id in members:
+        tube = tubes[tube_id]
+        task = existing.get((tube_id, person_id))
+        wanted = None
+        if tube.state == TubeState.ABNORMAL:
+            wanted = TaskKind.RECHECK
+        elif tube.state == TubeState.INVALID and person_id not in negative_people:
+            wanted = TaskKind.RESAMPLE
+        if task is None:
+            if wanted is None:
+                continue
+            community = people[person_id].community_id or (tube.site.community_id if tube.site else None)
+            if community is None:
+                continue
+            create.append(
+                RecheckTask(
+                    round_id=tube.round_id,
+                    tube_id=tube_id,
+                    person_id=person_id,
+                    kind=wanted,
+                    reason=tube.reason,
+                    community_id=community,
+                    town_code=community[:9],
+                    county_code=community[:6],
+                    due_sample_at=due_sample,
+                    due_result_at=due_result,
+                )
+            )
+        elif task.status in OPEN_TASK_STATUSES:
+            if wanted is None:
+                task.status, task.closed_at = TaskStatus.NOT_NEEDED, now
+                task.save(update_fields=["status", "closed_at"])
+            elif wanted != task.kind or task.reason != tube.reason:
+                task.kind, task.reason = wanted, tube.reason
+                task.save(update_fields=["kind", "reason"])
+    RecheckTask.objects.bulk_create(create, batch_size=2000)
+    # A negative tube releases the same person's re-sample tasks of invalid tubes elsewhere in the round.
+    negative_now = [i for i, t in tubes.items() if t.state == TubeState.NEGATIVE]
+    if negative_now:
+        released = Sample.objects.filter(tube_id__in=negative_now).values_list("person_id", flat=True)
+        RecheckTask.objects.filter(
+            round_id__in=round_ids,
+            person_id__in=released,
+            kind=TaskKind.RESAMPLE,
+            status__in=OPEN_TASK_STATUSES,
+        ).update(status=TaskStatus.NOT_NEEDED, closed_at=now)
+
+
+def _check_tubes_close(changed: list[tuple]) -> None:
+    """A re-check / re-sample tube got its result: close its task, or escalate a positive single."""
+    now = timezone.now()
+    tasks = RecheckTask.objects.filter(check_tube_id__in=[c[0] for c in changed]).select_related("check_tube")
+    by_tube = {c[0]: c for c in changed}
+    for task in tasks:
+        _, _, _, state, reason, first_at = by_tube[task.check_tube_id]
+        if state == TubeState.NEGATIVE:
+            task.status, task.closed_at = TaskStatus.NEGATIVE, now
+            task.save(update_fields=["status", "closed_at"])
+        elif state == TubeState.ABNORMAL and reason == "positive":
+            task.status, task.closed_at = TaskStatus.POSITIVE, now
+            task.save(update_fields=["status", "closed_at"])
+            PositiveFinding.objects.get_or_create(
+                task=task,
+                defaults={
+                    "person_id": task.person_id,
+                    "round_id": task.round_id,
+                    "tube_barcode": task.check_tube.barcode,
+                    "sampled_at": task.sampled_at or now,
+                    "reported_at": first_at,
+                },
+            )
+        else:  # inconclusive or invalid single: sample the person again
+            task.status, task.check_tube, task.sampled_at = TaskStatus.OPEN, None, None
+            task.due_sample_at, task.due_result_at = _protocol_deadlines(now)
+            task.save(update_fields=["status", "check_tube", "sampled_at", "due_sample_at", "due_result_at"])
+
+
+@transaction.atomic
+def recheck_sample_register(
+    *, actor: Actor | None, task: RecheckTask, barcode: str, sampled_at: dt.datetime | None = None
+) -> RecheckTask:
+    """The emergency team sampled the person alone: register the single tube against the task."""
+    barcode = barcode.strip()
+    if not barcode or len(barcode) > 64:
+        raise ScreeningError(
+            "bad_barcode", "管码不能为空且不超过64个字符", "the tube barcode must be 1-64 characters"
+        )
+    task = RecheckTask.objects.select_for_update().get(pk=task.pk)
+    if task.status != TaskStatus.OPEN:
+        raise ScreeningError("task_not_open", "该任务不在待采样状态", "this task is not waiting for a sample")
+    if Tube.objects.filter(barcode=barcode).exists():
+        raise ScreeningError(
+            "tube_exists", f"管码 {barcode} 已被使用", f"tube barcode {barcode} is already in use"
+        )
+    sampled_at = sampled_at or timezone.now()
+    tube = Tube.objects.create(
+        barcode=barcode, round_id=task.round_id, purpose=task.kind, pool_size=1, first_collected_at=sampled_at
+    )
+    Sample.objects.create(
+        tube=tube, person_id=task.person_id, round_id=task.round_id, collected_at=sampled_at
+    )
+    task.check_tube, task.status, task.sampled_at = tube, TaskStatus.SAMPLED, sampled_at
+    task.save(update_fields=["check_tube", "status", "sampled_at"])
+    audit_record(
+        actor=actor, action="update", object_type="recheck_task", object_id=task.pk, detail={"tube": barcode}
+    )
+    # A lab may have reported the single tube before it was registered (held): match it now.
+    if Result.objects.filter(tube_barcode=barcode).exists():
+        tubes_refresh(tube_ids=[tube.id])
+        task.refresh_from_db()
+    return task
+
+
+@transaction.atomic
+def alert_acknowledge(*, actor: Actor, alert: PoolAlert) -> PoolAlert:
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at, alert.acknowledged_by = timezone.now(), actor.user
+        alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        audit_record(
+            actor=actor,
+            action="update",
+            object_type="pool_alert",
+            object_id=alert.pk,
+            detail={"acknowledged": True},
+        )
+    return alert
