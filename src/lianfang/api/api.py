@@ -13,6 +13,7 @@ from lianfang.geo.models import Division
 from lianfang.people.models import CommunityStats, IdType
 from lianfang.people.presenters import person_public
 from lianfang.people.selectors import person_by_id_number, person_get, persons_search
+from lianfang.screening.api import router as screening_router
 
 
 class TokenAuth(HttpBearer):
@@ -32,6 +33,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
 )
+api.add_router("/screening", screening_router)
 
 
 class MeOut(Schema):

@@ -48,7 +48,7 @@ class RoundQuerySet(ScopedQuerySet):
         if not actor.codes:
             return self.none()
         return self.filter(
-            pk__in=RoundScope.objects.filter(_overlap_q(actor, "division_id")).values("round_id")
+            pk__in=RoundScope.objects.filter(_overlap_q(actor, "division__code")).values("round_id")
         )
 
 

@@ -32,6 +32,7 @@ from lianfang.people.normalize import ID_TYPE_ALIASES, name_pinyin
 from lianfang.screening import rules
 from lianfang.screening.models import (
     OPEN_TASK_STATUSES,
+    Device,
     Lab,
     PoolAlert,
     PoolPolicy,
@@ -315,13 +316,18 @@ def _db_time(value: dt.datetime) -> object:
 
 
 def samples_import(
-    *, table: pa.Table, actor: Actor | None, source: str = "", progress: Progress | None = None
+    *,
+    table: pa.Table,
+    actor: Actor | None,
+    source: str = "",
+    progress: Progress | None = None,
+    site: Site | None = None,
 ) -> tuple[ImportSummary, np.ndarray]:
     """Import sample rows (samples.csv, a web upload, a device batch). Returns (summary, outcomes).
 
     ``outcomes`` holds per input row ``accepted``, ``duplicate`` or the rejection reason.
     ``actor`` None is the server's authority (the CLI); otherwise rounds and sites outside the
-    actor's jurisdiction are unknown to them.
+    actor's jurisdiction are unknown to them. ``site``: a site device may only write for its site.
     """
     raw = rules.text_table(table, rules.SAMPLE_COLUMNS)
     n = raw.num_rows
@@ -333,6 +339,8 @@ def samples_import(
         _lock_ingest(barcodes)
         rounds = Round.objects.all() if actor is None else Round.objects.visible_to(actor)
         sites = Site.objects.all() if actor is None else Site.objects.visible_to(actor)
+        if site is not None:
+            sites = sites.filter(pk=site.pk)
         site_codes = {s for s in raw.column("site_code").to_pylist() if s}
         decided = rules.samples_decide(
             raw,
@@ -915,6 +923,32 @@ def recheck_sample_register(
         tubes_refresh(tube_ids=[tube.id])
         task.refresh_from_db()
     return task
+
+
+@transaction.atomic
+def device_token_issue(
+    *, user, name: str, site: Site | None = None, lab: Lab | None = None
+) -> tuple[Device, str]:
+    """A token for one sampling desk's device (bound to its site) or one lab's system (its lab).
+
+    The raw key is returned once; only its hash is stored.
+    """
+    from lianfang.accounts.services import token_issue
+
+    if (site is None) == (lab is None):
+        raise ScreeningError(
+            "bad_binding", "设备须绑定一个采样点或一个检测机构", "bind the device to one site or one lab"
+        )
+    token, raw = token_issue(user=user, name=name)
+    device = Device.objects.create(token=token, site=site, lab=lab)
+    audit_record(
+        actor=None,
+        action="create",
+        object_type="device",
+        object_id=device.pk,
+        detail={"site": site.code if site else None, "lab": lab.code if lab else None},
+    )
+    return device, raw
 
 
 @transaction.atomic

@@ -1,0 +1,349 @@
+"""/api/v1/screening: sampling devices, labs and scripts.
+
+Devices register scans as they happen: a whole tube with its members in one request, or one
+request per scanned ID card (the way the 2022 city sampling apps worked), and upload their
+buffer later when the network comes back (``/samples``: any order, any repetition). Every
+request goes through the same importer as ``samples.csv`` and answers with the summary and one
+outcome per row, so a device knows exactly what to resend: nothing is lost and nothing doubled.
+A token bound to a site (or a lab) may only write for that site (lab).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+
+from lianfang.accounts.roles import Role
+from lianfang.accounts.scoping import Actor
+from lianfang.accounts.services import audit_record
+from lianfang.imports.summary import reason_text
+from lianfang.screening import services
+from lianfang.screening.models import Box, Device, RecheckTask, Round, Site, Tube
+
+router = Router(tags=["screening"])
+
+MAX_BATCH = 5000
+SAMPLE_WRITERS = frozenset({Role.SAMPLER, Role.COMMAND_OFFICE, Role.ADMIN})
+RESULT_WRITERS = frozenset({Role.LAB, Role.COMMAND_OFFICE, Role.ADMIN})
+ROUND_OPENERS = frozenset({Role.COMMANDER, Role.COMMAND_OFFICE, Role.ADMIN})
+TASK_WORKERS = frozenset({Role.SAMPLER, Role.COMMUNITY_WORKER, Role.COMMAND_OFFICE, Role.ADMIN})
+
+
+def _require(actor: Actor, roles: frozenset) -> None:
+    if actor.role not in roles:
+        raise HttpError(403, "您的角色无权执行此操作 / your role may not do this")
+
+
+def _device(actor: Actor) -> Device | None:
+    if actor.token_id is None:
+        return None
+    return Device.objects.select_related("site", "lab").filter(token_id=actor.token_id).first()
+
+
+# --- schemas ---------------------------------------------------------------------------------
+
+
+class RoundIn(Schema):
+    code: str = Field(..., max_length=32)
+    name: str = ""
+    scope: list[str]
+    pool_policy: str = "10"
+    starts_at: dt.datetime | None = None
+    deadline_at: dt.datetime | None = None
+
+
+class RoundOut(Schema):
+    code: str
+    name: str
+    scope: list[str]
+    pool_policy: str
+    status: str
+    starts_at: dt.datetime
+    deadline_at: dt.datetime
+
+
+class Member(Schema):
+    id_type: str = ""
+    id_number: str
+    name: str = ""
+    collected_at: str
+
+
+class TubeIn(Schema):
+    round_code: str
+    tube_barcode: str
+    pool_size: int
+    site_code: str = ""
+    box_code: str = ""
+    members: list[Member] = Field(..., min_length=1, max_length=20)
+
+
+class ScanIn(Schema):
+    round_code: str
+    tube_barcode: str
+    pool_size: int
+    site_code: str = ""
+    box_code: str = ""
+    id_type: str = ""
+    id_number: str
+    name: str = ""
+    collected_at: str
+
+
+class SamplesIn(Schema):
+    rows: list[ScanIn] = Field(..., min_length=1, max_length=MAX_BATCH)
+
+
+class ResultRow(Schema):
+    tube_barcode: str
+    lab_code: str = ""
+    result: str
+    ct_orf1ab: str | float | None = None
+    ct_n: str | float | None = None
+    reported_at: str
+
+
+class ResultsIn(Schema):
+    rows: list[ResultRow] = Field(..., min_length=1, max_length=MAX_BATCH)
+
+
+class RowOutcome(Schema):
+    row: int
+    outcome: str
+    message: str = ""
+
+
+class BatchOut(Schema):
+    read: int
+    accepted: int
+    duplicate: int
+    held: int
+    rejected: int
+    reasons: dict[str, int]
+    rows: list[RowOutcome]
+
+
+class BoxIn(Schema):
+    box_code: str = Field(..., max_length=64)
+    round_code: str
+    site_code: str = ""
+    lab_code: str = ""
+    tubes: list[str] = Field(..., min_length=1, max_length=MAX_BATCH)
+    handed_over_at: dt.datetime | None = None
+
+
+class BoxOut(Schema):
+    box_code: str
+    tubes: int
+    unknown_tubes: list[str]
+
+
+class TaskSampleIn(Schema):
+    tube_barcode: str
+    sampled_at: dt.datetime | None = None
+
+
+class TaskOut(Schema):
+    id: int
+    kind: str
+    reason: str
+    status: str
+    tube_barcode: str
+    community_code: str
+    due_sample_at: dt.datetime
+    due_result_at: dt.datetime
+    check_tube: str | None
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _batch_out(summary, outcomes) -> dict:
+    rows = []
+    for i, outcome in enumerate(outcomes):
+        outcome = str(outcome)
+        message = "" if outcome in ("accepted", "duplicate", "held") else " / ".join(reason_text(outcome))
+        rows.append({"row": i, "outcome": outcome, "message": message})
+    return {**summary.as_dict(), "rows": rows}
+
+
+def _samples(actor: Actor, rows: list[dict]) -> dict:
+    """Device rows → the samples importer. A site device's rows default to (and must be) its site."""
+    _require(actor, SAMPLE_WRITERS)
+    device = _device(actor)
+    if device is not None and device.site is not None:
+        for row in rows:
+            row["site_code"] = row["site_code"] or device.site.code
+    columns = (
+        "round_code",
+        "tube_barcode",
+        "pool_size",
+        "id_type",
+        "id_number",
+        "name",
+        "site_code",
+        "collected_at",
+        "box_code",
+    )
+    table = pa.table({c: pa.array([str(r.get(c, "") or "") for r in rows], pa.string()) for c in columns})
+    summary, outcomes = services.samples_import(
+        table=table, actor=actor, source="api", site=device.site if device and device.site else None
+    )
+    return _batch_out(summary, outcomes)
+
+
+# --- rounds ----------------------------------------------------------------------------------
+
+
+@router.get("/rounds", response=list[RoundOut])
+def rounds(request):
+    return list(Round.objects.visible_to(request.auth))
+
+
+@router.post("/rounds", response=RoundOut)
+def round_create(request, body: RoundIn):
+    actor: Actor = request.auth
+    _require(actor, ROUND_OPENERS)
+    try:
+        rnd = services.round_open(
+            actor=actor,
+            code=body.code,
+            name=body.name,
+            scope=body.scope,
+            pool_policy=body.pool_policy,
+            starts_at=body.starts_at,
+            deadline_at=body.deadline_at,
+        )
+    except services.ScreeningError as exc:
+        raise HttpError(400, str(exc)) from exc
+    return rnd
+
+
+# --- samples ---------------------------------------------------------------------------------
+
+
+@router.post("/tubes", response=BatchOut)
+def tube_register(request, body: TubeIn):
+    """One tube with its members (the desk scanned the tube, then each person)."""
+    head = body.dict(exclude={"members"})
+    return _samples(request.auth, [{**head, **m.dict()} for m in body.members])
+
+
+@router.post("/scans", response=BatchOut)
+def scan_register(request, body: ScanIn):
+    """One person scanned into a tube."""
+    return _samples(request.auth, [body.dict()])
+
+
+@router.post("/samples", response=BatchOut)
+def samples_upload(request, body: SamplesIn):
+    """A device's buffered scans, uploaded late: order and repetition do not matter."""
+    return _samples(request.auth, [r.dict() for r in body.rows])
+
+
+@router.post("/boxes", response=BoxOut)
+def box_handover(request, body: BoxIn):
+    """Hand a sealed box over for transport: its tubes get the box code if they have none."""
+    actor: Actor = request.auth
+    _require(actor, SAMPLE_WRITERS)
+    device = _device(actor)
+    site_code = body.site_code or (device.site.code if device and device.site else "")
+    site = Site.objects.visible_to(actor).filter(code=site_code).first()
+    if site is None or (device and device.site and device.site != site):
+        raise HttpError(404, "采样点不存在 / unknown site")
+    rnd = Round.objects.visible_to(actor).filter(code=body.round_code).first()
+    if rnd is None:
+        raise HttpError(404, "轮次不存在 / unknown round")
+    with transaction.atomic():
+        box, _ = Box.objects.get_or_create(
+            code=body.box_code,
+            defaults={"round": rnd, "site": site, "handed_over_at": body.handed_over_at or timezone.now()},
+        )
+        if box.site_id != site.id:
+            raise HttpError(409, "箱码已被其他采样点使用 / the box code belongs to another site")
+        tubes = Tube.objects.filter(round=rnd, site=site, barcode__in=body.tubes)
+        known = set(tubes.values_list("barcode", flat=True))
+        tubes.filter(box_code="").update(box_code=box.code)
+        box.tubes = Tube.objects.filter(box_code=box.code).count()
+        if body.lab_code:
+            from lianfang.screening.models import Lab
+
+            box.lab = Lab.objects.filter(code=body.lab_code).first()
+        box.save(update_fields=["tubes", "lab"])
+        audit_record(
+            actor=actor, action="update", object_type="box", object_id=box.code, detail={"tubes": len(known)}
+        )
+    return {"box_code": box.code, "tubes": box.tubes, "unknown_tubes": sorted(set(body.tubes) - known)}
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@router.post("/results", response=BatchOut)
+def results_upload(request, body: ResultsIn):
+    """A lab's result batch; a lab device's rows default to (and must be) its lab."""
+    actor: Actor = request.auth
+    _require(actor, RESULT_WRITERS)
+    device = _device(actor)
+    lab = device.lab if device and device.lab else None
+    rows = [r.dict() for r in body.rows]
+    if lab is not None:
+        for row in rows:
+            row["lab_code"] = row["lab_code"] or lab.code
+    columns = ("tube_barcode", "lab_code", "result", "ct_orf1ab", "ct_n", "reported_at")
+    table = pa.table(
+        {c: pa.array(["" if r.get(c) is None else str(r[c]) for r in rows], pa.string()) for c in columns}
+    )
+    summary, outcomes = services.results_import(table=table, actor=actor, source="api", lab=lab)
+    return _batch_out(summary, outcomes)
+
+
+# --- re-check tasks --------------------------------------------------------------------------
+
+
+def _task_out(task: RecheckTask) -> dict:
+    return {
+        "id": task.id,
+        "kind": task.kind,
+        "reason": task.reason,
+        "status": task.status,
+        "tube_barcode": task.tube.barcode,
+        "community_code": task.community_id,
+        "due_sample_at": task.due_sample_at,
+        "due_result_at": task.due_result_at,
+        "check_tube": task.check_tube.barcode if task.check_tube else None,
+    }
+
+
+@router.get("/tasks", response=list[TaskOut])
+def tasks(request, round_code: str | None = None, open_only: bool = True, limit: int = 200):
+    """Re-check tasks in the token's jurisdiction (person details: /persons/{id} with its own audit)."""
+    actor: Actor = request.auth
+    qs = RecheckTask.objects.visible_to(actor).select_related("tube", "check_tube")
+    if round_code:
+        qs = qs.filter(round__code=round_code)
+    if open_only:
+        qs = qs.open()
+    return [_task_out(t) for t in qs[: max(1, min(limit, 1000))]]
+
+
+@router.post("/tasks/{task_id}/sample", response=TaskOut)
+def task_sample(request, task_id: int, body: TaskSampleIn):
+    """The emergency team sampled the person alone: register the single tube against the task."""
+    actor: Actor = request.auth
+    _require(actor, TASK_WORKERS)
+    task = get_object_or_404(RecheckTask.objects.visible_to(actor), pk=task_id)
+    try:
+        task = services.recheck_sample_register(
+            actor=actor, task=task, barcode=body.tube_barcode, sampled_at=body.sampled_at
+        )
+    except services.ScreeningError as exc:
+        raise HttpError(409, str(exc)) from exc
+    task = RecheckTask.objects.select_related("tube", "check_tube").get(pk=task.pk)
+    return _task_out(task)
