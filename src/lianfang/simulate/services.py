@@ -137,7 +137,10 @@ def demo_accounts_create(*, password: str) -> list[dict]:
 
 
 def demo_prepare(*, persons: int, seed: int, password: str) -> list[dict]:
-    """The demo city: a synthetic population (once) and one login per role."""
+    """The demo city: a synthetic population (once), a screening round in progress, one login per role."""
+    from lianfang.simulate.screening import demo_round_prepare
+
     if not Person.objects.exists():
         population_load(persons=persons, seed=seed)
+    demo_round_prepare(seed=seed)
     return demo_accounts_create(password=password)
