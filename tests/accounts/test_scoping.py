@@ -121,6 +121,19 @@ def api_routes():
     return [(path, method) for path, ops in schema["paths"].items() for method in ops]
 
 
+# Write routes and the tests that prove their scoping (roles, jurisdiction, device binding):
+# tests/api/test_screening_api.py.
+SCOPED_WRITES = {
+    ("/api/v1/screening/rounds", "post"),
+    ("/api/v1/screening/tubes", "post"),
+    ("/api/v1/screening/scans", "post"),
+    ("/api/v1/screening/samples", "post"),
+    ("/api/v1/screening/boxes", "post"),
+    ("/api/v1/screening/results", "post"),
+    ("/api/v1/screening/tasks/{task_id}/sample", "post"),
+}
+
+
 def test_every_api_route_is_scoped(world, county_user):
     _, raw = token_issue(user=county_user, name="test device")
     headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
@@ -130,7 +143,15 @@ def test_every_api_route_is_scoped(world, county_user):
     routes = api_routes()
     assert len(routes) >= 5
     for path, method in routes:
-        assert method == "get", f"{path}: a write route needs its own scoping test"
+        if method != "get":
+            assert (path, method) in SCOPED_WRITES, f"{path}: a write route needs its own scoping test"
+            assert getattr(client, method)(path, {}, content_type="application/json").status_code == 401, path
+            continue
+        if "/screening/" in path:
+            url = path.replace("{task_id}", "1")
+            assert client.get(url).status_code == 401, url
+            assert client.get(url, **headers).status_code == 200, url
+            continue
         url = path.replace("{person_id}", str(world["other"].pk)).replace("{code}", LC_COMMUNITY)
         for query in (f"q={OTHER_ID}", f"q={OTHER_NAME}", "q=lcdy", f"id_number={OTHER_ID}", f"parent={LC_TOWN}"):
             # Without a token: 401, whatever the route.
