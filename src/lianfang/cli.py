@@ -157,6 +157,31 @@ def cmd_round(args) -> int:
         return 3
 
 
+def cmd_device(args) -> int:
+    """Issue an API token bound to one sampling site or one lab; the key is printed once."""
+    _setup()
+    from lianfang.accounts.models import User
+    from lianfang.screening.models import Lab, Site
+    from lianfang.screening.services import ScreeningError, device_token_issue
+
+    user = User.objects.filter(username=args.username, is_active=True).first()
+    if user is None:
+        print(f"unknown user / 用户不存在: {args.username}", file=sys.stderr)
+        return 2
+    site = Site.objects.filter(code=args.site).first() if args.site else None
+    lab = Lab.objects.filter(code=args.lab).first() if args.lab else None
+    if (args.site and site is None) or (args.lab and lab is None):
+        print(f"unknown site or lab / 采样点或检测机构不存在: {args.site or args.lab}", file=sys.stderr)
+        return 2
+    try:
+        _, raw = device_token_issue(user=user, name=args.name or (args.site or args.lab), site=site, lab=lab)
+    except ScreeningError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(raw)
+    return 0
+
+
 def cmd_simulate(args) -> int:
     _setup()
     from lianfang.simulate.services import population_load
@@ -282,6 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True)
     r.set_defaults(func=cmd_round)
 
+    p = sub.add_parser("device", help="issue a device token bound to a sampling site or a lab")
+    p.add_argument("action", choices=["issue"])
+    p.add_argument("username")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--site")
+    group.add_argument("--lab")
+    p.add_argument("--name", default="")
+    p.set_defaults(func=cmd_device)
+
     p = sub.add_parser("import", help="import a file: persons, sites, labs, samples, results or divisions")
     p.add_argument("kind", choices=["persons", "sites", "labs", "samples", "results", "divisions"])
     p.add_argument("files", nargs="+")
@@ -291,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-KNOWN = {"init", "demo", "serve", "worker", "simulate", "import", "round", "-h", "--help"}
+KNOWN = {"init", "demo", "serve", "worker", "simulate", "import", "round", "device", "-h", "--help"}
 
 
 def main(argv: list[str] | None = None) -> None:
