@@ -211,7 +211,7 @@ def cmd_demo(args) -> int:
     return _serve(args.host, args.port, args.workers)
 
 
-def _serve(host: str, port: int, workers: int) -> int:
+def _serve(host: str, port: int, workers: int, threads: int = 8) -> int:
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
@@ -239,7 +239,7 @@ def _serve(host: str, port: int, workers: int) -> int:
 
 def cmd_serve(args) -> int:
     _setup()
-    return _serve(args.host, args.port, args.workers)
+    return _serve(args.host, args.port, args.workers, args.threads)
 
 
 def cmd_worker(args) -> int:
@@ -269,10 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-serve", action="store_true", help="prepare only")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("serve", help="serve the site with gunicorn (sync workers)")
+    p = sub.add_parser("serve", help="serve the site with gunicorn")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=8, help="threads per worker (1: plain sync workers)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run background tasks (imports)")

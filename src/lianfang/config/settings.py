@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "lianfang.config.load.LoadShedMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,6 +130,12 @@ MEDIA_ROOT = DATA_DIR / "uploads"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_UPLOAD_MB = env("IMPORT_MAX_UPLOAD_MB", 512, cast=int)
+
+# Load shedding (config/load.py): requests running at once per server process, how long a request
+# may wait for a slot before it is answered 503, and the Retry-After it is given.
+LIANFANG_ACTIVE_REQUESTS = env("ACTIVE_REQUESTS", 2, cast=int)
+LIANFANG_QUEUE_WAIT_MS = env("QUEUE_WAIT_MS", 500, cast=int)
+LIANFANG_RETRY_AFTER_S = env("RETRY_AFTER_S", 2, cast=int)
 
 # Screening protocol (DOMAIN.md §3: local practice, so parameters): a re-check team reaches the
 # person within ARRIVE hours of the abnormal pool; the single tube's result is due RESULT hours later.

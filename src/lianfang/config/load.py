@@ -1,0 +1,54 @@
+"""Load shedding: under overload, answer 503 with Retry-After at once instead of timing out.
+
+Every site opening at 7:00 sends its first scans in the same second (the surge that stalled
+Xi'an's and Chengdu's systems in 2022). Each server process runs at most ``ACTIVE_REQUESTS``
+requests at a time (the CPU-bound part of Django is one core's work anyway); a request that
+cannot get a slot within ``QUEUE_WAIT_MS`` is told to come back after ``RETRY_AFTER_S`` seconds.
+A device then retries its buffer — the API is idempotent, so nothing is lost or doubled.
+
+With gunicorn's thread workers (``lianfang serve`` uses them) the extra threads are what accept
+the surge and answer 503 quickly; with one thread per process the slot is always free and this
+middleware does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from django.conf import settings
+from django.http import HttpResponse
+
+log = logging.getLogger(__name__)
+
+MESSAGE_ZH = "系统繁忙，请稍后重试"
+MESSAGE_EN = "the server is busy, retry shortly"
+
+
+class LoadShedMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.slots = threading.BoundedSemaphore(settings.LIANFANG_ACTIVE_REQUESTS)
+        self.wait = settings.LIANFANG_QUEUE_WAIT_MS / 1000
+        self.retry_after = str(settings.LIANFANG_RETRY_AFTER_S)
+
+    def __call__(self, request):
+        if not self.slots.acquire(timeout=self.wait):
+            log.warning("load shed: %s %s answered 503", request.method, request.path)
+            return self._busy(request)
+        try:
+            return self.get_response(request)
+        finally:
+            self.slots.release()
+
+    def _busy(self, request) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            body = json.dumps({"detail": f"{MESSAGE_ZH} / {MESSAGE_EN}"}, ensure_ascii=False)
+            response = HttpResponse(body, status=503, content_type="application/json")
+        else:
+            response = HttpResponse(
+                f"{MESSAGE_ZH} / {MESSAGE_EN}", status=503, content_type="text/plain; charset=utf-8"
+            )
+        response["Retry-After"] = self.retry_after
+        return response
