@@ -55,6 +55,9 @@ Progress = Callable[[int, int], None]
 
 # Batches above this size lock out every other writer instead of locking tube by tube.
 BIG_BATCH = 2000
+# Batches up to this size (a device's tube or buffer) are decided and written without DuckDB
+# and without staging tables: the fixed costs would dominate such a request.
+SMALL_BATCH = 200
 _INGEST_LOCK = 7_240_301  # pg advisory lock key of the screening ingest
 _TUBE_LOCK_CLASS = 7_240
 
@@ -342,14 +345,17 @@ def samples_import(
         if site is not None:
             sites = sites.filter(pk=site.pk)
         site_codes = {s for s in raw.column("site_code").to_pylist() if s}
-        decided = rules.samples_decide(
+        decide = rules.samples_decide_small if n <= SMALL_BATCH else rules.samples_decide
+        existing = _existing_tubes(barcodes)
+        round_codes = {c for c in raw.column("round_code").to_pylist() if c}
+        decided = decide(
             raw,
             rid_ok=rid_ok,
             id_type_aliases={k: str(v) for k, v in ID_TYPE_ALIASES.items()},
             rounds=pa.Table.from_pylist(
                 [
                     {"code": c, "round_id": i, "is_open": s == RoundStatus.OPEN}
-                    for c, i, s in rounds.values_list("code", "id", "status")
+                    for c, i, s in rounds.filter(code__in=round_codes).values_list("code", "id", "status")
                 ],
                 schema=pa.schema([("code", pa.string()), ("round_id", pa.int64()), ("is_open", pa.bool_())]),
             ),
@@ -360,14 +366,14 @@ def samples_import(
                 ],
                 schema=pa.schema([("code", pa.string()), ("site_id", pa.int64())]),
             ),
-            existing_tubes=_existing_tubes(barcodes),
-            existing_members=_existing_members(barcodes),
+            existing_tubes=existing,
+            existing_members=_existing_members(barcodes) if existing.num_rows else _EMPTY_MEMBERS,
             parse_time=parse_time,
         )
         outcomes = decided["outcomes"].column("outcome").to_numpy(zero_copy_only=False)
-        tube_ids = _write_samples(decided)
+        tube_ids = _write_samples(decided, existing)
         if tube_ids:
-            tubes_refresh(tube_ids=tube_ids)
+            tubes_refresh(tube_ids=tube_ids, members_changed=True)
         counts = rules.summarise(decided["outcomes"])
         summary = _summary(n, counts)
         audit_record(
@@ -442,6 +448,9 @@ def _existing_tubes(barcodes: list[str]) -> pa.Table:
     )
 
 
+_EMPTY_MEMBERS = pa.Table.from_pylist([], schema=_MEMBER_SCHEMA)
+
+
 def _existing_members(barcodes: list[str]) -> pa.Table:
     tube, sample, person = Tube._meta.db_table, Sample._meta.db_table, Person._meta.db_table
     select = (
@@ -474,12 +483,14 @@ def _arrow_rows(table: pa.Table, columns: list[str], convert: dict[str, Callable
         yield from zip(*cols, strict=True)
 
 
-def _write_samples(decided: dict[str, pa.Table]) -> list[int]:
+def _write_samples(decided: dict[str, pa.Table], existing: pa.Table) -> list[int]:
     """Store the accepted rows: new tubes, unregistered people, samples. Returns the touched tube ids."""
     new_tubes, accepted, earlier = decided["new_tubes"], decided["accepted"], decided["earlier"]
     if accepted.num_rows == 0:
         return []
     now = timezone.now()
+    if accepted.num_rows <= SMALL_BATCH:
+        return _write_samples_small(new_tubes, accepted, earlier, existing, now)
     to_db = {"first_collected_at": lambda v: _db_time(v), "collected_at": lambda v: _db_time(v)}
     bulk_insert(
         Tube._meta.db_table,
@@ -538,6 +549,65 @@ def _write_samples(decided: dict[str, pa.Table]) -> list[int]:
         )
         cursor.execute("DROP TABLE IF EXISTS sample_stage")
     return [r[0] for r in rows]
+
+
+def _write_samples_small(
+    new_tubes: pa.Table, accepted: pa.Table, earlier: pa.Table, existing: pa.Table, now: dt.datetime
+) -> list[int]:
+    utc = dt.UTC
+    created = Tube.objects.bulk_create(
+        [
+            Tube(
+                barcode=t["barcode"],
+                round_id=t["round_id"],
+                purpose=TubePurpose.SCREENING,
+                pool_size=t["pool_size"],
+                site_id=t["site_id"],
+                box_code=t["box_code"],
+                first_collected_at=t["first_collected_at"].replace(tzinfo=utc),
+            )
+            for t in new_tubes.to_pylist()
+        ]
+    )
+    tube_id = dict(
+        zip(existing.column("barcode").to_pylist(), existing.column("tube_id").to_pylist(), strict=True)
+    )
+    tube_id.update({t.barcode: t.id for t in created})
+    for t in earlier.to_pylist():
+        Tube.objects.filter(pk=t["tube_id"]).update(
+            first_collected_at=t["first_collected_at"].replace(tzinfo=utc)
+        )
+    rows = accepted.to_pylist()
+    wanted = {(r["id_type"], r["id_number"]) for r in rows}
+
+    def lookup() -> dict:
+        found = Person.objects.filter(id_number__in={n for _, n in wanted}).values_list(
+            "id", "id_type", "id_number"
+        )
+        return {(t, n): pk for pk, t, n in found if (t, n) in wanted}
+
+    person_id = lookup()
+    missing = [
+        (r["id_type"], r["id_number"], r["name"])
+        for r in rows
+        if (r["id_type"], r["id_number"]) not in person_id
+    ]
+    if missing:
+        with connection.cursor() as cursor:
+            _persons_create_unregistered(cursor, missing, now)
+        person_id = lookup()
+    Sample.objects.bulk_create(
+        [
+            Sample(
+                tube_id=tube_id[r["barcode"]],
+                person_id=person_id[(r["id_type"], r["id_number"])],
+                round_id=r["round_id"],
+                collected_at=r["collected_at"].replace(tzinfo=utc),
+            )
+            for r in rows
+        ]
+    )
+    return sorted({tube_id[r["barcode"]] for r in rows})
 
 
 def _persons_create_unregistered(cursor, missing: list[tuple], now: dt.datetime) -> None:
@@ -699,8 +769,13 @@ def _known_barcodes(barcodes: list[str]) -> list[str]:
 # Tube states, alerts and re-check tasks
 
 
-def tubes_refresh(*, tube_ids: list[int] | None = None, barcodes: list[str] | None = None) -> None:
-    """Bring tubes up to date with their results: state, alert, re-check tasks, task closing."""
+def tubes_refresh(
+    *, tube_ids: list[int] | None = None, barcodes: list[str] | None = None, members_changed: bool = False
+) -> None:
+    """Bring tubes up to date with their results: state, alert, re-check tasks, task closing.
+
+    ``members_changed``: the tubes got new members, whose tasks are due even if the state stays.
+    """
     tube, result = Tube._meta.db_table, Result._meta.db_table
     column, keys = ("barcode", list(barcodes)) if barcodes is not None else ("id", list(tube_ids or []))
     if not keys:
@@ -717,33 +792,39 @@ def tubes_refresh(*, tube_ids: list[int] | None = None, barcodes: list[str] | No
     with connection.cursor() as cursor:
         agg = _rows(
             cursor,
-            f"SELECT {tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state, "
+            f"SELECT {tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state, {tube}.reason, "
             "SUM(CASE WHEN r.result = 'positive' THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN r.result = 'inconclusive' THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN r.result = 'negative' THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN r.result = 'invalid' THEN 1 ELSE 0 END), MIN(r.reported_at) "
             f"FROM {tube} {join} JOIN {result} r ON r.tube_barcode = {tube}.barcode {where} "
-            f"GROUP BY {tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state",
+            f"GROUP BY {tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state, {tube}.reason",
             params,
         )
         cursor.execute("DROP TABLE IF EXISTS refresh_keys")
     changed: list[tuple] = []
-    for tube_id, round_id, purpose, state, pos, inc, neg, inv, first_at in agg:
+    resync: list[tuple] = []
+    for tube_id, round_id, purpose, state, old_reason, pos, inc, neg, inv, first_at in agg:
         new_state, reason = _effective(pos, inc, neg, inv)
-        if new_state != state:
+        # An inconclusive pool that a re-run found positive stays abnormal but changes its reason.
+        if (new_state, reason) != (state, old_reason):
             changed.append((tube_id, round_id, purpose, new_state, reason, as_utc(first_at)))
-    if not changed:
+        elif members_changed and purpose == TubePurpose.SCREENING:
+            resync.append((tube_id, round_id))
+    if not changed and not resync:
         return
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {tube} SET state = %s, reason = %s, resulted_at = %s WHERE id = %s",
-            [(s, r, _db_time(f.astimezone(dt.UTC)), i) for i, _, _, s, r, f in changed],
-        )
+    if changed:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {tube} SET state = %s, reason = %s, resulted_at = %s WHERE id = %s",
+                [(s, r, _db_time(f.astimezone(dt.UTC)), i) for i, _, _, s, r, f in changed],
+            )
     screening = [c for c in changed if c[2] == TubePurpose.SCREENING]
     checks = [c for c in changed if c[2] != TubePurpose.SCREENING]
     if screening:
         _alerts_raise(screening)
-        _tasks_sync([c[0] for c in screening], {c[1] for c in screening})
+    if screening or resync:
+        _tasks_sync([c[0] for c in screening] + [t for t, _ in resync], {c[1] for c in screening + resync})
     if checks:
         _check_tubes_close(checks)
 
