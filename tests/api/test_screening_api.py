@@ -327,3 +327,30 @@ def test_samples_import_site_binding_is_enforced_in_service(db):
     user = make_user("desk2", Role.SAMPLER, [JINJIANG])
     summary, outcomes = services.samples_import(table=table, actor=actor(user), site=site)
     assert list(outcomes) == ["unknown_site"] and other.tubes.count() == 0
+
+
+def test_person_page_shows_the_hold_and_the_tube(sampler):
+    from tests.conftest import logged_in
+
+    site, lab = _setup()
+    ids = _ids(2)
+    person = make_person(id_number=ids[0])
+    _client(sampler, site=site).post(
+        "/api/v1/screening/tubes", _tube("T9", ids), content_type="application/json"
+    )
+    office = make_user("office2", Role.COMMAND_OFFICE, [JINJIANG])
+    page = logged_in(office).get(f"/people/{person.pk}/").content.decode()
+    assert "T9" in page and 'id="held"' not in page
+    services.results_import(
+        table=pa.table(
+            {
+                "tube_barcode": ["T9"],
+                "lab_code": ["L1"],
+                "result": ["positive"],
+                "reported_at": ["2022-03-28 12:00"],
+            }
+        ),
+        actor=None,
+    )
+    page = logged_in(office).get(f"/people/{person.pk}/").content.decode()
+    assert 'id="held"' in page and "单采复核" in page

@@ -277,7 +277,26 @@ def person_detail(request, pk: int):
         object_id=person.pk,
         detail={"masked": not actor.sees_personal_data},
     )
-    return render(request, "lianfang/person.html", {"p": person_public(person, actor), "person": person})
+    from lianfang.screening.models import OPEN_TASK_STATUSES, RecheckTask, Sample
+
+    samples = list(
+        Sample.objects.filter(person=person).select_related("tube", "round").order_by("-collected_at")[:10]
+    )
+    tasks = list(
+        RecheckTask.objects.filter(person=person).select_related("tube", "check_tube").order_by("-id")[:10]
+    )
+    held = any(t.status in OPEN_TASK_STATUSES for t in tasks)
+    return render(
+        request,
+        "lianfang/person.html",
+        {
+            "p": person_public(person, actor),
+            "person": person,
+            "samples": samples,
+            "tasks": tasks,
+            "held": held,
+        },
+    )
 
 
 # --- imports ----------------------------------------------------------------------------------
