@@ -810,23 +810,42 @@ def tubes_refresh(
         if (new_state, reason) != (state, old_reason):
             changed.append((tube_id, round_id, purpose, new_state, reason, as_utc(first_at)))
         elif members_changed and purpose == TubePurpose.SCREENING:
-            resync.append((tube_id, round_id))
+            resync.append((tube_id, round_id, state, old_reason))
     if not changed and not resync:
         return
     if changed:
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {tube} SET state = %s, reason = %s, resulted_at = %s WHERE id = %s",
-                [(s, r, _db_time(f.astimezone(dt.UTC)), i) for i, _, _, s, r, f in changed],
-            )
+        _tube_states_write(changed)
     screening = [c for c in changed if c[2] == TubePurpose.SCREENING]
     checks = [c for c in changed if c[2] != TubePurpose.SCREENING]
     if screening:
         _alerts_raise(screening)
     if screening or resync:
-        _tasks_sync([c[0] for c in screening] + [t for t, _ in resync], {c[1] for c in screening + resync})
+        _tasks_sync([(c[0], c[1], c[3], c[4]) for c in screening] + resync)
     if checks:
         _check_tubes_close(checks)
+
+
+def _tube_states_write(changed: list[tuple]) -> None:
+    """Store new tube states: by id for a few, through a staging table and one UPDATE for many."""
+    tube = Tube._meta.db_table
+    values = [(s, r, _db_time(f.astimezone(dt.UTC)), i) for i, _, _, s, r, f in changed]
+    with connection.cursor() as cursor:
+        if len(values) <= BIG_BATCH:
+            cursor.executemany(
+                f"UPDATE {tube} SET state = %s, reason = %s, resulted_at = %s WHERE id = %s", values
+            )
+            return
+        temp_key_table("state_stage", ["state", "reason", "resulted_at", "id"], values)
+        resulted = (
+            "CAST(x.resulted_at AS TIMESTAMP WITH TIME ZONE)"
+            if connection.vendor == "postgresql"
+            else ("x.resulted_at")
+        )
+        cursor.execute(
+            f"UPDATE {tube} SET state = x.state, reason = x.reason, resulted_at = {resulted} "
+            f"FROM state_stage x WHERE {tube}.id = CAST(x.id AS BIGINT)"
+        )
+        cursor.execute("DROP TABLE IF EXISTS state_stage")
 
 
 def _effective(positive: int, inconclusive: int, negative: int, invalid: int) -> tuple[str, str]:
@@ -868,16 +887,45 @@ def _protocol_deadlines(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return now + arrive, now + arrive + result
 
 
-def _tasks_sync(tube_ids: list[int], round_ids: set[int]) -> None:
+def _tasks_sync(items: list[tuple[int, int, str, str]]) -> None:
     """Re-check tasks for the members of abnormal tubes, re-sample tasks for invalid ones.
 
-    A member of an invalid tube who also has a negative tube in the round needs nothing; a
-    re-sample task of such a member is closed as not needed when the negative arrives.
+    ``items``: (tube_id, round_id, state, reason) of screening tubes whose result or members
+    changed. A member of an invalid tube who also has a negative tube in the round needs nothing;
+    an open re-sample task of such a member is closed as not needed when the negative arrives.
+    Only the (few) abnormal and invalid tubes and the open re-sample tasks are read: a results
+    file of a million negative tubes costs two small queries here.
     """
-    if not tube_ids:
-        return
-    tubes = {t.id: t for t in Tube.objects.filter(id__in=tube_ids).select_related("site")}
-    members = list(Sample.objects.filter(tube_id__in=tube_ids).values_list("tube_id", "person_id"))
+    flagged = {i: (r, s, reason) for i, r, s, reason in items if s in (TubeState.ABNORMAL, TubeState.INVALID)}
+    negative = {i for i, _, s, _ in items if s == TubeState.NEGATIVE}
+    round_ids = {r for _, r, _, _ in items}
+    now = timezone.now()
+    if flagged:
+        _tasks_create_or_update(flagged, round_ids, now)
+    if negative:
+        open_resample = list(
+            RecheckTask.objects.filter(
+                round_id__in=round_ids, kind=TaskKind.RESAMPLE, status__in=OPEN_TASK_STATUSES
+            ).values_list("id", "tube_id", "person_id")
+        )
+        if open_resample:
+            negative_people = set(
+                Sample.objects.filter(
+                    round_id__in=round_ids,
+                    person_id__in={p for _, _, p in open_resample},
+                    tube__state=TubeState.NEGATIVE,
+                    tube__purpose=TubePurpose.SCREENING,
+                ).values_list("person_id", flat=True)
+            )
+            release = [
+                i for i, tube, person in open_resample if tube in negative or person in negative_people
+            ]
+            RecheckTask.objects.filter(id__in=release).update(status=TaskStatus.NOT_NEEDED, closed_at=now)
+
+
+def _tasks_create_or_update(flagged: dict[int, tuple], round_ids: set[int], now: dt.datetime) -> None:
+    tubes = {t.id: t for t in Tube.objects.filter(id__in=flagged).select_related("site")}
+    members = list(Sample.objects.filter(tube_id__in=flagged).values_list("tube_id", "person_id"))
     people = {
         p.id: p for p in Person.objects.filter(id__in={m[1] for m in members}).only("id", "community_id")
     }
@@ -889,8 +937,7 @@ def _tasks_sync(tube_ids: list[int], round_ids: set[int]) -> None:
             tube__purpose=TubePurpose.SCREENING,
         ).values_list("person_id", flat=True)
     )
-    existing = {(t.tube_id, t.person_id): t for t in RecheckTask.objects.filter(tube_id__in=tube_ids)}
-    now = timezone.now()
+    existing = {(t.tube_id, t.person_id): t for t in RecheckTask.objects.filter(tube_id__in=flagged)}
     due_sample, due_result = _protocol_deadlines(now)
     create = []
     for tube_id, person_id in members:
@@ -928,17 +975,14 @@ def _tasks_sync(tube_ids: list[int], round_ids: set[int]) -> None:
             elif wanted != task.kind or task.reason != tube.reason:
                 task.kind, task.reason = wanted, tube.reason
                 task.save(update_fields=["kind", "reason"])
+        elif task.status == TaskStatus.NOT_NEEDED and wanted == TaskKind.RECHECK:
+            # A released re-sample task whose tube turned abnormal: every member is re-checked.
+            task.kind, task.reason, task.status, task.closed_at = wanted, tube.reason, TaskStatus.OPEN, None
+            task.due_sample_at, task.due_result_at = due_sample, due_result
+            task.save(
+                update_fields=["kind", "reason", "status", "closed_at", "due_sample_at", "due_result_at"]
+            )
     RecheckTask.objects.bulk_create(create, batch_size=2000)
-    # A negative tube releases the same person's re-sample tasks of invalid tubes elsewhere in the round.
-    negative_now = [i for i, t in tubes.items() if t.state == TubeState.NEGATIVE]
-    if negative_now:
-        released = Sample.objects.filter(tube_id__in=negative_now).values_list("person_id", flat=True)
-        RecheckTask.objects.filter(
-            round_id__in=round_ids,
-            person_id__in=released,
-            kind=TaskKind.RESAMPLE,
-            status__in=OPEN_TASK_STATUSES,
-        ).update(status=TaskStatus.NOT_NEEDED, closed_at=now)
 
 
 def _check_tubes_close(changed: list[tuple]) -> None:
