@@ -662,16 +662,16 @@ def _float_text(v: float) -> str:
     return format(d, "f")
 
 
-def _datetime_text(v: dt.datetime) -> str:
+def _datetime_text(v: dt.datetime, keep_time: bool = False) -> str:
     if v.microsecond >= 500_000:
         v = v + dt.timedelta(microseconds=1_000_000 - v.microsecond)
     v = v.replace(microsecond=0)
-    if v.hour == v.minute == v.second == 0:
+    if v.hour == v.minute == v.second == 0 and not keep_time:
         return v.strftime("%Y-%m-%d")
     return v.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _cell_text(v) -> str:
+def _cell_text(v, keep_time: bool = False) -> str:
     if v is None:
         return ""
     if isinstance(v, str):
@@ -683,7 +683,7 @@ def _cell_text(v) -> str:
     if isinstance(v, float):
         return _float_text(v)
     if isinstance(v, dt.datetime):
-        return _datetime_text(v)
+        return _datetime_text(v, keep_time)
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, dt.time):
@@ -724,8 +724,17 @@ def _read_worksheet(wb) -> pa.Table:
     n = len(names)
     rows: list[list[str]] = []
     surplus: dict[int, str] = {}
-    for row in source:
-        cells = [_cell_text(v) for v in row]
+    raw = list(source)
+    # Excel keeps dates as datetimes at midnight: a column is a date column unless one of its
+    # datetimes has a time of day, and then a sample taken at 00:00:00 keeps its time.
+    timed = {
+        i
+        for row in raw
+        for i, v in enumerate(row)
+        if isinstance(v, dt.datetime) and (v.hour, v.minute, v.second, v.microsecond) != (0, 0, 0, 0)
+    }
+    for row in raw:
+        cells = [_cell_text(v, i in timed) for i, v in enumerate(row)]
         k = len(cells)
         if k < n:
             cells.extend([""] * (n - k))
