@@ -212,6 +212,10 @@ class Tube(models.Model):
     # positive / inconclusive / invalid: why the tube needs a re-check (blank otherwise).
     reason = models.CharField(max_length=12, blank=True)
     resulted_at = models.DateTimeField(_("出结果时间"), null=True, blank=True)
+    # A re-check / re-sample tube belongs to its task (every attempt, not only the latest).
+    task = models.ForeignKey(
+        "RecheckTask", on_delete=models.PROTECT, null=True, blank=True, related_name="check_tubes"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TubeQuerySet.as_manager()

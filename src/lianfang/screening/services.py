@@ -986,16 +986,20 @@ def _tasks_create_or_update(flagged: dict[int, tuple], round_ids: set[int], now:
 
 
 def _check_tubes_close(changed: list[tuple]) -> None:
-    """A re-check / re-sample tube got its result: close its task, or escalate a positive single."""
+    """A re-check / re-sample tube got its result: close its task, or escalate a positive single.
+
+    Every single tube of a task counts, not only the latest: an inconclusive single that a lab
+    re-runs positive after the person was sampled again still escalates the task.
+    """
     now = timezone.now()
-    tasks = RecheckTask.objects.filter(check_tube_id__in=[c[0] for c in changed]).select_related("check_tube")
+    tubes = Tube.objects.filter(id__in=[c[0] for c in changed], task__isnull=False).select_related("task")
     by_tube = {c[0]: c for c in changed}
-    for task in tasks:
-        _, _, _, state, reason, first_at = by_tube[task.check_tube_id]
-        if state == TubeState.NEGATIVE:
-            task.status, task.closed_at = TaskStatus.NEGATIVE, now
-            task.save(update_fields=["status", "closed_at"])
-        elif state == TubeState.ABNORMAL and reason == "positive":
+    for tube in tubes:
+        task = tube.task
+        _, _, _, state, reason, first_at = by_tube[tube.id]
+        if task.status in (TaskStatus.POSITIVE, TaskStatus.NOT_NEEDED):
+            continue
+        if state == TubeState.ABNORMAL and reason == "positive":
             task.status, task.closed_at = TaskStatus.POSITIVE, now
             task.save(update_fields=["status", "closed_at"])
             PositiveFinding.objects.get_or_create(
@@ -1003,11 +1007,16 @@ def _check_tubes_close(changed: list[tuple]) -> None:
                 defaults={
                     "person_id": task.person_id,
                     "round_id": task.round_id,
-                    "tube_barcode": task.check_tube.barcode,
-                    "sampled_at": task.sampled_at or now,
+                    "tube_barcode": tube.barcode,
+                    "sampled_at": tube.first_collected_at,
                     "reported_at": first_at,
                 },
             )
+        elif tube.id != task.check_tube_id:
+            continue  # an earlier attempt: only a positive still matters
+        elif state == TubeState.NEGATIVE:
+            task.status, task.closed_at = TaskStatus.NEGATIVE, now
+            task.save(update_fields=["status", "closed_at"])
         else:  # inconclusive or invalid single: sample the person again
             task.status, task.check_tube, task.sampled_at = TaskStatus.OPEN, None, None
             task.due_sample_at, task.due_result_at = _protocol_deadlines(now)
@@ -1033,7 +1042,12 @@ def recheck_sample_register(
         )
     sampled_at = sampled_at or timezone.now()
     tube = Tube.objects.create(
-        barcode=barcode, round_id=task.round_id, purpose=task.kind, pool_size=1, first_collected_at=sampled_at
+        barcode=barcode,
+        round_id=task.round_id,
+        purpose=task.kind,
+        pool_size=1,
+        first_collected_at=sampled_at,
+        task=task,
     )
     Sample.objects.create(
         tube=tube, person_id=task.person_id, round_id=task.round_id, collected_at=sampled_at
