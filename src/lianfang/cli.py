@@ -208,7 +208,7 @@ def cmd_demo(args) -> int:
     sys.stdout.flush()
     if args.no_serve:
         return 0
-    return _serve(args.host, args.port, args.workers)
+    return _serve(args.host, args.port, args.workers, args.threads)
 
 
 def _serve(host: str, port: int, workers: int, threads: int = 8) -> int:
@@ -226,8 +226,15 @@ def _serve(host: str, port: int, workers: int, threads: int = 8) -> int:
             f"{host}:{port}",
             "--workers",
             str(workers),
-            "--worker-class",
-            "sync",
+            # Thread workers accept a surge and shed it with a quick 503 (config/load.py); the
+            # Django work itself runs LIANFANG_ACTIVE_REQUESTS at a time per process. Accepted
+            # connections are bounded too, so nothing waits unseen in gunicorn's own queue.
+            # --threads 1 is gunicorn's plain sync worker.
+            *(
+                ["--worker-class", "gthread", "--threads", str(threads), "--worker-connections", str(threads)]
+                if threads > 1
+                else ["--worker-class", "sync"]
+            ),
             "--timeout",
             "120",
             "--access-logfile",
@@ -266,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=8, help="threads per worker (1: plain sync workers)")
     p.add_argument("--no-serve", action="store_true", help="prepare only")
     p.set_defaults(func=cmd_demo)
 

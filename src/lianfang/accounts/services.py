@@ -68,12 +68,15 @@ def token_revoke(*, token: ApiToken) -> None:
         token.save(update_fields=["revoked_at"])
 
 
-def token_authenticate(raw: str) -> ApiToken | None:
-    """The live token for ``raw`` (not revoked, user active), or None."""
+def token_authenticate(raw: str, *, related: tuple[str, ...] = ()) -> ApiToken | None:
+    """The live token for ``raw`` (not revoked, user active), or None.
+
+    ``related``: more relations to fetch in the same query (the API layer asks for the device).
+    """
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
     token = (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.select_related("user", *related)
         .filter(key_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
         .first()
     )

@@ -18,10 +18,13 @@ from lianfang.screening.api import router as screening_router
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
-        api_token = token_authenticate(token)
+        # A device token's site or lab comes with the token, in the same query.
+        api_token = token_authenticate(token, related=("device__site", "device__lab"))
         if api_token is None:
             return None
-        return Actor.for_user(api_token.user, ip=client_ip(request), token_id=api_token.pk)
+        actor = Actor.for_user(api_token.user, ip=client_ip(request), token_id=api_token.pk)
+        actor.extra["device"] = getattr(api_token, "device", None)
+        return actor
 
 
 api = NinjaAPI(

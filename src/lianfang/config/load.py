@@ -2,8 +2,10 @@
 
 Every site opening at 7:00 sends its first scans in the same second (the surge that stalled
 Xi'an's and Chengdu's systems in 2022). Each server process runs at most ``ACTIVE_REQUESTS``
-requests at a time (the CPU-bound part of Django is one core's work anyway); a request that
-cannot get a slot within ``QUEUE_WAIT_MS`` is told to come back after ``RETRY_AFTER_S`` seconds.
+requests at a time (the CPU-bound part of Django is one core's work anyway); at most
+``MAX_WAITING`` more wait for a slot, for at most ``QUEUE_WAIT_MS``; every other request is told
+at once to come back after ``RETRY_AFTER_S`` seconds, so a surge drains in 503s of a millisecond
+each instead of queueing into timeouts.
 A device then retries its buffer — the API is idempotent, so nothing is lost or doubled.
 
 With gunicorn's thread workers (``lianfang serve`` uses them) the extra threads are what accept
@@ -31,10 +33,26 @@ class LoadShedMiddleware:
         self.get_response = get_response
         self.slots = threading.BoundedSemaphore(settings.LIANFANG_ACTIVE_REQUESTS)
         self.wait = settings.LIANFANG_QUEUE_WAIT_MS / 1000
+        self.max_waiting = settings.LIANFANG_MAX_WAITING
         self.retry_after = str(settings.LIANFANG_RETRY_AFTER_S)
+        self.lock = threading.Lock()
+        self.waiting = 0
+
+    def _enter(self) -> bool:
+        if self.slots.acquire(blocking=False):
+            return True
+        with self.lock:
+            if self.waiting >= self.max_waiting:
+                return False
+            self.waiting += 1
+        try:
+            return self.slots.acquire(timeout=self.wait)
+        finally:
+            with self.lock:
+                self.waiting -= 1
 
     def __call__(self, request):
-        if not self.slots.acquire(timeout=self.wait):
+        if not self._enter():
             log.warning("load shed: %s %s answered 503", request.method, request.path)
             return self._busy(request)
         try:

@@ -135,6 +135,7 @@ IMPORT_MAX_UPLOAD_MB = env("IMPORT_MAX_UPLOAD_MB", 512, cast=int)
 # may wait for a slot before it is answered 503, and the Retry-After it is given.
 LIANFANG_ACTIVE_REQUESTS = env("ACTIVE_REQUESTS", 2, cast=int)
 LIANFANG_QUEUE_WAIT_MS = env("QUEUE_WAIT_MS", 500, cast=int)
+LIANFANG_MAX_WAITING = env("MAX_WAITING", 2, cast=int)
 LIANFANG_RETRY_AFTER_S = env("RETRY_AFTER_S", 2, cast=int)
 
 # Screening protocol (DOMAIN.md §3: local practice, so parameters): a re-check team reaches the

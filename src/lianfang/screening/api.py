@@ -41,6 +41,9 @@ def _require(actor: Actor, roles: frozenset) -> None:
 
 
 def _device(actor: Actor) -> Device | None:
+    """The device the request's token is bound to (fetched with the token), if any."""
+    if "device" in actor.extra:
+        return actor.extra["device"]
     if actor.token_id is None:
         return None
     return Device.objects.select_related("site", "lab").filter(token_id=actor.token_id).first()

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor
@@ -581,10 +582,14 @@ def _write_samples_small(
     wanted = {(r["id_type"], r["id_number"]) for r in rows}
 
     def lookup() -> dict:
-        found = Person.objects.filter(id_number__in={n for _, n in wanted}).values_list(
-            "id", "id_type", "id_number"
-        )
-        return {(t, n): pk for pk, t, n in found if (t, n) in wanted}
+        # By (id_type, id_number): the registry's unique index, not a scan of every person.
+        by_type: dict[str, set[str]] = {}
+        for t, n in wanted:
+            by_type.setdefault(t, set()).add(n)
+        q = Q()
+        for t, numbers in by_type.items():
+            q |= Q(id_type=t, id_number__in=numbers)
+        return {(t, n): pk for pk, t, n in Person.objects.filter(q).values_list("id", "id_type", "id_number")}
 
     person_id = lookup()
     missing = [
@@ -801,7 +806,8 @@ def tubes_refresh(
             f"GROUP BY {tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state, {tube}.reason",
             params,
         )
-        cursor.execute("DROP TABLE IF EXISTS refresh_keys")
+        if join:
+            cursor.execute("DROP TABLE IF EXISTS refresh_keys")
     changed: list[tuple] = []
     resync: list[tuple] = []
     for tube_id, round_id, purpose, state, old_reason, pos, inc, neg, inv, first_at in agg:
