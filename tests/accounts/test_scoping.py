@@ -61,15 +61,34 @@ def world(db, county_user, city_user):
     job = ImportJob.objects.create(user=city_user, file_path="/nonexistent.csv", original_name="city.csv",
                                    status="done", rejects_path="/nonexistent.rejects.csv",
                                    summary={"read": 1, "accepted": 1, "duplicate": 0, "held": 0, "rejected": 0})
-    return {"other": other, "own": own, "job": job}
+    # A Licheng round with an abnormal pool (alert, re-check task) holding the other county's person.
+    import pyarrow as pa
+
+    from lianfang.screening import services
+    from lianfang.screening.models import PoolAlert, RecheckTask, Site
+
+    services.round_open(actor=None, code="LC-R1", name="鲤城轮次", scope=[LC_COUNTY])
+    Site.objects.create(code="LC-S1", name="鲤城点", community_id=LC_COMMUNITY, town_code=LC_TOWN,
+                        county_code=LC_COUNTY)
+    services.labs_import(table=pa.table({"lab_code": ["LC-L"], "name": ["鲤城实验室"]}), actor=None)
+    services.samples_import(table=pa.table({
+        "round_code": ["LC-R1"], "tube_barcode": ["LC-T1"], "pool_size": ["10"], "id_number": [OTHER_ID],
+        "site_code": ["LC-S1"], "collected_at": ["2022-03-28 08:00"]}), actor=None)
+    services.results_import(table=pa.table({
+        "tube_barcode": ["LC-T1"], "lab_code": ["LC-L"], "result": ["positive"],
+        "reported_at": ["2022-03-28 12:00"]}), actor=None)
+    return {"other": other, "own": own, "job": job, "alert": PoolAlert.objects.get(),
+            "task": RecheckTask.objects.get()}
 
 
 def fill(route: str, world) -> list[str]:
     """Concrete URLs for a route, every parameter pointing at the other county's data."""
     values = {
-        "int:pk": [str(world["other"].pk)],
+        "int:pk": [str(world["other"].pk), str(world["alert"].pk), str(world["task"].pk)],
         "uuid:pk": [str(world["job"].pk)],
-        "str:code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY],
+        "str:code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY, "LC-R1"],
+        "str:division_code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY],
+        "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],
     }
     urls = ["/" + route]
@@ -101,7 +120,7 @@ def test_county_user_reaches_nothing_of_another_county_on_any_page(world, county
             for query in ("", f"?q={OTHER_ID}", f"?q={OTHER_NAME}", "?q=lcdy", f"?q={OTHER_ID[-6:]}"):
                 response = client.get(url + query)
                 assert response.status_code in (200, 302, 404, 405), (url, response.status_code)
-                if any(part in url for part in (LC_COMMUNITY, LC_TOWN, str(world["job"].pk))) or (
+                if any(part in url for part in (LC_COMMUNITY, LC_TOWN, str(world["job"].pk), "LC-R1")) or (
                     route.startswith("people/<int")
                 ):
                     assert response.status_code in (404, 405), f"{url} served another county's data"

@@ -677,7 +677,7 @@ def task_sample(request, code: str, pk: int):
         except ScreeningError as exc:
             error = exc
     if request.headers.get("HX-Request"):
-        task = selectors.task_get(rnd=rnd, actor=actor, pk=pk)
+        task = selectors.task_get(rnd=rnd, actor=actor, pk=pk) or task
         return render(
             request,
             "lianfang/screening/_task_row.html",
