@@ -42,3 +42,17 @@ def temp_key_table(name: str, columns: Sequence[str], rows: Iterable[Sequence]) 
         cursor.execute(f"DROP TABLE IF EXISTS {qn(name)}")
         cursor.execute(f"CREATE TEMPORARY TABLE {qn(name)} ({', '.join(qn(c) + ' TEXT' for c in columns)})")
     bulk_insert(name, columns, rows)
+
+
+def analyze_after_bulk(tables: Sequence[str], rows: int, threshold: int = 2000) -> None:
+    """Refresh PostgreSQL's planner statistics after a big batch (call after the commit).
+
+    Autovacuum gets there eventually; until it does, a table that grew from nothing to millions
+    of rows is planned as if it were empty, and pages that join it take minutes instead of
+    milliseconds. SQLite plans from its indexes and needs nothing here.
+    """
+    if rows <= threshold or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(qn(t) for t in tables)}")

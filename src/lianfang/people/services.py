@@ -21,7 +21,7 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_bulk, audit_record
 from lianfang.geo.models import Division, Level
-from lianfang.imports.bulk import bulk_insert, temp_key_table
+from lianfang.imports.bulk import analyze_after_bulk, bulk_insert, temp_key_table
 from lianfang.imports.summary import ImportSummary
 from lianfang.people.idnumbers import validate_resident_ids
 from lianfang.people.models import IdType, Person
@@ -190,6 +190,7 @@ def persons_import(
         summary.reject(reason)
     if progress:
         progress(n, n)
+    analyze_after_bulk([Person._meta.db_table], n)
     assert summary.balanced, summary
     return summary, reasons
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.geo.models import Division, Level
-from lianfang.imports.bulk import bulk_insert, temp_key_table
+from lianfang.imports.bulk import analyze_after_bulk, bulk_insert, temp_key_table
 from lianfang.imports.summary import ImportSummary
 from lianfang.imports.times import as_utc, naive_utc, parse_time
 from lianfang.people.idnumbers import validate_resident_ids_arrow
@@ -386,6 +386,7 @@ def samples_import(
         )
     if progress:
         progress(n, n)
+    analyze_after_bulk([Tube._meta.db_table, Sample._meta.db_table, Person._meta.db_table], n)
     return summary, outcomes
 
 
@@ -736,6 +737,7 @@ def results_import(
         )
     if progress:
         progress(n, n)
+    analyze_after_bulk([Result._meta.db_table, Tube._meta.db_table], n)
     return summary, decided["outcomes"].column("outcome").to_numpy(zero_copy_only=False)
 
 

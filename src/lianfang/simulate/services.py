@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from lianfang.accounts.models import User
 from lianfang.accounts.roles import Role
 from lianfang.accounts.services import user_create
 from lianfang.geo.models import Building, Compound
-from lianfang.imports.bulk import bulk_insert
+from lianfang.imports.bulk import analyze_after_bulk, bulk_insert
 from lianfang.people.models import Person
 from lianfang.people.normalize import name_pinyin
 from lianfang.people.services import INSERT_COLUMNS
@@ -85,9 +85,7 @@ def population_load(*, persons: int, seed: int = 2022, replace: bool = False) ->
 
         count = bulk_insert(Person._meta.db_table, (*INSERT_COLUMNS, "building_id"), rows())
         stats_refresh()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {Person._meta.db_table}")
+    analyze_after_bulk([Person._meta.db_table], count)
     return count
 
 
