@@ -373,6 +373,16 @@ def samples_import(
         )
         outcomes = decided["outcomes"].column("outcome").to_numpy(zero_copy_only=False)
         tube_ids = _write_samples(decided, existing)
+        # A stored tube still pending has no result (results refresh a known tube as they arrive):
+        # its new members change nothing. New tubes may have held results; others may need tasks.
+        quiet = {
+            t
+            for t, state in zip(
+                existing.column("tube_id").to_pylist(), existing.column("state").to_pylist(), strict=True
+            )
+            if state == TubeState.PENDING
+        }
+        tube_ids = [t for t in tube_ids if t not in quiet]
         if tube_ids:
             tubes_refresh(tube_ids=tube_ids, members_changed=True)
         counts = rules.summarise(decided["outcomes"])
@@ -414,6 +424,7 @@ _TUBE_SCHEMA = pa.schema(
         ("screening", pa.bool_()),
         ("members", pa.int64()),
         ("first_collected_at", pa.timestamp("us")),
+        ("state", pa.string()),
     ]
 )
 _MEMBER_SCHEMA = pa.schema([("barcode", pa.string()), ("id_type", pa.string()), ("id_number", pa.string())])
@@ -423,9 +434,9 @@ def _existing_tubes(barcodes: list[str]) -> pa.Table:
     tube, sample = Tube._meta.db_table, Sample._meta.db_table
     select = (
         f"SELECT t.barcode, t.id, t.round_id, t.pool_size, t.purpose, t.first_collected_at, "
-        f"(SELECT COUNT(*) FROM {sample} s WHERE s.tube_id = t.id) FROM {tube} t"
+        f"(SELECT COUNT(*) FROM {sample} s WHERE s.tube_id = t.id), t.state FROM {tube} t"
     )
-    if not barcodes or not Tube.objects.exists():
+    if not barcodes or (len(barcodes) > BIG_BATCH and not Tube.objects.exists()):
         rows = []
     elif len(barcodes) <= BIG_BATCH:
         with connection.cursor() as cursor:
@@ -443,8 +454,9 @@ def _existing_tubes(barcodes: list[str]) -> pa.Table:
                 "screening": purpose == TubePurpose.SCREENING,
                 "members": m,
                 "first_collected_at": naive_utc(f),
+                "state": state,
             }
-            for b, i, r, p, purpose, f, m in rows
+            for b, i, r, p, purpose, f, m, state in rows
         ],
         schema=_TUBE_SCHEMA,
     )
