@@ -19,7 +19,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
-from lianfang.accounts.roles import Role
+from lianfang.accounts.roles import RECHECK_REGISTRARS, RESULT_WRITERS, ROUND_OPENERS, SAMPLE_WRITERS
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.imports.summary import reason_text
@@ -29,10 +29,6 @@ from lianfang.screening.models import Box, Device, RecheckTask, Round, Site, Tub
 router = Router(tags=["screening"])
 
 MAX_BATCH = 5000
-SAMPLE_WRITERS = frozenset({Role.SAMPLER, Role.COMMAND_OFFICE, Role.ADMIN})
-RESULT_WRITERS = frozenset({Role.LAB, Role.COMMAND_OFFICE, Role.ADMIN})
-ROUND_OPENERS = frozenset({Role.COMMANDER, Role.COMMAND_OFFICE, Role.ADMIN})
-TASK_WORKERS = frozenset({Role.SAMPLER, Role.COMMUNITY_WORKER, Role.COMMAND_OFFICE, Role.ADMIN})
 
 
 def _require(actor: Actor, roles: frozenset) -> None:
@@ -340,7 +336,7 @@ def tasks(request, round_code: str | None = None, open_only: bool = True, limit:
 def task_sample(request, task_id: int, body: TaskSampleIn):
     """The emergency team sampled the person alone: register the single tube against the task."""
     actor: Actor = request.auth
-    _require(actor, TASK_WORKERS)
+    _require(actor, RECHECK_REGISTRARS)
     task = get_object_or_404(RecheckTask.objects.visible_to(actor), pk=task_id)
     try:
         task = services.recheck_sample_register(

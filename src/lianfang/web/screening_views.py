@@ -26,7 +26,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from lianfang.accounts.roles import Role
+from lianfang.accounts.roles import (
+    ALERT_ACKNOWLEDGERS,
+    LAB_EDITORS,
+    RECHECK_REGISTRARS,
+    RESULT_WRITERS,
+    ROUND_OPENERS,
+    SAMPLE_WRITERS,
+    SITE_EDITORS,
+)
 from lianfang.accounts.scoping import Actor, actor_of, scoped
 from lianfang.accounts.services import audit_record
 from lianfang.analytics.screening import UNTESTED_COLUMNS
@@ -47,13 +55,6 @@ from lianfang.screening.services import (
 from lianfang.web.views import UPLOAD_SUFFIXES
 
 # Who may do what on these pages (everybody else sees the pages without the forms).
-ROUND_OPENERS = frozenset({Role.COMMANDER, Role.COMMAND_OFFICE, Role.ADMIN})
-ALERT_ACKNOWLEDGERS = frozenset({Role.COMMANDER, Role.COMMAND_OFFICE, Role.WORKING_GROUP, Role.ADMIN})
-RECHECK_REGISTRARS = frozenset({Role.SAMPLER, Role.COMMUNITY_WORKER, Role.COMMAND_OFFICE, Role.ADMIN})
-SITE_EDITORS = frozenset({Role.COMMAND_OFFICE, Role.WORKING_GROUP, Role.ADMIN})
-LAB_EDITORS = frozenset({Role.COMMAND_OFFICE, Role.ADMIN})
-SAMPLE_UPLOADERS = frozenset({Role.COMMAND_OFFICE, Role.WORKING_GROUP, Role.SAMPLER, Role.ADMIN})
-RESULT_UPLOADERS = frozenset({Role.COMMAND_OFFICE, Role.WORKING_GROUP, Role.LAB, Role.ADMIN})
 
 UNTESTED_PAGE = 50
 TASK_PAGE = 100
@@ -231,9 +232,9 @@ def _rounds_progress(listed: list[Round], actor: Actor) -> dict[int, dict]:
 
 def _uploads_for(actor: Actor) -> list[tuple[str, str]]:
     kinds = []
-    if _may(actor, SAMPLE_UPLOADERS):
+    if _may(actor, SAMPLE_WRITERS):
         kinds.append(("samples", _("采样记录 samples.csv")))
-    if _may(actor, RESULT_UPLOADERS):
+    if _may(actor, RESULT_WRITERS):
         kinds.append(("results", _("检测结果 results.csv")))
     return kinds
 
