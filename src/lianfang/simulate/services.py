@@ -39,9 +39,9 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def population_load(*, persons: int, seed: int = 2022, replace: bool = False) -> int:
+def population_load(*, persons: int, seed: int = 2022, replace: bool = False, today=None) -> int:
     """Generate ``persons`` synthetic residents and bulk-load them with compounds and buildings."""
-    table = generate_population(persons, seed=seed)
+    table = generate_population(persons, seed=seed, today=today)
     cols = {name: table.column(name).to_pylist() for name in table.column_names}
     with transaction.atomic():
         if replace:
@@ -139,6 +139,7 @@ def demo_prepare(*, persons: int, seed: int, password: str) -> list[dict]:
     from lianfang.simulate.screening import demo_round_prepare
 
     if not Person.objects.exists():
-        population_load(persons=persons, seed=seed)
+        # Ages as of today, so that the demo round (which starts today) has its under-2s.
+        population_load(persons=persons, seed=seed, today=timezone.localdate())
     demo_round_prepare(seed=seed)
     return demo_accounts_create(password=password)
