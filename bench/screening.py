@@ -383,12 +383,10 @@ def write_files(pop: pa.Table, out: Path, seed: int) -> dict[str, int]:
     r_time = np.concatenate([report_time[first], report_time[rerun] + 2 * 3600, report_time[n_pools:]])
     resent = np.flatnonzero(rng.random(len(r_tube)) < RESULT_RESENT_SHARE)
     r_tube, r_result, r_time = (np.concatenate([a, a[resent]]) for a in (r_tube, r_result, r_time))
-    ct_base = np.round(rng.uniform(22, 35, len(r_tube)), 2)
     # (a resent row repeats its original exactly: the Ct values are drawn per tube and result)
     ct_tube = np.round(rng.uniform(22, 35, n_pools + n_held), 2)
     ct1 = np.where(r_result == 1, ct_tube[r_tube], np.where(r_result == 2, 38.5, np.nan))
     ct2 = np.where(r_result == 1, np.round(ct_tube[r_tube] + 1.25, 2), np.nan)
-    del ct_base
     ro = np.argsort(r_time, kind="stable")
     r_tube, r_result, r_time, ct1, ct2 = (a[ro] for a in (r_tube, r_result, r_time, ct1, ct2))
     all_barcodes = pa.chunked_array(
