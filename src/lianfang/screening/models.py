@@ -232,10 +232,18 @@ class Tube(models.Model):
 class Sample(models.Model):
     """One person in one tube (the sampler scanned their ID after the tube's barcode)."""
 
+    # The city's biggest table (a row per person per round): no database-level foreign keys, whose
+    # row-by-row triggers doubled a round's import on PostgreSQL. Rows are only ever written by the
+    # importer, which joins them to existing tubes and people; deletes go through the ORM, which
+    # still applies on_delete.
     id = models.BigAutoField(primary_key=True)
-    tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="samples", db_index=False)
-    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="samples")
-    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="samples")
+    tube = models.ForeignKey(
+        Tube, on_delete=models.CASCADE, related_name="samples", db_index=False, db_constraint=False
+    )
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.PROTECT, related_name="samples", db_constraint=False
+    )
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="samples", db_constraint=False)
     collected_at = models.DateTimeField(_("采样时间"))
 
     class Meta:

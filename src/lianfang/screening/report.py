@@ -16,7 +16,6 @@ from django.utils import timezone
 from lianfang.analytics.screening import RoundInput, RoundReport, round_report, write_report
 from lianfang.geo.models import Division, Level
 from lianfang.imports.bulk import temp_key_table
-from lianfang.imports.times import naive_utc
 from lianfang.people.models import Person
 from lianfang.screening.models import Result, Round, Sample, Site, Tube, TubePurpose
 
@@ -36,16 +35,17 @@ def query_arrow(sql: str, params, schema: pa.Schema) -> pa.Table:
 
 
 def _array(values, typ: pa.DataType) -> pa.Array:
-    if pa.types.is_timestamp(typ):
-        if values and isinstance(next((v for v in values if v is not None), None), str):
-            return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(typ)
-        # Naive values come from SQLite and are UTC (Django stores them so); never astimezone() them.
-        return pa.array([naive_utc(v) for v in values], pa.timestamp("us")).cast(typ)
-    if pa.types.is_date(typ):
-        if values and isinstance(next((v for v in values if v is not None), None), str):
-            return pa.array(values, pa.string()).cast(typ)
-    if pa.types.is_boolean(typ):
-        return pa.array([None if v is None else bool(v) for v in values], typ)
+    """One column of fetched rows as Arrow, converted in C (never a Python call per value).
+
+    Times: SQLite gives naive datetimes or text, both UTC (Django stores them so), PostgreSQL
+    aware ones; Arrow reads a naive value into a UTC-typed column as UTC and converts aware ones.
+    """
+    first = next((v for v in values if v is not None), None)
+    if isinstance(first, str) and (pa.types.is_timestamp(typ) or pa.types.is_date(typ)):
+        base = pa.timestamp("us") if pa.types.is_timestamp(typ) else typ
+        return pa.array(values, pa.string()).cast(base).cast(typ)
+    if pa.types.is_boolean(typ) and type(first) is int:  # SQLite: 0/1
+        return pa.array(values, pa.int8()).cast(typ)
     return pa.array(values, typ)
 
 
