@@ -8,9 +8,7 @@ to personal data (untested lists and their exports, pool members, task lists wit
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 
 from django.conf import settings
@@ -18,7 +16,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -52,6 +50,7 @@ from lianfang.screening.services import (
     round_close,
     round_open,
 )
+from lianfang.web.exports import people_rows, table_response
 from lianfang.web.views import UPLOAD_SUFFIXES
 
 # Who may do what on these pages (everybody else sees the pages without the forms).
@@ -519,21 +518,8 @@ def untested_export(request, code: str, division_code: str, fmt: str):
     division = selectors.area_division(rnd=rnd, actor=actor, code=division_code)
     if division is None or division.level < Level.TOWN or fmt not in ("csv", "xlsx"):
         raise Http404
-    rows = []
     people = selectors.untested_people(rnd=rnd, actor=actor, code=division.code)
-    for p in people.iterator(chunk_size=5000):
-        shown = person_public(p, actor)
-        rows.append(
-            [
-                shown["community_code"],
-                p.id_type,
-                shown["id_number"],
-                p.name,
-                shown["phone"],
-                shown["address"],
-                p.tags,
-            ]
-        )
+    rows = people_rows(people.iterator(chunk_size=5000), actor)
     audit_record(
         actor=actor,
         action="export",
@@ -542,28 +528,9 @@ def untested_export(request, code: str, division_code: str, fmt: str):
         detail={"round": rnd.code, "format": fmt, "rows": len(rows), "masked": not actor.sees_personal_data},
     )
     filename = f"untested-{rnd.code}-{division.code}-{timezone.localdate():%Y%m%d}.{fmt}"
-    if fmt == "csv":
-        buffer = io.StringIO()
-        buffer.write("\ufeff")
-        writer = csv.writer(buffer)
-        writer.writerow(UNTESTED_COLUMNS)
-        writer.writerows(rows)
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    else:
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet(division.name[:31] or division.code)
-        ws.append(UNTESTED_COLUMNS)
-        for row in rows:
-            ws.append(row)
-        out = io.BytesIO()
-        wb.save(out)
-        response = HttpResponse(
-            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return table_response(
+        header=UNTESTED_COLUMNS, rows=rows, fmt=fmt, filename=filename, sheet=division.name or division.code
+    )
 
 
 # --- pools and re-check tasks ------------------------------------------------------------------

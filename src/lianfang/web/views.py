@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,9 +30,9 @@ from lianfang.imports.summary import reason_text
 from lianfang.people.models import CommunityStats, Person, Tag
 from lianfang.people.presenters import person_public
 from lianfang.people.selectors import person_get, persons_search, search_kind
+from lianfang.web.exports import PEOPLE_COLUMNS, people_rows, table_response
 
 TAGS = [(t.value, t.label) for t in Tag]
-EXPORT_COLUMNS = ["community_code", "id_type", "id_number", "name", "phone", "address", "tags"]
 UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
 
 
@@ -195,20 +193,7 @@ def division_export(request, code: str, fmt: str):
         .select_related("community")
         .order_by("community_id", "id_number")
     )
-    rows = []
-    for p in people.iterator(chunk_size=5000):
-        shown = person_public(p, actor)
-        rows.append(
-            [
-                shown["community_code"],
-                p.id_type,
-                shown["id_number"],
-                p.name,
-                shown["phone"],
-                shown["address"],
-                p.tags,
-            ]
-        )
+    rows = people_rows(people.iterator(chunk_size=5000), actor)
     audit_record(
         actor=actor,
         action="export",
@@ -217,28 +202,7 @@ def division_export(request, code: str, fmt: str):
         detail={"format": fmt, "rows": len(rows), "masked": not actor.sees_personal_data},
     )
     filename = f"registry-{code}-{timezone.localdate():%Y%m%d}.{fmt}"
-    if fmt == "csv":
-        buffer = io.StringIO()
-        buffer.write("\ufeff")
-        writer = csv.writer(buffer)
-        writer.writerow(EXPORT_COLUMNS)
-        writer.writerows(rows)
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    else:
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet(current.name[:31])
-        ws.append(EXPORT_COLUMNS)
-        for row in rows:
-            ws.append(row)
-        out = io.BytesIO()
-        wb.save(out)
-        response = HttpResponse(
-            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return table_response(header=PEOPLE_COLUMNS, rows=rows, fmt=fmt, filename=filename, sheet=current.name)
 
 
 # --- people -----------------------------------------------------------------------------------
