@@ -385,24 +385,17 @@ def samples_import(
         tube_ids = [t for t in tube_ids if t not in quiet]
         if tube_ids:
             tubes_refresh(tube_ids=tube_ids, members_changed=True)
-        counts = rules.summarise(decided["outcomes"])
-        summary = _summary(n, counts)
-        audit_record(
-            actor=actor,
-            action="import",
-            object_type="samples",
-            object_id=source[:64],
-            detail={"source": source, **summary.as_dict()},
-        )
+        summary = _summary_audited(actor=actor, kind="samples", source=source, outcomes=decided["outcomes"])
     if progress:
         progress(n, n)
     analyze_after_bulk([Tube._meta.db_table, Sample._meta.db_table, Person._meta.db_table], n)
     return summary, outcomes
 
 
-def _summary(n: int, counts: dict[str, int]) -> ImportSummary:
-    summary = ImportSummary(read=n)
-    for outcome, count in counts.items():
+def _summary_audited(*, actor: Actor | None, kind: str, source: str, outcomes: pa.Table) -> ImportSummary:
+    """The batch's summary from its row outcomes, recorded as one audited import event."""
+    summary = ImportSummary(read=outcomes.num_rows)
+    for outcome, count in rules.summarise(outcomes).items():
         if outcome == rules.ACCEPTED:
             summary.accepted = count
         elif outcome == rules.DUPLICATE:
@@ -412,6 +405,13 @@ def _summary(n: int, counts: dict[str, int]) -> ImportSummary:
         else:
             summary.reject(outcome, count)
     assert summary.balanced, summary
+    audit_record(
+        actor=actor,
+        action="import",
+        object_type=kind,
+        object_id=source[:64],
+        detail={"source": source, **summary.as_dict()},
+    )
     return summary
 
 
@@ -738,15 +738,7 @@ def results_import(
             matched = sorted(set(new.column("barcode").to_pylist()) & set(_known_barcodes(barcodes)))
             if matched:
                 tubes_refresh(barcodes=matched)
-        counts = rules.summarise(decided["outcomes"])
-        summary = _summary(n, counts)
-        audit_record(
-            actor=actor,
-            action="import",
-            object_type="results",
-            object_id=source[:64],
-            detail={"source": source, **summary.as_dict()},
-        )
+        summary = _summary_audited(actor=actor, kind="results", source=source, outcomes=decided["outcomes"])
     if progress:
         progress(n, n)
     analyze_after_bulk([Result._meta.db_table, Tube._meta.db_table], n)
