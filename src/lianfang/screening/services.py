@@ -59,6 +59,8 @@ BIG_BATCH = 2000
 # Batches up to this size (a device's tube or buffer) are decided and written without DuckDB
 # and without staging tables: the fixed costs would dominate such a request.
 SMALL_BATCH = 200
+# A samples file is decided and written in slices of this many rows (memory), in one transaction.
+CHUNK_ROWS = 1_000_000
 _INGEST_LOCK = 7_240_301  # pg advisory lock key of the screening ingest
 _TUBE_LOCK_CLASS = 7_240
 
@@ -337,59 +339,74 @@ def samples_import(
     n = raw.num_rows
     if progress:
         progress(0, n)
-    rid_ok = validate_resident_ids_arrow(raw.column("id_number"), today=timezone.localdate())
     barcodes = sorted({b for b in raw.column("tube_barcode").to_pylist() if b})
+    parts = []
     with transaction.atomic():
         _lock_ingest(barcodes)
         rounds = Round.objects.all() if actor is None else Round.objects.visible_to(actor)
         sites = Site.objects.all() if actor is None else Site.objects.visible_to(actor)
         if site is not None:
             sites = sites.filter(pk=site.pk)
-        site_codes = {s for s in raw.column("site_code").to_pylist() if s}
-        decide = rules.samples_decide_small if n <= SMALL_BATCH else rules.samples_decide
-        existing = _existing_tubes(barcodes)
-        round_codes = {c for c in raw.column("round_code").to_pylist() if c}
-        decided = decide(
-            raw,
-            rid_ok=rid_ok,
-            id_type_aliases={k: str(v) for k, v in ID_TYPE_ALIASES.items()},
-            rounds=pa.Table.from_pylist(
-                [
-                    {"code": c, "round_id": i, "is_open": s == RoundStatus.OPEN}
-                    for c, i, s in rounds.filter(code__in=round_codes).values_list("code", "id", "status")
-                ],
-                schema=pa.schema([("code", pa.string()), ("round_id", pa.int64()), ("is_open", pa.bool_())]),
-            ),
-            sites=pa.Table.from_pylist(
-                [
-                    {"code": c, "site_id": i}
-                    for c, i in sites.filter(code__in=site_codes).values_list("code", "id")
-                ],
-                schema=pa.schema([("code", pa.string()), ("site_id", pa.int64())]),
-            ),
-            existing_tubes=existing,
-            existing_members=_existing_members(barcodes) if existing.num_rows else _EMPTY_MEMBERS,
-            parse_time=parse_time,
-        )
-        outcomes = decided["outcomes"].column("outcome").to_numpy(zero_copy_only=False)
-        tube_ids = _write_samples(decided, existing)
-        # A stored tube still pending has no result (results refresh a known tube as they arrive):
-        # its new members change nothing. New tubes may have held results; others may need tasks.
-        quiet = {
-            t
-            for t, state in zip(
-                existing.column("tube_id").to_pylist(), existing.column("state").to_pylist(), strict=True
-            )
-            if state == TubeState.PENDING
-        }
-        tube_ids = [t for t in tube_ids if t not in quiet]
-        if tube_ids:
-            tubes_refresh(tube_ids=tube_ids, members_changed=True)
-        summary = _summary_audited(actor=actor, kind="samples", source=source, outcomes=decided["outcomes"])
-    if progress:
-        progress(n, n)
+        # A big file goes in slices, in file order, all in this one transaction: each slice sees
+        # what the slices before it stored (tubes, members), so the outcome is the file's, and the
+        # memory is a slice's.
+        for offset in range(0, max(n, 1), CHUNK_ROWS):
+            part = raw.slice(offset, CHUNK_ROWS)
+            part = part.set_column(0, "pos", pa.array(np.arange(part.num_rows, dtype=np.int64)))
+            parts.append(_samples_part(part, rounds=rounds, sites=sites))
+            if progress:
+                progress(min(offset + CHUNK_ROWS, n), n)
+        outcomes_table = pa.concat_tables(parts)
+        summary = _summary_audited(actor=actor, kind="samples", source=source, outcomes=outcomes_table)
     analyze_after_bulk([Tube._meta.db_table, Sample._meta.db_table, Person._meta.db_table], n)
-    return summary, outcomes
+    return summary, outcomes_table.column("outcome").to_numpy(zero_copy_only=False)
+
+
+def _samples_part(raw: pa.Table, *, rounds, sites) -> pa.Table:
+    """Decide and store one slice of a samples batch; returns its (pos, outcome) table."""
+    n = raw.num_rows
+    rid_ok = validate_resident_ids_arrow(raw.column("id_number"), today=timezone.localdate())
+    barcodes = sorted({b for b in raw.column("tube_barcode").to_pylist() if b})
+    site_codes = {s for s in raw.column("site_code").to_pylist() if s}
+    round_codes = {c for c in raw.column("round_code").to_pylist() if c}
+    decide = rules.samples_decide_small if n <= SMALL_BATCH else rules.samples_decide
+    existing = _existing_tubes(barcodes)
+    decided = decide(
+        raw,
+        rid_ok=rid_ok,
+        id_type_aliases={k: str(v) for k, v in ID_TYPE_ALIASES.items()},
+        rounds=pa.Table.from_pylist(
+            [
+                {"code": c, "round_id": i, "is_open": s == RoundStatus.OPEN}
+                for c, i, s in rounds.filter(code__in=round_codes).values_list("code", "id", "status")
+            ],
+            schema=pa.schema([("code", pa.string()), ("round_id", pa.int64()), ("is_open", pa.bool_())]),
+        ),
+        sites=pa.Table.from_pylist(
+            [
+                {"code": c, "site_id": i}
+                for c, i in sites.filter(code__in=site_codes).values_list("code", "id")
+            ],
+            schema=pa.schema([("code", pa.string()), ("site_id", pa.int64())]),
+        ),
+        existing_tubes=existing,
+        existing_members=_existing_members(barcodes) if existing.num_rows else _EMPTY_MEMBERS,
+        parse_time=parse_time,
+    )
+    tube_ids = _write_samples(decided, existing)
+    # A stored tube still pending has no result (results refresh a known tube as they arrive):
+    # its new members change nothing. New tubes may have held results; others may need tasks.
+    quiet = {
+        t
+        for t, state in zip(
+            existing.column("tube_id").to_pylist(), existing.column("state").to_pylist(), strict=True
+        )
+        if state == TubeState.PENDING
+    }
+    tube_ids = [t for t in tube_ids if t not in quiet]
+    if tube_ids:
+        tubes_refresh(tube_ids=tube_ids, members_changed=True)
+    return decided["outcomes"]
 
 
 def _summary_audited(*, actor: Actor | None, kind: str, source: str, outcomes: pa.Table) -> ImportSummary:
