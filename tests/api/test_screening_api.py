@@ -263,8 +263,7 @@ def test_open_round_by_api(db):
     assert [r["code"] for r in client.get("/api/v1/screening/rounds").json()] == ["R9"]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_devices_store_exactly_what_was_sent():
+def test_concurrent_devices_store_exactly_what_was_sent(transactional_db):
     """N devices at once, same and different sites, overlapping tubes: every scan stored exactly once."""
     if connection.vendor != "postgresql":
         pytest.skip(

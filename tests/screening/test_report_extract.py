@@ -11,8 +11,8 @@ from lianfang.screening.models import Round, Site
 from tests.conftest import JJ_COMMUNITY, make_person, rid
 
 
-@pytest.mark.django_db(transaction=True)
-def test_adbc_and_cursor_paths_read_the_same_round(monkeypatch):
+def test_adbc_and_cursor_paths_read_the_same_round(transactional_db, monkeypatch):
+    # (the fixture by name: conftest reloads the divisions after another test's flush)
     if connection.vendor != "postgresql":
         pytest.skip("the direct Arrow path is PostgreSQL's")
     ids = [rid("350582", "20210101", f"{i:03d}") for i in range(3)]
