@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import pyarrow as pa
 from django.db import connection
 
 
@@ -42,6 +43,48 @@ def temp_key_table(name: str, columns: Sequence[str], rows: Iterable[Sequence]) 
         cursor.execute(f"DROP TABLE IF EXISTS {qn(name)}")
         cursor.execute(f"CREATE TEMPORARY TABLE {qn(name)} ({', '.join(qn(c) + ' TEXT' for c in columns)})")
     bulk_insert(name, columns, rows)
+
+
+def temp_table_from_arrow(name: str, table: pa.Table) -> None:
+    """(Re)create a session-temporary table of text columns and fill it from an Arrow table.
+
+    On PostgreSQL the rows go as CSV written by Arrow (in C) into COPY: no Python object per
+    value. Times are written as UTC instants. Elsewhere this is :func:`temp_key_table`.
+    """
+    columns = table.column_names
+    if connection.vendor != "postgresql":
+        temp_key_table(name, columns, _table_rows(table))
+        return
+    import pyarrow.csv as pacsv
+
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {qn(name)}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {qn(name)} ({', '.join(qn(c) + ' TEXT' for c in columns)})")
+        arrays = [
+            col.cast(pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(col.type) else col
+            for col in table.columns
+        ]
+        table = pa.Table.from_arrays(arrays, names=columns)
+        with cursor.cursor.copy(
+            f"COPY {qn(name)} ({', '.join(qn(c) for c in columns)}) FROM STDIN WITH (FORMAT csv)"
+        ) as copy:
+            for batch in table.to_batches(max_chunksize=200_000):
+                sink = pa.BufferOutputStream()
+                pacsv.write_csv(batch, sink, write_options=pacsv.WriteOptions(include_header=False))
+                copy.write(sink.getvalue().to_pybytes())
+
+
+def _table_rows(table: pa.Table):
+    """Rows of an Arrow table as tuples, a batch at a time; times as naive UTC text (SQLite's form)."""
+    for batch in table.to_batches(max_chunksize=100_000):
+        cols = []
+        for col in batch.columns:
+            values = col.to_pylist()
+            if pa.types.is_timestamp(col.type):
+                values = [None if v is None else v.replace(tzinfo=None).isoformat(" ") for v in values]
+            cols.append(values)
+        yield from zip(*cols, strict=True)
 
 
 def analyze_after_bulk(tables: Sequence[str], rows: int, threshold: int = 2000) -> None:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.geo.models import Division, Level
-from lianfang.imports.bulk import analyze_after_bulk, bulk_insert, temp_key_table
+from lianfang.imports.bulk import analyze_after_bulk, bulk_insert, temp_key_table, temp_table_from_arrow
 from lianfang.imports.summary import ImportSummary
 from lianfang.imports.times import as_utc, naive_utc, parse_time
 from lianfang.people.idnumbers import validate_resident_ids_arrow
@@ -553,8 +553,9 @@ def _write_samples(decided: dict[str, pa.Table], existing: pa.Table) -> list[int
                 [(_db_time(f), i) for i, f in _arrow_rows(earlier, ["tube_id", "first_collected_at"])],
             )
     # The accepted rows go to a staging table; people and tubes are joined in the database.
-    stage_cols = ["barcode", "id_type", "id_number", "name", "collected_at"]
-    temp_key_table("sample_stage", stage_cols, _arrow_rows(accepted, stage_cols, to_db))
+    temp_table_from_arrow(
+        "sample_stage", accepted.select(["barcode", "id_type", "id_number", "name", "collected_at"])
+    )
     tube, sample, person = Tube._meta.db_table, Sample._meta.db_table, Person._meta.db_table
     with connection.cursor() as cursor:
         missing = _rows(
