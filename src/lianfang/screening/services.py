@@ -718,6 +718,7 @@ def results_import(
     with transaction.atomic():
         _lock_ingest(barcodes)
         labs = Lab.objects.filter(pk=lab.pk) if lab is not None else Lab.objects.all()
+        known = _known_barcodes(barcodes)
         decided = rules.results_decide(
             raw,
             labs=pa.Table.from_pylist(
@@ -727,7 +728,7 @@ def results_import(
             known_fingerprints=pa.table(
                 {"fingerprint": pa.array(_known_fingerprints(barcodes), pa.string())}
             ),
-            known_tubes=pa.table({"barcode": pa.array(_known_barcodes(barcodes), pa.string())}),
+            known_tubes=pa.table({"barcode": pa.array(known, pa.string())}),
             parse_time=parse_time,
         )
         new = decided["new"]
@@ -753,7 +754,7 @@ def results_import(
                     )
                 ),
             )
-            matched = sorted(set(new.column("barcode").to_pylist()) & set(_known_barcodes(barcodes)))
+            matched = sorted(set(new.column("barcode").to_pylist()) & set(known))
             if matched:
                 tubes_refresh(barcodes=matched)
         summary = _summary_audited(actor=actor, kind="results", source=source, outcomes=decided["outcomes"])
