@@ -46,8 +46,13 @@ class World:
         return RecheckTask.objects.filter(tube__barcode=tube, person__id_number=id_number).first()
 
 
-@pytest.fixture
-def w(db, tmp_path):
+@pytest.fixture(params=["device-sized", "bulk"])
+def w(request, db, tmp_path, monkeypatch):
+    """Every case runs twice: through the small-batch code (a device's request: plain loops, ids
+    in IN lists) and through the bulk code (DuckDB, temporary tables, set-based updates)."""
+    if request.param == "bulk":
+        monkeypatch.setattr(services, "SMALL_BATCH", 0)
+        monkeypatch.setattr(services, "BIG_BATCH", 0)
     rnd = setup_world(tmp_path)
     make_person(id_number=A, name="陈建国", phone="13805951234", address="桂香花园3栋501", tags="bedridden")
     make_person(id_number=B, name="林美玲")

@@ -46,33 +46,49 @@ def temp_key_table(name: str, columns: Sequence[str], rows: Iterable[Sequence]) 
 
 
 def temp_table_from_arrow(name: str, table: pa.Table) -> None:
-    """(Re)create a session-temporary table of text columns and fill it from an Arrow table.
+    """(Re)create a session-temporary table and fill it from an Arrow table.
+
+    Integer columns are BIGINT (they join ids through their indexes), the rest TEXT; times are
+    written as UTC instants (PostgreSQL) or naive UTC text (SQLite).
+    """
+    qn = connection.ops.quote_name
+    columns = ", ".join(
+        f"{qn(f.name)} {'BIGINT' if pa.types.is_integer(f.type) else 'TEXT'}" for f in table.schema
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {qn(name)}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {qn(name)} ({columns})")
+    insert_arrow(name, table)
+
+
+def insert_arrow(table_name: str, table: pa.Table, columns: Sequence[str] | None = None) -> int:
+    """Insert an Arrow table's rows into ``table_name`` (its columns named as the table's, or
+    ``columns`` in the same order); call inside a transaction. Returns the number of rows.
 
     On PostgreSQL the rows go as CSV written by Arrow (in C) into COPY: no Python object per
-    value. Times are written as UTC instants. Elsewhere this is :func:`temp_key_table`.
+    value; a timestamp without a zone is taken as UTC. On SQLite: executemany, times as naive
+    UTC text (the backend's own form).
     """
-    columns = table.column_names
+    columns = list(columns or table.column_names)
     if connection.vendor != "postgresql":
-        temp_key_table(name, columns, _table_rows(table))
-        return
+        return bulk_insert(table_name, columns, _table_rows(table))
     import pyarrow.csv as pacsv
 
     qn = connection.ops.quote_name
+    arrays = [
+        col.cast(pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(col.type) else col
+        for col in table.columns
+    ]
+    table = pa.Table.from_arrays(arrays, names=columns)
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {qn(name)}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {qn(name)} ({', '.join(qn(c) + ' TEXT' for c in columns)})")
-        arrays = [
-            col.cast(pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(col.type) else col
-            for col in table.columns
-        ]
-        table = pa.Table.from_arrays(arrays, names=columns)
         with cursor.cursor.copy(
-            f"COPY {qn(name)} ({', '.join(qn(c) for c in columns)}) FROM STDIN WITH (FORMAT csv)"
+            f"COPY {qn(table_name)} ({', '.join(qn(c) for c in columns)}) FROM STDIN WITH (FORMAT csv)"
         ) as copy:
             for batch in table.to_batches(max_chunksize=200_000):
                 sink = pa.BufferOutputStream()
                 pacsv.write_csv(batch, sink, write_options=pacsv.WriteOptions(include_header=False))
-                copy.write(sink.getvalue().to_pybytes())
+                copy.write(memoryview(sink.getvalue()))
+    return table.num_rows
 
 
 def _table_rows(table: pa.Table):

@@ -201,12 +201,16 @@ class TubeQuerySet(ScopedQuerySet):
 
 
 class Tube(models.Model):
-    barcode = models.CharField(_("管码"), max_length=64, unique=True)
-    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="tubes")
+    # Unique and indexed through Meta: a field's unique=True / db_index=True also builds a
+    # varchar_pattern_ops twin on PostgreSQL, for LIKE searches nobody runs on barcodes, and every
+    # index costs each bulk insert and each state update.
+    barcode = models.CharField(_("管码"), max_length=64)
+    # Indexed by (round, state) below.
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="tubes", db_index=False)
     purpose = models.CharField(max_length=10, choices=TubePurpose.choices, default=TubePurpose.SCREENING)
     pool_size = models.PositiveSmallIntegerField(_("混采数"))
     site = models.ForeignKey(Site, on_delete=models.PROTECT, null=True, blank=True, related_name="tubes")
-    box_code = models.CharField(_("箱码"), max_length=64, blank=True, db_index=True)
+    box_code = models.CharField(_("箱码"), max_length=64, blank=True)
     first_collected_at = models.DateTimeField(_("采样时间"))
     state = models.CharField(_("结果"), max_length=10, choices=TubeState.choices, default=TubeState.PENDING)
     # positive / inconclusive / invalid: why the tube needs a re-check (blank otherwise).
@@ -223,7 +227,11 @@ class Tube(models.Model):
     class Meta:
         verbose_name = _("采样管")
         verbose_name_plural = _("采样管")
-        indexes = [models.Index(fields=["round", "state"], name="tube_round_state")]
+        constraints = [models.UniqueConstraint(fields=["barcode"], name="tube_barcode_unique")]
+        indexes = [
+            models.Index(fields=["round", "state"], name="tube_round_state"),
+            models.Index(fields=["box_code"], name="tube_box_code"),
+        ]
 
     def __str__(self) -> str:
         return self.barcode
@@ -264,17 +272,19 @@ class Result(models.Model):
     """One lab result row. Joined to its tube by barcode: no tube yet means *held*."""
 
     id = models.BigAutoField(primary_key=True)
-    tube_barcode = models.CharField(_("管码"), max_length=64, db_index=True)
+    tube_barcode = models.CharField(_("管码"), max_length=64)  # indexed in Meta (see Tube.barcode)
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="results")
     result = models.CharField(_("结果"), max_length=12, choices=ResultValue.choices)
     ct_orf1ab = models.FloatField(null=True, blank=True)
     ct_n = models.FloatField(null=True, blank=True)
     reported_at = models.DateTimeField(_("报告时间"))
     # sha1 of the normalised row: the identical row again is a duplicate, held or not.
-    fingerprint = models.CharField(max_length=40, unique=True)
+    fingerprint = models.CharField(max_length=40)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["fingerprint"], name="result_fingerprint_unique")]
+        indexes = [models.Index(fields=["tube_barcode"], name="result_tube_barcode")]
         verbose_name = _("检测结果")
         verbose_name_plural = _("检测结果")
 

@@ -111,8 +111,9 @@ def samples_decide(
     """
     con = duckdb.connect()
     try:
-        con.register("raw0", raw)
-        con.register("rid", pa.table({"pos": raw.column("pos"), "rid_ok": pa.array(rid_ok, pa.bool_())}))
+        # The ID check travels as a column of the same table: a POSITIONAL JOIN of two Arrow
+        # scans runs on one thread (1.9 s against 0.3 s at 1 M rows).
+        con.register("raw", raw.append_column("rid_ok", pa.array(rid_ok, pa.bool_())))
         con.register(
             "aliases",
             pa.table(
@@ -126,8 +127,7 @@ def samples_decide(
         con.register("sites", sites)
         con.register("etubes", existing_tubes)
         con.register("emembers", existing_members)
-        con.sql("CREATE TEMP VIEW raw AS SELECT r.*, x.rid_ok FROM raw0 r POSITIONAL JOIN rid x")
-        con.register("times", times_table(con, "raw0", "collected_at", parse_time))
+        con.register("times", times_table(con, "raw", "collected_at", parse_time))
         con.execute(f"""
             CREATE TEMP TABLE v AS
             SELECT r.pos, r.tube_barcode AS barcode, upper(r.id_number) AS id_number, a.norm AS id_type,

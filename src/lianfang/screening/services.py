@@ -24,7 +24,7 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.geo.models import Division, Level
-from lianfang.imports.bulk import analyze_after_bulk, bulk_insert, temp_key_table, temp_table_from_arrow
+from lianfang.imports.bulk import analyze_after_bulk, insert_arrow, temp_table_from_arrow
 from lianfang.imports.summary import ImportSummary
 from lianfang.imports.times import as_utc, naive_utc, parse_time
 from lianfang.people.idnumbers import validate_resident_ids_arrow
@@ -293,6 +293,9 @@ def _lock_ingest(barcodes: list[str]) -> None:
     with connection.cursor() as cursor:
         if len(barcodes) > BIG_BATCH:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INGEST_LOCK])
+            # One big batch at a time: its joins and sorts may hold their hash tables in memory
+            # instead of spilling to disk (the server default is 4 MB).
+            cursor.execute("SET LOCAL work_mem = '256MB'")
             return
         cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_INGEST_LOCK])
         keys = sorted({zlib.crc32(b.encode()) - 2**31 for b in barcodes})
@@ -307,7 +310,7 @@ def _rows(cursor, sql: str, params=()) -> list[tuple]:
 
 def _with_keys(name: str, values: list[str], sql: str) -> list[tuple]:
     """Run ``sql`` (which joins the temporary table ``name`` (k)) over ``values``."""
-    temp_key_table(name, ["k"], ((v,) for v in values))
+    temp_table_from_arrow(name, pa.table({"k": pa.array(values, pa.string())}))
     with connection.cursor() as cursor:
         rows = _rows(cursor, sql)
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
@@ -522,29 +525,14 @@ def _write_samples(decided: dict[str, pa.Table], existing: pa.Table) -> list[int
     now = timezone.now()
     if accepted.num_rows <= SMALL_BATCH:
         return _write_samples_small(new_tubes, accepted, earlier, existing, now)
-    to_db = {"first_collected_at": lambda v: _db_time(v), "collected_at": lambda v: _db_time(v)}
-    bulk_insert(
+    n_new = new_tubes.num_rows
+    insert_arrow(
         Tube._meta.db_table,
-        [
-            "barcode",
-            "round_id",
-            "purpose",
-            "pool_size",
-            "site_id",
-            "box_code",
-            "first_collected_at",
-            "state",
-            "reason",
-            "created_at",
-        ],
-        (
-            (b, r, TubePurpose.SCREENING, p, s, box, first, TubeState.PENDING, "", now)
-            for b, r, p, s, box, first in _arrow_rows(
-                new_tubes,
-                ["barcode", "round_id", "pool_size", "site_id", "box_code", "first_collected_at"],
-                to_db,
-            )
-        ),
+        new_tubes.select(["barcode", "round_id", "pool_size", "site_id", "box_code", "first_collected_at"])
+        .append_column("purpose", pa.array([TubePurpose.SCREENING.value] * n_new, pa.string()))
+        .append_column("state", pa.array([TubeState.PENDING.value] * n_new, pa.string()))
+        .append_column("reason", pa.array([""] * n_new, pa.string()))
+        .append_column("created_at", pa.array([now] * n_new, pa.timestamp("us", tz="UTC"))),
     )
     if earlier.num_rows:
         with connection.cursor() as cursor:
@@ -570,11 +558,14 @@ def _write_samples(decided: dict[str, pa.Table], existing: pa.Table) -> list[int
             if connection.vendor == "postgresql"
             else ("s.collected_at")
         )
+        # In index order: the (tube, person) index then grows at its right edge instead of
+        # splitting pages all over (a third less time on PostgreSQL at 1 M rows).
         cursor.execute(
             f"INSERT INTO {sample} (tube_id, person_id, round_id, collected_at) "
             f"SELECT t.id, p.id, t.round_id, {cast} FROM sample_stage s "
             f"JOIN {tube} t ON t.barcode = s.barcode "
-            f"JOIN {person} p ON p.id_type = s.id_type AND p.id_number = s.id_number"
+            f"JOIN {person} p ON p.id_type = s.id_type AND p.id_number = s.id_number "
+            "ORDER BY t.id, p.id"
         )
         rows = _rows(
             cursor, f"SELECT DISTINCT t.id FROM sample_stage s JOIN {tube} t ON t.barcode = s.barcode"
@@ -733,26 +724,11 @@ def results_import(
         )
         new = decided["new"]
         if new.num_rows:
-            bulk_insert(
+            insert_arrow(
                 Result._meta.db_table,
-                [
-                    "tube_barcode",
-                    "lab_id",
-                    "result",
-                    "ct_orf1ab",
-                    "ct_n",
-                    "reported_at",
-                    "fingerprint",
-                    "received_at",
-                ],
-                (
-                    (*row, timezone.now())
-                    for row in _arrow_rows(
-                        new,
-                        ["barcode", "lab_id", "result", "ct_orf1ab", "ct_n", "reported_at", "fingerprint"],
-                        {"reported_at": _db_time},
-                    )
-                ),
+                new.select(["barcode", "lab_id", "result", "ct_orf1ab", "ct_n", "reported_at", "fingerprint"])
+                .append_column("received_at", pa.array([timezone.now()] * new.num_rows, pa.timestamp("us", tz="UTC"))),
+                ["tube_barcode", "lab_id", "result", "ct_orf1ab", "ct_n", "reported_at", "fingerprint", "received_at"],
             )
             matched = sorted(set(new.column("barcode").to_pylist()) & set(known))
             if matched:
@@ -804,7 +780,11 @@ def tubes_refresh(
 ) -> None:
     """Bring tubes up to date with their results: state, alert, re-check tasks, task closing.
 
-    ``members_changed``: the tubes got new members, whose tasks are due even if the state stays.
+    The effective result of each tube (FORMATS.md: abnormal if any positive or inconclusive; else
+    negative; else invalid) is computed and stored by one ``UPDATE … FROM`` in the database, which
+    returns only the tubes whose state or reason changed: a results file of 100 k negative tubes
+    moves no tube through Python. ``members_changed``: the tubes got new members, whose tasks are
+    due even if the state stays.
     """
     tube, result = Tube._meta.db_table, Result._meta.db_table
     column, keys = ("barcode", list(barcodes)) if barcodes is not None else ("id", list(tube_ids or []))
@@ -812,40 +792,59 @@ def tubes_refresh(
         return
     params: list = []
     if len(keys) <= BIG_BATCH:
-        join = ""
-        where = f"WHERE {tube}.{column} IN ({', '.join(['%s'] * len(keys))})"
+        join, where = "", f"WHERE t.{column} IN ({', '.join(['%s'] * len(keys))})"
         params = keys
     else:
-        temp_key_table("refresh_keys", ["k"], ((str(k),) for k in keys))
-        key = f"{tube}.barcode" if column == "barcode" else f"CAST({tube}.id AS TEXT)"
-        join, where = f"JOIN refresh_keys k ON k.k = {key}", ""
-    with connection.cursor() as cursor:
-        agg = _rows(
-            cursor,
-            f"SELECT {tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state, {tube}.reason, "
-            "SUM(CASE WHEN r.result = 'positive' THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN r.result = 'inconclusive' THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN r.result = 'negative' THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN r.result = 'invalid' THEN 1 ELSE 0 END), MIN(r.reported_at) "
-            f"FROM {tube} {join} JOIN {result} r ON r.tube_barcode = {tube}.barcode {where} "
-            f"GROUP BY {tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state, {tube}.reason",
-            params,
+        temp_table_from_arrow(
+            "refresh_keys", pa.table({"k": pa.array(keys, pa.string() if column == "barcode" else pa.int64())})
         )
+        join, where = f"JOIN refresh_keys k ON k.k = t.{column}", ""
+    positive, inconclusive, negative, invalid = (
+        f"SUM(CASE WHEN r.result = '{v}' THEN 1 ELSE 0 END) > 0"
+        for v in ("positive", "inconclusive", "negative", "invalid")
+    )
+    effective = (
+        f"SELECT t.id, CASE WHEN {positive} OR {inconclusive} THEN '{TubeState.ABNORMAL}' "
+        f"WHEN {negative} THEN '{TubeState.NEGATIVE}' WHEN {invalid} THEN '{TubeState.INVALID}' "
+        f"ELSE '{TubeState.PENDING}' END AS state, "
+        f"CASE WHEN {positive} THEN 'positive' WHEN {inconclusive} THEN 'inconclusive' "
+        f"WHEN {negative} THEN '' WHEN {invalid} THEN 'invalid' ELSE '' END AS reason, "
+        "MIN(r.reported_at) AS resulted_at "
+        f"FROM {tube} t {join} JOIN {result} r ON r.tube_barcode = t.barcode {where} GROUP BY t.id"
+    )
+    returning = f"{tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state, {tube}.reason, {tube}.resulted_at"
+    with connection.cursor() as cursor:
+        # An inconclusive pool that a re-run found positive stays abnormal but changes its reason.
+        changed = [
+            (i, r, purpose, state, reason, as_utc(at))
+            for i, r, purpose, state, reason, at in _rows(
+                cursor,
+                f"UPDATE {tube} SET state = x.state, reason = x.reason, resulted_at = x.resulted_at "
+                f"FROM ({effective}) x WHERE {tube}.id = x.id "
+                f"AND ({tube}.state <> x.state OR {tube}.reason <> x.reason) RETURNING {returning}",
+                params,
+            )
+        ]
+        resync: list[tuple] = []
+        if members_changed:
+            # Tubes whose result stayed the same still owe their new members a task (abnormal,
+            # invalid) or release a re-sample task elsewhere (negative).
+            done = {c[0] for c in changed}
+            resync = [
+                row
+                for row in _rows(
+                    cursor,
+                    f"SELECT t.id, t.round_id, t.state, t.reason FROM {tube} t {join} {where} "
+                    f"{'AND' if where else 'WHERE'} t.purpose = '{TubePurpose.SCREENING}' "
+                    f"AND t.state <> '{TubeState.PENDING}'",
+                    params,
+                )
+                if row[0] not in done
+            ]
         if join:
             cursor.execute("DROP TABLE IF EXISTS refresh_keys")
-    changed: list[tuple] = []
-    resync: list[tuple] = []
-    for tube_id, round_id, purpose, state, old_reason, pos, inc, neg, inv, first_at in agg:
-        new_state, reason = _effective(pos, inc, neg, inv)
-        # An inconclusive pool that a re-run found positive stays abnormal but changes its reason.
-        if (new_state, reason) != (state, old_reason):
-            changed.append((tube_id, round_id, purpose, new_state, reason, as_utc(first_at)))
-        elif members_changed and purpose == TubePurpose.SCREENING:
-            resync.append((tube_id, round_id, state, old_reason))
     if not changed and not resync:
         return
-    if changed:
-        _tube_states_write(changed)
     screening = [c for c in changed if c[2] == TubePurpose.SCREENING]
     checks = [c for c in changed if c[2] != TubePurpose.SCREENING]
     if screening:
@@ -854,42 +853,6 @@ def tubes_refresh(
         _tasks_sync([(c[0], c[1], c[3], c[4]) for c in screening] + resync)
     if checks:
         _check_tubes_close(checks)
-
-
-def _tube_states_write(changed: list[tuple]) -> None:
-    """Store new tube states: by id for a few, through a staging table and one UPDATE for many."""
-    tube = Tube._meta.db_table
-    values = [(s, r, _db_time(f.astimezone(dt.UTC)), i) for i, _, _, s, r, f in changed]
-    with connection.cursor() as cursor:
-        if len(values) <= BIG_BATCH:
-            cursor.executemany(
-                f"UPDATE {tube} SET state = %s, reason = %s, resulted_at = %s WHERE id = %s", values
-            )
-            return
-        temp_key_table("state_stage", ["state", "reason", "resulted_at", "id"], values)
-        resulted = (
-            "CAST(x.resulted_at AS TIMESTAMP WITH TIME ZONE)"
-            if connection.vendor == "postgresql"
-            else ("x.resulted_at")
-        )
-        cursor.execute(
-            f"UPDATE {tube} SET state = x.state, reason = x.reason, resulted_at = {resulted} "
-            f"FROM state_stage x WHERE {tube}.id = CAST(x.id AS BIGINT)"
-        )
-        cursor.execute("DROP TABLE IF EXISTS state_stage")
-
-
-def _effective(positive: int, inconclusive: int, negative: int, invalid: int) -> tuple[str, str]:
-    """FORMATS.md: abnormal if any positive or inconclusive; else negative; else invalid; else pending."""
-    if positive:
-        return TubeState.ABNORMAL, "positive"
-    if inconclusive:
-        return TubeState.ABNORMAL, "inconclusive"
-    if negative:
-        return TubeState.NEGATIVE, ""
-    if invalid:
-        return TubeState.INVALID, "invalid"
-    return TubeState.PENDING, ""
 
 
 def _alerts_raise(changed: list[tuple]) -> None:
