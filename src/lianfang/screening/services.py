@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pyarrow as pa
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -297,10 +298,14 @@ def _lock_ingest(barcodes: list[str]) -> None:
             # instead of spilling to disk (the server default is 4 MB).
             cursor.execute("SET LOCAL work_mem = '256MB'")
             return
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_INGEST_LOCK])
+        # One round trip: the select list is evaluated left to right, so the tube locks are
+        # taken after the shared lock and in sorted order.
         keys = sorted({zlib.crc32(b.encode()) - 2**31 for b in barcodes})
+        locks = ", ".join(["pg_advisory_xact_lock_shared(%s)"] + ["pg_advisory_xact_lock(%s, %s)"] * len(keys))
+        params = [_INGEST_LOCK]
         for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_TUBE_LOCK_CLASS, key])
+            params += [_TUBE_LOCK_CLASS, key]
+        cursor.execute(f"SELECT {locks}", params)
 
 
 def _rows(cursor, sql: str, params=()) -> list[tuple]:
@@ -373,27 +378,25 @@ def _samples_part(raw: pa.Table, *, rounds, sites) -> pa.Table:
     site_codes = {s for s in raw.column("site_code").to_pylist() if s}
     round_codes = {c for c in raw.column("round_code").to_pylist() if c}
     decide = rules.samples_decide_small if n <= SMALL_BATCH else rules.samples_decide
-    existing = _existing_tubes(barcodes)
+    existing, members = _existing(barcodes)
+    known = _rounds_and_sites(
+        rounds.filter(code__in=round_codes).values_list("code", "id", "status"),
+        sites.filter(code__in=site_codes).values_list("code", "id"),
+    )
     decided = decide(
         raw,
         rid_ok=rid_ok,
         id_type_aliases={k: str(v) for k, v in ID_TYPE_ALIASES.items()},
         rounds=pa.Table.from_pylist(
-            [
-                {"code": c, "round_id": i, "is_open": s == RoundStatus.OPEN}
-                for c, i, s in rounds.filter(code__in=round_codes).values_list("code", "id", "status")
-            ],
+            [{"code": c, "round_id": i, "is_open": s == RoundStatus.OPEN} for c, i, s in known["round"]],
             schema=pa.schema([("code", pa.string()), ("round_id", pa.int64()), ("is_open", pa.bool_())]),
         ),
         sites=pa.Table.from_pylist(
-            [
-                {"code": c, "site_id": i}
-                for c, i in sites.filter(code__in=site_codes).values_list("code", "id")
-            ],
+            [{"code": c, "site_id": i} for c, i, _ in known["site"]],
             schema=pa.schema([("code", pa.string()), ("site_id", pa.int64())]),
         ),
         existing_tubes=existing,
-        existing_members=_existing_members(barcodes) if existing.num_rows else _EMPTY_MEMBERS,
+        existing_members=members,
         parse_time=parse_time,
     )
     tube_ids = _write_samples(decided, existing)
@@ -410,6 +413,26 @@ def _samples_part(raw: pa.Table, *, rounds, sites) -> pa.Table:
     if tube_ids:
         tubes_refresh(tube_ids=tube_ids, members_changed=True)
     return decided["outcomes"]
+
+
+def _rounds_and_sites(rounds, sites) -> dict[str, list[tuple]]:
+    """The batch's (scoped) rounds and sites in one round trip: {"round": [(code, id, status)],
+    "site": [(code, id, "")]}. A device's request is a dozen queries; each one counts."""
+    sql, params = [], []
+    for kind, qs, extra in (("round", rounds, ""), ("site", sites, ", ''")):
+        try:
+            q, p = qs.order_by().query.sql_with_params()
+        except EmptyResultSet:  # no code of this kind in the batch
+            continue
+        sql.append(f"SELECT '{kind}', x.*{extra} FROM ({q}) x")
+        params.extend(p)
+    found: dict[str, list[tuple]] = {"round": [], "site": []}
+    if not sql:
+        return found
+    with connection.cursor() as cursor:
+        for kind, *row in _rows(cursor, " UNION ALL ".join(sql), params):
+            found[kind].append(tuple(row))
+    return found
 
 
 def _summary_audited(*, actor: Actor | None, kind: str, source: str, outcomes: pa.Table) -> ImportSummary:
@@ -450,20 +473,55 @@ _TUBE_SCHEMA = pa.schema(
 _MEMBER_SCHEMA = pa.schema([("barcode", pa.string()), ("id_type", pa.string()), ("id_number", pa.string())])
 
 
-def _existing_tubes(barcodes: list[str]) -> pa.Table:
-    tube, sample = Tube._meta.db_table, Sample._meta.db_table
-    select = (
-        f"SELECT t.barcode, t.id, t.round_id, t.pool_size, t.purpose, t.first_collected_at, "
-        f"(SELECT COUNT(*) FROM {sample} s WHERE s.tube_id = t.id), t.state FROM {tube} t"
-    )
+def _existing(barcodes: list[str]) -> tuple[pa.Table, pa.Table]:
+    """The stored tubes among ``barcodes`` and their members: (tubes, members) for the rules.
+
+    A device's batch reads both in one query (a tube row per member); a big batch in two, through
+    a temporary table of its barcodes, and not at all into an empty table.
+    """
+    tube, sample, person = Tube._meta.db_table, Sample._meta.db_table, Person._meta.db_table
     if not barcodes or (len(barcodes) > BIG_BATCH and not Tube.objects.exists()):
-        rows = []
-    elif len(barcodes) <= BIG_BATCH:
+        return _tubes_table([]), _EMPTY_MEMBERS
+    columns = "t.barcode, t.id, t.round_id, t.pool_size, t.purpose, t.first_collected_at"
+    if len(barcodes) <= BIG_BATCH:
         with connection.cursor() as cursor:
             marks = ", ".join(["%s"] * len(barcodes))
-            rows = _rows(cursor, f"{select} WHERE t.barcode IN ({marks})", barcodes)
-    else:
-        rows = _with_keys("tube_keys", barcodes, f"{select} JOIN tube_keys k ON k.k = t.barcode")
+            rows = _rows(
+                cursor,
+                f"SELECT {columns}, t.state, p.id_type, p.id_number FROM {tube} t "
+                f"LEFT JOIN {sample} s ON s.tube_id = t.id LEFT JOIN {person} p ON p.id = s.person_id "
+                f"WHERE t.barcode IN ({marks})",
+                barcodes,
+            )
+        tubes: dict[str, list] = {}
+        members = []
+        for *head, state, id_type, id_number in rows:
+            entry = tubes.setdefault(head[0], [*head, 0, state])
+            if id_number is not None:
+                entry[-2] += 1
+                members.append({"barcode": head[0], "id_type": id_type, "id_number": id_number})
+        return _tubes_table(list(tubes.values())), pa.Table.from_pylist(members, schema=_MEMBER_SCHEMA)
+    found = _with_keys(
+        "tube_keys",
+        barcodes,
+        f"SELECT {columns}, (SELECT COUNT(*) FROM {sample} s WHERE s.tube_id = t.id), t.state "
+        f"FROM {tube} t JOIN tube_keys k ON k.k = t.barcode",
+    )
+    if not found:
+        return _tubes_table([]), _EMPTY_MEMBERS
+    members = _with_keys(
+        "member_keys",
+        barcodes,
+        f"SELECT t.barcode, p.id_type, p.id_number FROM {sample} s JOIN {tube} t ON t.id = s.tube_id "
+        f"JOIN {person} p ON p.id = s.person_id JOIN member_keys k ON k.k = t.barcode",
+    )
+    return _tubes_table(found), pa.Table.from_pylist(
+        [{"barcode": b, "id_type": t, "id_number": i} for b, t, i in members], schema=_MEMBER_SCHEMA
+    )
+
+
+def _tubes_table(rows: list) -> pa.Table:
+    """(barcode, id, round_id, pool_size, purpose, first_collected_at, members, state) rows → Arrow."""
     return pa.Table.from_pylist(
         [
             {
@@ -483,25 +541,6 @@ def _existing_tubes(barcodes: list[str]) -> pa.Table:
 
 
 _EMPTY_MEMBERS = pa.Table.from_pylist([], schema=_MEMBER_SCHEMA)
-
-
-def _existing_members(barcodes: list[str]) -> pa.Table:
-    tube, sample, person = Tube._meta.db_table, Sample._meta.db_table, Person._meta.db_table
-    select = (
-        f"SELECT t.barcode, p.id_type, p.id_number FROM {sample} s JOIN {tube} t ON t.id = s.tube_id "
-        f"JOIN {person} p ON p.id = s.person_id"
-    )
-    if not barcodes or not Sample.objects.exists():
-        rows = []
-    elif len(barcodes) <= BIG_BATCH:
-        with connection.cursor() as cursor:
-            marks = ", ".join(["%s"] * len(barcodes))
-            rows = _rows(cursor, f"{select} WHERE t.barcode IN ({marks})", barcodes)
-    else:
-        rows = _with_keys("member_keys", barcodes, f"{select} JOIN member_keys k ON k.k = t.barcode")
-    return pa.Table.from_pylist(
-        [{"barcode": b, "id_type": t, "id_number": i} for b, t, i in rows], schema=_MEMBER_SCHEMA
-    )
 
 
 def _arrow_rows(table: pa.Table, columns: list[str], convert: dict[str, Callable] | None = None):
@@ -814,6 +853,13 @@ def tubes_refresh(
     )
     returning = f"{tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state, {tube}.reason, {tube}.resulted_at"
     with connection.cursor() as cursor:
+        if members_changed and not _rows(
+            cursor, f"SELECT 1 FROM {tube} t {join} JOIN {result} r ON r.tube_barcode = t.barcode {where} LIMIT 1", params
+        ):
+            # New members of tubes without any result (the usual scan): nothing to bring up to date.
+            if join:
+                cursor.execute("DROP TABLE IF EXISTS refresh_keys")
+            return
         # An inconclusive pool that a re-run found positive stays abnormal but changes its reason.
         changed = [
             (i, r, purpose, state, reason, as_utc(at))
