@@ -58,6 +58,11 @@ class Actor:
         if user is None or not user.is_authenticated or not user.is_active:
             return cls(user=None, role="", codes=(), ip=ip)
         codes = tuple(sorted(user.jurisdictions.values_list("division_id", flat=True)))
+        return cls.of(user, codes=codes, ip=ip, token_id=token_id)
+
+    @classmethod
+    def of(cls, user, *, codes: tuple[str, ...], ip: str | None = None, token_id: int | None = None) -> Actor:
+        """An active user's actor, their jurisdiction codes already read."""
         return cls(user=user, role=user.role, codes=_outermost(codes), token_id=token_id, ip=ip)
 
 

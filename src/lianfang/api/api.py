@@ -8,7 +8,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from lianfang.accounts.scoping import Actor, client_ip
-from lianfang.accounts.services import audit_record, token_authenticate
+from lianfang.accounts.services import audit_record, token_actor
 from lianfang.geo.models import Division
 from lianfang.people.models import CommunityStats, IdType
 from lianfang.people.presenters import person_public
@@ -18,13 +18,7 @@ from lianfang.screening.api import router as screening_router
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
-        # A device token's site or lab comes with the token, in the same query.
-        api_token = token_authenticate(token, related=("device__site", "device__lab"))
-        if api_token is None:
-            return None
-        actor = Actor.for_user(api_token.user, ip=client_ip(request), token_id=api_token.pk)
-        actor.extra["device"] = getattr(api_token, "device", None)
-        return actor
+        return token_actor(token, ip=client_ip(request))
 
 
 api = NinjaAPI(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
-from django.db import transaction
+from django.db import connection, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Router, Schema
@@ -22,9 +22,10 @@ from ninja.errors import HttpError
 from lianfang.accounts.roles import RECHECK_REGISTRARS, RESULT_WRITERS, ROUND_OPENERS, SAMPLE_WRITERS
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
+from lianfang.config.orm import loaded
 from lianfang.imports.summary import reason_text
 from lianfang.screening import services
-from lianfang.screening.models import Box, Device, RecheckTask, Round, Site, Tube
+from lianfang.screening.models import Box, Device, Lab, RecheckTask, Round, Site, Tube
 
 router = Router(tags=["screening"])
 
@@ -37,12 +38,29 @@ def _require(actor: Actor, roles: frozenset) -> None:
 
 
 def _device(actor: Actor) -> Device | None:
-    """The device the request's token is bound to (fetched with the token), if any."""
-    if "device" in actor.extra:
-        return actor.extra["device"]
-    if actor.token_id is None:
+    """The device the request's token is bound to, with its site's or lab's code, if any."""
+    if "device" not in actor.extra:
+        actor.extra["device"] = None if actor.token_id is None else _device_of_token(actor.token_id)
+    return actor.extra["device"]
+
+
+def _device_of_token(token_id: int) -> Device | None:
+    # Plain SQL and only the fields read: this runs on every device request.
+    device, site, lab = Device._meta.db_table, Site._meta.db_table, Lab._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT d.id, d.site_id, s.code, d.lab_id, l.code FROM {device} d "
+            f"LEFT JOIN {site} s ON s.id = d.site_id LEFT JOIN {lab} l ON l.id = d.lab_id WHERE d.token_id = %s",
+            [token_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
-    return Device.objects.select_related("site", "lab").filter(token_id=actor.token_id).first()
+    device_id, site_id, site_code, lab_id, lab_code = row
+    found = loaded(Device, id=device_id, token_id=token_id, site_id=site_id, lab_id=lab_id)
+    found.site = None if site_id is None else loaded(Site, id=site_id, code=site_code)
+    found.lab = None if lab_id is None else loaded(Lab, id=lab_id, code=lab_code)
+    return found
 
 
 # --- schemas ---------------------------------------------------------------------------------
