@@ -622,14 +622,6 @@ def _write_samples_small(
         zip(existing.column("barcode").to_pylist(), existing.column("tube_id").to_pylist(), strict=True)
     )
     rows = accepted.to_pylist()
-    wanted: dict[str, set[str]] = {}
-    for r in rows:
-        wanted.setdefault(r["id_type"], set()).add(r["id_number"])
-    # By (id_type, id_number): the registry's unique index, not a scan of every person.
-    lookup_sql = f"SELECT id_type, id_number, id FROM {person} WHERE " + " OR ".join(
-        f"(id_type = %s AND id_number IN ({', '.join(['%s'] * len(numbers))}))" for numbers in wanted.values()
-    )
-    lookup_params = [v for t, numbers in wanted.items() for v in (t, *sorted(numbers))]
     with connection.cursor() as cursor:
         new = new_tubes.to_pylist()
         if new:
@@ -662,29 +654,30 @@ def _write_samples_small(
                 f"UPDATE {tube} SET first_collected_at = %s WHERE id = %s",
                 [_db_time(t["first_collected_at"]), t["tube_id"]],
             )
-        person_id = {(t, n): i for t, n, i in _rows(cursor, lookup_sql, lookup_params)}
-        missing = [
-            (r["id_type"], r["id_number"], r["name"])
-            for r in rows
-            if (r["id_type"], r["id_number"]) not in person_id
-        ]
-        if missing:
-            _persons_create_unregistered(cursor, missing, now)
-            person_id = {(t, n): i for t, n, i in _rows(cursor, lookup_sql, lookup_params)}
+        # People are joined in the INSERT itself (one round trip for the usual batch, everyone
+        # registered); if anyone was missing, the batch's people are created unregistered (the
+        # registered ones are left alone by ON CONFLICT) and the same INSERT runs again for the
+        # rows it could not place.
         values = [
-            (
-                tube_id[r["barcode"]],
-                person_id[(r["id_type"], r["id_number"])],
-                r["round_id"],
-                _db_time(r["collected_at"]),
-            )
+            (tube_id[r["barcode"]], r["id_type"], r["id_number"], r["round_id"], _db_time(r["collected_at"]))
             for r in rows
         ]
-        cursor.execute(
-            f"INSERT INTO {sample} (tube_id, person_id, round_id, collected_at) VALUES "
-            + ", ".join(["(%s, %s, %s, %s)"] * len(values)),
-            [v for row in values for v in row],
+        collected = (
+            "CAST(v.column5 AS TIMESTAMP WITH TIME ZONE)" if connection.vendor == "postgresql" else "v.column5"
         )
+        insert = (
+            f"INSERT INTO {sample} (tube_id, person_id, round_id, collected_at) "
+            f"SELECT CAST(v.column1 AS BIGINT), p.id, CAST(v.column4 AS BIGINT), {collected} "
+            f"FROM (VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(values))}) AS v "
+            f"JOIN {person} p ON p.id_type = v.column2 AND p.id_number = v.column3 WHERE 1 = 1"
+        )
+        params = [v for row in values for v in row]
+        cursor.execute(insert, params)
+        if cursor.rowcount < len(values):
+            _persons_create_unregistered(
+                cursor, [(r["id_type"], r["id_number"], r["name"]) for r in rows], now
+            )
+            cursor.execute(f"{insert} ON CONFLICT (tube_id, person_id) DO NOTHING", params)
     return sorted({tube_id[r["barcode"]] for r in rows})
 
 
