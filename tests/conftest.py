@@ -27,6 +27,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _forget_device_bindings():
+    """Tests roll back, and SQLite then hands out the same token ids again: the process's memory
+    of device bindings (screening.api) must not outlive a test."""
+    from lianfang.screening.api import _device_binding
+
+    _device_binding.cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _divisions_after_flush(request):
     """Transactional tests (live server, browser) flush every table: reload the divisions then."""
     if not {"transactional_db", "live_server"} & set(request.fixturenames):

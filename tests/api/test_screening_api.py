@@ -353,3 +353,23 @@ def test_person_page_shows_the_hold_and_the_tube(sampler):
     )
     page = logged_in(office).get(f"/people/{person.pk}/").content.decode()
     assert 'id="held"' in page and "单采复核" in page
+
+
+def test_device_binding_is_remembered_but_the_token_is_checked_every_time(sampler, django_assert_num_queries):
+    from lianfang.accounts.models import ApiToken
+    from lianfang.accounts.services import token_revoke
+
+    site, _ = _setup()
+    for i in _ids(2):
+        make_person(id_number=i)
+    client = _client(sampler, site=site)
+    first = client.post("/api/v1/screening/tubes", _tube("T1", _ids(1)), content_type="application/json")
+    assert first.json()["accepted"] == 1
+    # The second request of the device no longer reads its binding, only the token (PostgreSQL
+    # adds the tube locks).
+    with django_assert_num_queries(9 + (connection.vendor == "postgresql")):
+        again = client.post("/api/v1/screening/tubes", _tube("T2", _ids(1, 1)), content_type="application/json")
+    assert again.json()["accepted"] == 1 and Tube.objects.get(barcode="T2").site == site
+    token_revoke(token=ApiToken.objects.get(device__site=site))
+    refused = client.post("/api/v1/screening/tubes", _tube("T3", _ids(1)), content_type="application/json")
+    assert refused.status_code == 401

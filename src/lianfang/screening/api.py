@@ -11,6 +11,7 @@ A token bound to a site (or a lab) may only write for that site (lab).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import pyarrow as pa
 from django.db import connection, transaction
@@ -45,7 +46,25 @@ def _device(actor: Actor) -> Device | None:
 
 
 def _device_of_token(token_id: int) -> Device | None:
-    # Plain SQL and only the fields read: this runs on every device request.
+    binding = _device_binding(token_id)
+    if binding is None:
+        return None
+    device_id, site_id, site_code, lab_id, lab_code = binding
+    found = loaded(Device, id=device_id, token_id=token_id, site_id=site_id, lab_id=lab_id)
+    found.site = None if site_id is None else loaded(Site, id=site_id, code=site_code)
+    found.lab = None if lab_id is None else loaded(Lab, id=lab_id, code=lab_code)
+    return found
+
+
+@functools.lru_cache(maxsize=20_000)
+def _device_binding(token_id: int) -> tuple | None:
+    """(device id, site id, site code, lab id, lab code) of a token, remembered by the process.
+
+    A device is bound once, when its token is issued, and never rebound; site and lab codes are
+    their import keys and never change. The token itself is still checked on every request
+    (revocation is immediate); a deleted site or lab makes its device's writes fail as unknown.
+    This saves a query on every scan.
+    """
     device, site, lab = Device._meta.db_table, Site._meta.db_table, Lab._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -54,13 +73,7 @@ def _device_of_token(token_id: int) -> Device | None:
             [token_id],
         )
         row = cursor.fetchone()
-    if row is None:
-        return None
-    device_id, site_id, site_code, lab_id, lab_code = row
-    found = loaded(Device, id=device_id, token_id=token_id, site_id=site_id, lab_id=lab_id)
-    found.site = None if site_id is None else loaded(Site, id=site_id, code=site_code)
-    found.lab = None if lab_id is None else loaded(Lab, id=lab_id, code=lab_code)
-    return found
+    return None if row is None else tuple(row)
 
 
 # --- schemas ---------------------------------------------------------------------------------
