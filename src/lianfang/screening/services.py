@@ -281,17 +281,18 @@ def labs_import(
 # Samples
 
 
-def _lock_ingest(barcodes: list[str]) -> None:
+def _lock_ingest(barcodes: list[str] | None) -> None:
     """Serialise writers of the same tubes (PostgreSQL; SQLite's IMMEDIATE transactions already do).
 
-    A big batch takes the ingest lock exclusively; a device's small batch takes it shared, then
-    its tubes one by one in sorted order (no deadlock), so devices at different sites never wait
-    for each other and two devices adding to the same tube cannot overfill it.
+    A big batch (``barcodes`` None, or more than BIG_BATCH tubes) takes the ingest lock
+    exclusively; a device's small batch takes it shared, then its tubes one by one in sorted
+    order (no deadlock), so devices at different sites never wait for each other and two devices
+    adding to the same tube cannot overfill it.
     """
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        if len(barcodes) > BIG_BATCH:
+        if barcodes is None or len(barcodes) > BIG_BATCH:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INGEST_LOCK])
             # One big batch at a time: its joins and sorts may hold their hash tables in memory
             # instead of spilling to disk (the server default is 4 MB).
@@ -342,11 +343,14 @@ def samples_import(
     ``actor`` None is the server's authority (the CLI); otherwise rounds and sites outside the
     actor's jurisdiction are unknown to them. ``site``: a site device may only write for its site.
     """
-    raw = rules.text_table(table, rules.SAMPLE_COLUMNS)
-    n = raw.num_rows
+    n = table.num_rows
     if progress:
         progress(0, n)
-    barcodes = sorted({b for b in raw.column("tube_barcode").to_pylist() if b})
+    # A device's batch locks its own tubes; anything bigger is a file and locks the ingest.
+    barcodes = None
+    if n <= BIG_BATCH:
+        column = rules.text_table(table, ("tube_barcode",)).column("tube_barcode")
+        barcodes = sorted({b for b in column.to_pylist() if b})
     parts = []
     with transaction.atomic():
         _lock_ingest(barcodes)
@@ -356,10 +360,9 @@ def samples_import(
             sites = sites.filter(pk=site.pk)
         # A big file goes in slices, in file order, all in this one transaction: each slice sees
         # what the slices before it stored (tubes, members), so the outcome is the file's, and the
-        # memory is a slice's.
+        # memory is a slice's (its cells are trimmed slice by slice too).
         for offset in range(0, max(n, 1), CHUNK_ROWS):
-            part = raw.slice(offset, CHUNK_ROWS)
-            part = part.set_column(0, "pos", pa.array(np.arange(part.num_rows, dtype=np.int64)))
+            part = rules.text_table(table.slice(offset, CHUNK_ROWS), rules.SAMPLE_COLUMNS)
             parts.append(_samples_part(part, rounds=rounds, sites=sites))
             if progress:
                 progress(min(offset + CHUNK_ROWS, n), n)
