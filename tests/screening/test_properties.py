@@ -62,13 +62,14 @@ def scenarios(draw):
 
 
 def outcome(rnd, folder):
-    """The report files and what the command sees: tube states, alerts, open re-check tasks."""
+    """The report files and what the command sees: tube states, alerts, open re-check and
+    re-sample tasks."""
     files = report_files(rnd, folder)
     tubes = sorted(Tube.objects.filter(round=rnd).values_list("barcode", "state", "reason"))
     alerts = sorted(PoolAlert.objects.values_list("tube__barcode", "reason"))
     tasks = sorted(
-        RecheckTask.objects.filter(kind="recheck", status="open").values_list(
-            "tube__barcode", "person__id_number", "reason"
+        RecheckTask.objects.filter(status="open").values_list(
+            "kind", "tube__barcode", "person__id_number", "reason"
         )
     )
     return files, tubes, alerts, tasks
@@ -84,7 +85,7 @@ def world(db, tmp_path):
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None
 )
 @given(scenario=scenarios())
 def test_import_order_does_not_change_the_report(world, tmp_path_factory, scenario):

@@ -396,6 +396,27 @@ def test_released_resample_task_is_reopened_when_the_tube_turns_positive(w):
         assert (task.kind, task.reason, task.status, task.closed_at) == ("recheck", "positive", "open", None)
 
 
+@pytest.mark.parametrize("order", ["negative, invalid, positive", "invalid, negative, positive", "all at once"])
+def test_resample_is_due_again_when_the_negative_tube_is_rerun_positive(w, order):
+    """A is in invalid T50 and in T51, negative then re-run positive. A no longer has a negative
+    tube, so T50 needs A re-sampled (FORMATS: unless they also have a negative tube) besides the
+    re-check of T51 — whatever order the results came in."""
+    w.imp("samples", [sample("T50", A), sample("T51", A, site="S02")])
+    negative, invalid = result("T51", "negative"), result("T50", "invalid")
+    positive = result("T51", "positive", at="2022-03-28 19:00")
+    batches = {
+        "negative, invalid, positive": [[negative], [invalid], [positive]],
+        "invalid, negative, positive": [[invalid], [negative], [positive]],
+        "all at once": [[negative, invalid, positive]],
+    }[order]
+    for batch in batches:
+        w.imp("results", batch)
+    assert sorted(w.recheck()) == [("T50", "invalid", A, JJ_COMMUNITY), ("T51", "positive", A, JJ_COMMUNITY)]
+    resample, recheck = w.task("T50", A), w.task("T51", A)
+    assert (resample.kind, resample.status, resample.closed_at) == ("resample", "open", None)
+    assert (recheck.kind, recheck.reason, recheck.status) == ("recheck", "positive", "open")
+
+
 @pytest.mark.django_db
 def test_an_earlier_single_tube_rerun_positive_still_escalates_the_task():
     """Inconclusive single → the person is sampled again → the lab re-runs the first single: positive."""

@@ -61,6 +61,8 @@ BIG_BATCH = 2000
 SMALL_BATCH = 200
 # A samples file is decided and written in slices of this many rows (memory), in one transaction.
 CHUNK_ROWS = 1_000_000
+# Values per IN list: far within any database's bound parameters (SQLite: 32,766).
+_IN_LIST = 5000
 _INGEST_LOCK = 7_240_301  # pg advisory lock key of the screening ingest
 _TUBE_LOCK_CLASS = 7_240
 
@@ -948,6 +950,12 @@ def _tasks_sync(items: list[tuple[int, int, str, str]]) -> None:
     negative = {i for i, _, s, _ in items if s == TubeState.NEGATIVE}
     round_ids = {r for _, r, _, _ in items}
     now = timezone.now()
+    abnormal = [i for i, _, s, _ in items if s == TubeState.ABNORMAL]
+    if abnormal:
+        # A negative pool re-run positive is no longer the negative that spared its members a
+        # re-sample of their invalid tubes: those tubes are brought up to date too.
+        for i, r, s, reason in _invalid_tubes_of_members(abnormal):
+            flagged.setdefault(i, (r, s, reason))
     if flagged:
         _tasks_create_or_update(flagged, round_ids, now)
     if negative:
@@ -969,6 +977,26 @@ def _tasks_sync(items: list[tuple[int, int, str, str]]) -> None:
                 i for i, tube, person in open_resample if tube in negative or person in negative_people
             ]
             RecheckTask.objects.filter(id__in=release).update(status=TaskStatus.NOT_NEEDED, closed_at=now)
+
+
+def _invalid_tubes_of_members(tube_ids: list[int]) -> list[tuple]:
+    """(id, round_id, state, reason) of the invalid screening tubes of these tubes' members, same round."""
+    tube, sample = Tube._meta.db_table, Sample._meta.db_table
+    found: set[tuple] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(tube_ids), _IN_LIST):
+            chunk = tube_ids[start : start + _IN_LIST]
+            found.update(
+                _rows(
+                    cursor,
+                    f"SELECT DISTINCT t.id, t.round_id, t.state, t.reason FROM {sample} a "
+                    f"JOIN {sample} b ON b.person_id = a.person_id AND b.round_id = a.round_id "
+                    f"JOIN {tube} t ON t.id = b.tube_id "
+                    f"WHERE a.tube_id IN ({', '.join(['%s'] * len(chunk))}) AND t.state = %s AND t.purpose = %s",
+                    [*chunk, TubeState.INVALID, TubePurpose.SCREENING],
+                )
+            )
+    return sorted(found)
 
 
 def _tasks_create_or_update(flagged: dict[int, tuple], round_ids: set[int], now: dt.datetime) -> None:
@@ -1023,8 +1051,9 @@ def _tasks_create_or_update(flagged: dict[int, tuple], round_ids: set[int], now:
             elif wanted != task.kind or task.reason != tube.reason:
                 task.kind, task.reason = wanted, tube.reason
                 task.save(update_fields=["kind", "reason"])
-        elif task.status == TaskStatus.NOT_NEEDED and wanted == TaskKind.RECHECK:
-            # A released re-sample task whose tube turned abnormal: every member is re-checked.
+        elif task.status == TaskStatus.NOT_NEEDED and wanted is not None:
+            # A released re-sample task whose tube turned abnormal (every member is re-checked),
+            # or whose member's negative tube was re-run positive (the re-sample is due again).
             task.kind, task.reason, task.status, task.closed_at = wanted, tube.reason, TaskStatus.OPEN, None
             task.due_sample_at, task.due_result_at = due_sample, due_result
             task.save(
