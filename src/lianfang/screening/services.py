@@ -60,7 +60,7 @@ BIG_BATCH = 2000
 # and without staging tables: the fixed costs would dominate such a request.
 SMALL_BATCH = 200
 # A samples file is decided and written in slices of this many rows (memory), in one transaction.
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 500_000
 # Values per IN list: far within any database's bound parameters (SQLite: 32,766).
 _IN_LIST = 5000
 _INGEST_LOCK = 7_240_301  # pg advisory lock key of the screening ingest
