@@ -195,3 +195,45 @@ def test_divisions_import_china_division_layout(db, tmp_path):
     s = divisions_import(paths=[path], rejects=rejects)
     assert (s.read, s.accepted, s.duplicate, s.rejected) == (4, 1, 1, 2)
     assert dict(s.reasons) == {"unknown_parent": 1, "bad_code": 1}
+
+
+def test_slices_give_the_whole_files_outcome(db, tmp_path, monkeypatch):
+    """A file goes in slices (memory); a key repeated across slices, rejects and an update of a
+    stored person come out exactly as when the whole file is one slice."""
+    from django.db import transaction
+
+    from lianfang.people import services
+
+    persons_import_file(path=write_csv(tmp_path / "before.csv", [ROWS[1]]), actor=None)  # B is stored
+    D = rid("350582", "19880808", "357")
+    rows = [
+        ROWS[0],  # A new
+        ["resident_id", A, "陈建国", "13800000000", JJ_COMMUNITY, "", "", ""],  # A again, new phone
+        ROWS[3],  # missing_field:id_number
+        ["resident_id", B, "林美玲", "13911112222", JJ_COMMUNITY, "", "", ""],  # B stored: update
+        ROWS[0][:1] + [D, "郑大", "", JJ_COMMUNITY, "", "", ""],
+        ["resident_id", D, "郑大", "", JJ_COMMUNITY, "", "", ""],  # D again, unchanged: duplicate
+        ["resident_id", B, "林美玲", "13933334444", JJ_COMMUNITY, "", "", ""],  # B again: update
+        ROWS[9],  # unknown_community
+    ]
+    path = write_csv(tmp_path / "p.csv", rows)
+    rejects = tmp_path / "rejects.csv"
+
+    def run(chunk):
+        monkeypatch.setattr(services, "CHUNK_ROWS", chunk)
+        with transaction.atomic():
+            audits = AuditEvent.objects.count()
+            summary = persons_import_file(path=path, actor=None, rejects_path=rejects)
+            people = sorted(Person.objects.values_list("id_number", "name", "phone", "registered"))
+            events = sorted(
+                (e.action, e.object_type, json.dumps(e.detail, sort_keys=True))
+                for e in AuditEvent.objects.order_by("id")[audits:]
+            )
+            out = (summary.as_dict(), summary.created, summary.updated, people, events, rejects.read_text())
+            transaction.set_rollback(True)
+        return out
+
+    whole = run(1000)
+    assert whole[0]["accepted"] == 5 and (whole[1], whole[2]) == (2, 1)  # A and D created, B updated once
+    for chunk in (1, 2, 3):
+        assert run(chunk) == whole, chunk

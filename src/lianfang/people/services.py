@@ -83,6 +83,11 @@ def ids_validate(
     return id_types, id_numbers, bad_type, ~valid & ~bad_type
 
 
+# A registry file is checked and written in slices of this many rows, all in one transaction: the
+# memory is a slice's (a Python object per cell while rows are resolved), the outcome the file's.
+CHUNK_ROWS = 500_000
+
+
 def persons_import(
     *,
     table: pa.Table,
@@ -97,8 +102,60 @@ def persons_import(
     """
     n = table.num_rows
     summary = ImportSummary(read=n)
-    reasons = np.full(n, "", dtype=object)
     today = today or timezone.localdate()
+    communities = Division.objects.filter(level=Level.COMMUNITY)
+    if actor is not None:
+        communities = communities.inside(actor)
+    known = pa.array(list(communities.values_list("code", flat=True)), type=pa.string())
+    if progress:
+        progress(0, n)
+    parts: list[np.ndarray] = []
+    updated: list[np.ndarray] = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT MAX(id) FROM {Person._meta.db_table}")
+            # People this import creates get ids above the mark: a key repeated in a later slice
+            # changes a person of this same import (part of its creation, not an audited update).
+            mark = cursor.fetchone()[0] or 0
+        for offset in range(0, max(n, 1), CHUNK_ROWS):
+            reasons, pks = _persons_part(
+                table.slice(offset, CHUNK_ROWS), actor=actor, today=today, known=known, mark=mark, summary=summary
+            )
+            parts.append(reasons)
+            updated.append(pks)
+            if progress:
+                progress(min(offset + CHUNK_ROWS, n), n)
+        summary.updated = len(np.unique(np.concatenate(updated)))
+        audit_record(
+            actor=actor,
+            action="import",
+            object_type="persons",
+            object_id=source[:64],
+            detail={
+                "source": source,
+                **summary.as_dict(),
+                "created": summary.created,
+                "updated": summary.updated,
+            },
+        )
+        stats_refresh()
+    reasons = np.concatenate(parts)
+    for reason in reasons[reasons != ""]:
+        summary.reject(reason)
+    analyze_after_bulk([Person._meta.db_table], n)
+    assert summary.balanced, summary
+    return summary, reasons
+
+
+def _persons_part(
+    table: pa.Table, *, actor: Actor | None, today: dt.date, known: pa.Array, mark: int, summary: ImportSummary
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check, resolve and write one slice; adds to ``summary`` (accepted, duplicate, created).
+
+    Returns the slice's rejection reasons and the ids of the stored people it updated.
+    """
+    n = table.num_rows
+    reasons = np.full(n, "", dtype=object)
 
     def reject(mask: np.ndarray, reason: str) -> None:
         hit = mask & (reasons == "")
@@ -119,15 +176,8 @@ def persons_import(
     is_rid = id_types == IdType.RESIDENT_ID
 
     # 4. community: a known community-level division, inside the actor's jurisdiction.
-    communities = Division.objects.filter(level=Level.COMMUNITY)
-    if actor is not None:
-        communities = communities.inside(actor)
-    known = pa.array(list(communities.values_list("code", flat=True)), type=pa.string())
     in_tree = pc.is_in(pa.array(cols["community_code"].astype(str), type=pa.string()), value_set=known)
     reject(~np.asarray(in_tree.to_numpy(zero_copy_only=False), dtype=bool), "unknown_community")
-
-    if progress:
-        progress(0, n)
 
     ok = reasons == ""
     idx = np.flatnonzero(ok)
@@ -158,41 +208,20 @@ def persons_import(
             dtype=object,
         ),
     }
+    del cols
     keys = [f"{t}|{v}" for t, v in zip(rows["id_type"], rows["id_number"], strict=True)]
-
-    with transaction.atomic():
-        existing = _existing(rows["id_type"], rows["id_number"])
-        outcome, inserts, updates, audits = _resolve(keys, rows, existing, actor)
-        for pos, kind in enumerate(outcome):
-            if kind == "out_of_jurisdiction":
-                reasons[idx[pos]] = "out_of_jurisdiction"
-        summary.accepted = sum(1 for k in outcome if k in ("insert", "update"))
-        summary.duplicate = sum(1 for k in outcome if k == "duplicate")
-        summary.created = len(inserts)
-        summary.updated = len(updates)
-        _write(inserts, updates)
-        if audits:
-            audit_bulk(actor=actor, action="update", object_type="person", items=audits)
-        audit_record(
-            actor=actor,
-            action="import",
-            object_type="persons",
-            object_id=source[:64],
-            detail={
-                "source": source,
-                **summary.as_dict(),
-                "created": summary.created,
-                "updated": summary.updated,
-            },
-        )
-        stats_refresh()
-    for reason in reasons[reasons != ""]:
-        summary.reject(reason)
-    if progress:
-        progress(n, n)
-    analyze_after_bulk([Person._meta.db_table], n)
-    assert summary.balanced, summary
-    return summary, reasons
+    existing = _existing(rows["id_type"], rows["id_number"])
+    outcome, inserts, updates, audits = _resolve(keys, rows, existing, actor, mark)
+    for pos, kind in enumerate(outcome):
+        if kind == "out_of_jurisdiction":
+            reasons[idx[pos]] = "out_of_jurisdiction"
+    summary.accepted += sum(1 for k in outcome if k in ("insert", "update"))
+    summary.duplicate += sum(1 for k in outcome if k == "duplicate")
+    summary.created += len(inserts)
+    _write(inserts, updates)
+    if audits:
+        audit_bulk(actor=actor, action="update", object_type="person", items=audits)
+    return reasons, np.array([r["pk"] for r in updates if r["pk"] <= mark], dtype=np.int64)
 
 
 def _existing(id_types: np.ndarray, id_numbers: np.ndarray) -> dict[str, dict]:
@@ -225,8 +254,12 @@ def _existing(id_types: np.ndarray, id_numbers: np.ndarray) -> dict[str, dict]:
     return found
 
 
-def _resolve(keys, rows, existing, actor):
-    """Apply rows in file order against the stored state; decide insert / update / duplicate."""
+def _resolve(keys, rows, existing, actor, mark: int):
+    """Apply rows in file order against the stored state; decide insert / update / duplicate.
+
+    A stored person with an id above ``mark`` was created by this import (an earlier slice): a
+    change to them is written but neither counted as an update nor audited, as within one slice.
+    """
     outcome: list[str] = []
     state: dict[str, dict] = {}  # key → current record (stored or pending insert)
     inserts: dict[str, dict] = {}
@@ -261,7 +294,8 @@ def _resolve(keys, rows, existing, actor):
             inserts[key] = record
         else:
             updates[key] = record
-            audits.append((str(record["pk"]), {"fields": changed or ["registered"]}))
+            if record["pk"] <= mark:
+                audits.append((str(record["pk"]), {"fields": changed or ["registered"]}))
         outcome.append("update")
     return outcome, list(inserts.values()), list(updates.values()), audits
 
