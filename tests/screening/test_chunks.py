@@ -27,8 +27,11 @@ def _rows():
     return pa.Table.from_pylist(rows)
 
 
-def _run(monkeypatch, chunk: int):
+def _run(monkeypatch, chunk: int, staged: bool = False):
     monkeypatch.setattr(services, "CHUNK_ROWS", chunk)
+    # staged: the file path (accepted rows staged slice by slice, joined once at the end), which
+    # a real file takes beyond SMALL_BATCH rows; otherwise each slice is written at once.
+    monkeypatch.setattr(services, "SMALL_BATCH", 0 if staged else 200)
     with transaction.atomic():
         summary, outcomes = services.samples_import(table=_rows(), actor=None)
         stored = sorted(Sample.objects.values_list("tube__barcode", "person__id_number"))
@@ -46,3 +49,5 @@ def test_slices_decide_like_the_whole_file(monkeypatch):
                         "accepted", "accepted", "accepted", "accepted", "tube_over_capacity"]
     for chunk in (1, 2, 3, 4):
         assert _run(monkeypatch, chunk) == whole, chunk
+        assert _run(monkeypatch, chunk, staged=True) == whole, ("staged", chunk)
+    assert _run(monkeypatch, 1_000_000, staged=True) == whole
