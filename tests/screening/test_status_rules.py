@@ -417,6 +417,18 @@ def test_resample_is_due_again_when_the_negative_tube_is_rerun_positive(w, order
     assert (recheck.kind, recheck.reason, recheck.status) == ("recheck", "positive", "open")
 
 
+def test_a_negative_in_another_round_spares_no_resample(w):
+    """A was negative in round R1; A's tube in round R2 is invalid, both results in one batch:
+    the re-sample in R2 is due (FORMATS: a negative tube of the same round spares it)."""
+    services.round_open(actor=None, code="R2", name="第二轮", scope=["350582"], starts_at=None)
+    w.imp("samples", [sample("T60", A), sample("T61", A, rnd="R2", site="S02")])
+    w.imp("results", [result("T60", "negative"), result("T61", "invalid")])
+    task = w.task("T61", A)
+    assert (task.kind, task.status) == ("resample", "open")
+    w.imp("results", [result("T60", "negative", at="2022-03-28 15:00")])  # R1 again: R2's task stays
+    assert w.task("T61", A).status == "open"
+
+
 @pytest.mark.django_db
 def test_an_earlier_single_tube_rerun_positive_still_escalates_the_task():
     """Inconclusive single → the person is sampled again → the lab re-runs the first single: positive."""

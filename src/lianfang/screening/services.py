@@ -996,31 +996,35 @@ def _tasks_sync(items: list[tuple[int, int, str, str]]) -> None:
         # re-sample of their invalid tubes: those tubes are brought up to date too.
         for i, r, s, reason in _invalid_tubes_of_members(abnormal):
             flagged.setdefault(i, (r, s, reason))
+            round_ids.add(r)
     if flagged:
         _tasks_create_or_update(flagged, round_ids, now)
     if negative:
         open_resample = list(
             RecheckTask.objects.filter(
                 round_id__in=round_ids, kind=TaskKind.RESAMPLE, status__in=OPEN_TASK_STATUSES
-            ).values_list("id", "tube_id", "person_id")
+            ).values_list("id", "tube_id", "person_id", "round_id")
         )
         if open_resample:
-            negative_people = set(
+            negative_people = set(  # (person, round): a negative in another round spares nothing
                 Sample.objects.filter(
                     round_id__in=round_ids,
-                    person_id__in={p for _, _, p in open_resample},
+                    person_id__in={p for _, _, p, _ in open_resample},
                     tube__state=TubeState.NEGATIVE,
                     tube__purpose=TubePurpose.SCREENING,
-                ).values_list("person_id", flat=True)
+                ).values_list("person_id", "round_id")
             )
             release = [
-                i for i, tube, person in open_resample if tube in negative or person in negative_people
+                i
+                for i, tube, person, rnd in open_resample
+                if tube in negative or (person, rnd) in negative_people
             ]
             RecheckTask.objects.filter(id__in=release).update(status=TaskStatus.NOT_NEEDED, closed_at=now)
 
 
 def _invalid_tubes_of_members(tube_ids: list[int]) -> list[tuple]:
-    """(id, round_id, state, reason) of the invalid screening tubes of these tubes' members, same round."""
+    """(id, round_id, state, reason) of the invalid screening tubes of these tubes' members (any round:
+    bringing a tube's tasks up to date again changes nothing that is already right)."""
     tube, sample = Tube._meta.db_table, Sample._meta.db_table
     found: set[tuple] = set()
     with connection.cursor() as cursor:
@@ -1029,10 +1033,12 @@ def _invalid_tubes_of_members(tube_ids: list[int]) -> list[tuple]:
             found.update(
                 _rows(
                     cursor,
-                    f"SELECT DISTINCT t.id, t.round_id, t.state, t.reason FROM {sample} a "
-                    f"JOIN {sample} b ON b.person_id = a.person_id AND b.round_id = a.round_id "
-                    f"JOIN {tube} t ON t.id = b.tube_id "
-                    f"WHERE a.tube_id IN ({', '.join(['%s'] * len(chunk))}) AND t.state = %s AND t.purpose = %s",
+                    # The members first (by the tube index), then their tubes (by the person
+                    # index): written as a self-join, SQLite walked the samples table for 108 s.
+                    f"SELECT DISTINCT t.id, t.round_id, t.state, t.reason FROM {sample} b "
+                    f"JOIN {tube} t ON t.id = b.tube_id WHERE b.person_id IN "
+                    f"(SELECT a.person_id FROM {sample} a WHERE a.tube_id IN ({', '.join(['%s'] * len(chunk))})) "
+                    "AND t.state = %s AND t.purpose = %s",
                     [*chunk, TubeState.INVALID, TubePurpose.SCREENING],
                 )
             )
@@ -1045,13 +1051,13 @@ def _tasks_create_or_update(flagged: dict[int, tuple], round_ids: set[int], now:
     people = {
         p.id: p for p in Person.objects.filter(id__in={m[1] for m in members}).only("id", "community_id")
     }
-    negative_people = set(
+    negative_people = set(  # (person, round)
         Sample.objects.filter(
             round_id__in=round_ids,
             person_id__in=people,
             tube__state=TubeState.NEGATIVE,
             tube__purpose=TubePurpose.SCREENING,
-        ).values_list("person_id", flat=True)
+        ).values_list("person_id", "round_id")
     )
     existing = {(t.tube_id, t.person_id): t for t in RecheckTask.objects.filter(tube_id__in=flagged)}
     due_sample, due_result = _protocol_deadlines(now)
@@ -1062,7 +1068,7 @@ def _tasks_create_or_update(flagged: dict[int, tuple], round_ids: set[int], now:
         wanted = None
         if tube.state == TubeState.ABNORMAL:
             wanted = TaskKind.RECHECK
-        elif tube.state == TubeState.INVALID and person_id not in negative_people:
+        elif tube.state == TubeState.INVALID and (person_id, tube.round_id) not in negative_people:
             wanted = TaskKind.RESAMPLE
         if task is None:
             if wanted is None:
