@@ -98,16 +98,24 @@ def _scope_sql(scope: list[str]) -> tuple[str, list]:
 UTC_US = pa.timestamp("us", tz="UTC")
 
 
+def _as_text(column: str) -> str:
+    """A date or time column as SQLite's stored text: without its declared type, the driver hands
+    the text over instead of parsing each value in Python (2 M calls, ~2.7 s at 1 M people), and
+    :func:`_array` converts the column in C. PostgreSQL's values come typed, at no such cost."""
+    return f"CAST({column} AS TEXT)" if connection.vendor == "sqlite" else column
+
+
 def round_input(rnd: Round) -> RoundInput:
     """Everything the report of ``rnd`` reads, from the database."""
     person, sample, tube, result, site = (m._meta.db_table for m in (Person, Sample, Tube, Result, Site))
     communities = Division.objects.filter(level=Level.COMMUNITY).values_list("code", "name")
     scope_where, scope_params = _scope_sql(list(rnd.scope))
     screening = TubePurpose.SCREENING
+    birth_date, collected_at = _as_text("p.birth_date"), _as_text("s.collected_at")
     persons = query_arrow(
-        f"SELECT p.id, p.community_id, p.registered, p.birth_date FROM {person} p "
+        f"SELECT p.id, p.community_id, p.registered, {birth_date} FROM {person} p "
         f"WHERE p.registered AND {scope_where} "
-        f"UNION SELECT p.id, p.community_id, p.registered, p.birth_date FROM {person} p "
+        f"UNION SELECT p.id, p.community_id, p.registered, {birth_date} FROM {person} p "
         f"WHERE p.id IN (SELECT s.person_id FROM {sample} s JOIN {tube} t ON t.id = s.tube_id "
         f"WHERE s.round_id = %s AND t.purpose = %s)",
         [*scope_params, rnd.id, screening],
@@ -135,7 +143,7 @@ def round_input(rnd: Round) -> RoundInput:
         ),
     )
     samples = query_arrow(
-        f"SELECT s.tube_id, s.person_id, s.collected_at FROM {sample} s JOIN {tube} t ON t.id = s.tube_id "
+        f"SELECT s.tube_id, s.person_id, {collected_at} FROM {sample} s JOIN {tube} t ON t.id = s.tube_id "
         "WHERE s.round_id = %s AND t.purpose = %s",
         [rnd.id, screening],
         pa.schema([("tube_id", pa.int64()), ("person_id", pa.int64()), ("collected_at", UTC_US)]),

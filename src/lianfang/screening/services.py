@@ -363,20 +363,30 @@ def samples_import(
         # A big file goes in slices, in file order, all in this one transaction: each slice sees
         # what the slices before it stored or staged (tubes, members), so the outcome is the
         # file's, and the memory is a slice's (its cells are trimmed slice by slice too). Its
-        # accepted rows are staged and joined to the registry once, at the end: a join per slice
-        # scanned the whole registry each time (40 scans of 10 M people for a 10 M-row file).
+        # accepted rows are staged, then joined to the registry. PostgreSQL joins once, at the
+        # end: it answers each join with a scan of the whole registry (40 scans of 10 M people
+        # for a 10 M-row file, joined per slice). SQLite joins through index look-ups and keeps
+        # temporary tables in memory, so it joins each slice at once (a whole file staged held
+        # ~2 GB at 10 M rows).
         staged = n > SMALL_BATCH
+        per_slice = connection.vendor != "postgresql"
+        touched: set[int] = set()
         if staged:
-            _stage_create()
+            _stage_create(indexed=not per_slice)
         for offset in range(0, max(n, 1), CHUNK_ROWS):
             part = rules.text_table(table.slice(offset, CHUNK_ROWS), rules.SAMPLE_COLUMNS)
             parts.append(_samples_part(part, rounds=rounds, sites=sites, staged=staged))
+            if staged and per_slice:
+                touched.update(_stage_flush())
+                _stage_end(drop=False)
             if progress:
                 progress(min(offset + CHUNK_ROWS, n), n)
         if staged:
-            touched = _stage_flush()
+            if not per_slice:
+                touched.update(_stage_flush())
+            _stage_end(drop=True)
             if touched:
-                tubes_refresh(tube_ids=touched, members_changed=True)
+                tubes_refresh(tube_ids=sorted(touched), members_changed=True)
         outcomes_table = pa.concat_tables(parts)
         summary = _summary_audited(actor=actor, kind="samples", source=source, outcomes=outcomes_table)
     # The registry only gains the few unregistered people sampled: its statistics stand.
@@ -590,12 +600,13 @@ _STAGE_SCHEMA = pa.schema(
 )
 
 
-def _stage_create() -> None:
-    """The file's staging table of accepted rows (session-temporary), indexed by barcode for the
-    later slices' member look-ups."""
+def _stage_create(*, indexed: bool) -> None:
+    """The file's staging table of accepted rows (session-temporary). ``indexed`` by barcode when
+    it keeps rows for the later slices' member look-ups (emptied after each slice, it needs none)."""
     temp_table_from_arrow("sample_stage", _STAGE_SCHEMA.empty_table())
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE INDEX sample_stage_barcode ON sample_stage (barcode)")
+    if indexed:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE INDEX sample_stage_barcode ON sample_stage (barcode)")
 
 
 def _write_samples_staged(decided: dict[str, pa.Table]) -> None:
@@ -651,8 +662,13 @@ def _stage_flush() -> list[int]:
         rows = _rows(
             cursor, f"SELECT DISTINCT t.id FROM sample_stage s JOIN {tube} t ON t.barcode = s.barcode"
         )
-        cursor.execute("DROP TABLE IF EXISTS sample_stage")
     return [r[0] for r in rows]
+
+
+def _stage_end(*, drop: bool) -> None:
+    """Empty the stage for the next slice (SQLite: DELETE without WHERE truncates) or drop it."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS sample_stage" if drop else "DELETE FROM sample_stage")
 
 
 def _write_samples_small(decided: dict[str, pa.Table], existing: pa.Table) -> list[int]:
