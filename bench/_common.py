@@ -62,8 +62,15 @@ def peak_rss_mb() -> float:
 
 def report(bench: str, scale: int, db: str, timer: Timer, ratio_of: dict[str, str]) -> dict:
     ratio = {phase: round(timer.phases[phase] / timer.baseline[base], 2) for phase, base in ratio_of.items()}
-    out = {"bench": bench, "scale": scale, "db": db, "phases": timer.phases, "baseline": timer.baseline,
-           "ratio": ratio, "peak_rss_mb": peak_rss_mb()}
+    out = {
+        "bench": bench,
+        "scale": scale,
+        "db": db,
+        "phases": timer.phases,
+        "baseline": timer.baseline,
+        "ratio": ratio,
+        "peak_rss_mb": peak_rss_mb(),
+    }
     for phase, value in ratio.items():
         print(f"  ratio    {phase:<28} {value:8.2f} ×  (vs {ratio_of[phase]})", file=sys.stderr)
     print(f"  peak RSS {out['peak_rss_mb']:.0f} MB", file=sys.stderr)

@@ -44,7 +44,9 @@ def main() -> None:
         population_load(persons=args.persons, seed=args.seed)
 
     users = {
-        "county": user_create(username="b_county", password="x" * 12, role="command_office", codes=["350582"]),
+        "county": user_create(
+            username="b_county", password="x" * 12, role="command_office", codes=["350582"]
+        ),
         "city": user_create(username="b_city", password="x" * 12, role="command_office", codes=["3505"]),
     }
     sample = Person.objects.dangerously_all().filter(county_code="350582").order_by("id")[1000]

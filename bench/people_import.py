@@ -70,8 +70,27 @@ def main() -> None:
             reader = csv.reader(f)
             next(reader)
             rows = (
-                (t, n, n[::-1], name, "", "", phone, phone[::-1], c, c[:9], c[:6], addr, "", birth or None, "", tags,
-                 True, now, now)
+                (
+                    t,
+                    n,
+                    n[::-1],
+                    name,
+                    "",
+                    "",
+                    phone,
+                    phone[::-1],
+                    c,
+                    c[:9],
+                    c[:6],
+                    addr,
+                    "",
+                    birth or None,
+                    "",
+                    tags,
+                    True,
+                    now,
+                    now,
+                )
                 for t, n, name, phone, c, addr, birth, tags in reader
             )
             from lianfang.people.services import INSERT_COLUMNS

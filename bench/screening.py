@@ -776,7 +776,16 @@ def main() -> None:
     # process at 10 M people: they run in a child process (same database, same environment), so
     # the peak measured here is the screening phases' own.
     child = subprocess.run(
-        [sys.executable, __file__, "--setup-only", str(folder), "--persons", str(args.persons), "--seed", str(args.seed)],
+        [
+            sys.executable,
+            __file__,
+            "--setup-only",
+            str(folder),
+            "--persons",
+            str(args.persons),
+            "--seed",
+            str(args.seed),
+        ],
         stdout=subprocess.PIPE,
         check=True,
         text=True,

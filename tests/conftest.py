@@ -90,8 +90,14 @@ def make_person(**kw):
     from lianfang.people.models import Person
     from lianfang.people.services import persons_import
 
-    row = {"id_type": "resident_id", "name": "张伟", "community_code": JJ_COMMUNITY, "phone": "", "address": "",
-           "tags": ""}
+    row = {
+        "id_type": "resident_id",
+        "name": "张伟",
+        "community_code": JJ_COMMUNITY,
+        "phone": "",
+        "address": "",
+        "tags": "",
+    }
     row.update(kw)
     summary, _ = persons_import(table=pa.Table.from_pylist([row]), actor=None, source="fixture")
     assert summary.accepted == 1, summary

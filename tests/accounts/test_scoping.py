@@ -31,8 +31,11 @@ def walk(patterns, prefix="", namespaces=()):
 
 
 def site_routes():
-    return [(route, p, ns) for route, p, ns in walk(get_resolver().url_patterns)
-            if not set(ns) & SELF_GUARDED_NAMESPACES]
+    return [
+        (route, p, ns)
+        for route, p, ns in walk(get_resolver().url_patterns)
+        if not set(ns) & SELF_GUARDED_NAMESPACES
+    ]
 
 
 def test_every_page_is_marked_scoped_or_public():
@@ -58,9 +61,14 @@ def test_unmarked_view_is_refused(rf, county_user):
 def world(db, county_user, city_user):
     other = make_person(id_number=OTHER_ID, name=OTHER_NAME, community_code=LC_COMMUNITY, phone="13912345678")
     own = make_person(id_number=OWN_ID, name="晋江本地人", community_code=JJ_COMMUNITY)
-    job = ImportJob.objects.create(user=city_user, file_path="/nonexistent.csv", original_name="city.csv",
-                                   status="done", rejects_path="/nonexistent.rejects.csv",
-                                   summary={"read": 1, "accepted": 1, "duplicate": 0, "held": 0, "rejected": 0})
+    job = ImportJob.objects.create(
+        user=city_user,
+        file_path="/nonexistent.csv",
+        original_name="city.csv",
+        status="done",
+        rejects_path="/nonexistent.rejects.csv",
+        summary={"read": 1, "accepted": 1, "duplicate": 0, "held": 0, "rejected": 0},
+    )
     # A Licheng round with an abnormal pool (alert, re-check task) holding the other county's person.
     import pyarrow as pa
 
@@ -68,17 +76,41 @@ def world(db, county_user, city_user):
     from lianfang.screening.models import PoolAlert, RecheckTask, Site
 
     services.round_open(actor=None, code="LC-R1", name="鲤城轮次", scope=[LC_COUNTY])
-    Site.objects.create(code="LC-S1", name="鲤城点", community_id=LC_COMMUNITY, town_code=LC_TOWN,
-                        county_code=LC_COUNTY)
+    Site.objects.create(
+        code="LC-S1", name="鲤城点", community_id=LC_COMMUNITY, town_code=LC_TOWN, county_code=LC_COUNTY
+    )
     services.labs_import(table=pa.table({"lab_code": ["LC-L"], "name": ["鲤城实验室"]}), actor=None)
-    services.samples_import(table=pa.table({
-        "round_code": ["LC-R1"], "tube_barcode": ["LC-T1"], "pool_size": ["10"], "id_number": [OTHER_ID],
-        "site_code": ["LC-S1"], "collected_at": ["2022-03-28 08:00"]}), actor=None)
-    services.results_import(table=pa.table({
-        "tube_barcode": ["LC-T1"], "lab_code": ["LC-L"], "result": ["positive"],
-        "reported_at": ["2022-03-28 12:00"]}), actor=None)
-    return {"other": other, "own": own, "job": job, "alert": PoolAlert.objects.get(),
-            "task": RecheckTask.objects.get()}
+    services.samples_import(
+        table=pa.table(
+            {
+                "round_code": ["LC-R1"],
+                "tube_barcode": ["LC-T1"],
+                "pool_size": ["10"],
+                "id_number": [OTHER_ID],
+                "site_code": ["LC-S1"],
+                "collected_at": ["2022-03-28 08:00"],
+            }
+        ),
+        actor=None,
+    )
+    services.results_import(
+        table=pa.table(
+            {
+                "tube_barcode": ["LC-T1"],
+                "lab_code": ["LC-L"],
+                "result": ["positive"],
+                "reported_at": ["2022-03-28 12:00"],
+            }
+        ),
+        actor=None,
+    )
+    return {
+        "other": other,
+        "own": own,
+        "job": job,
+        "alert": PoolAlert.objects.get(),
+        "task": RecheckTask.objects.get(),
+    }
 
 
 def fill(route: str, world) -> list[str]:
@@ -172,7 +204,13 @@ def test_every_api_route_is_scoped(world, county_user):
             assert client.get(url, **headers).status_code == 200, url
             continue
         url = path.replace("{person_id}", str(world["other"].pk)).replace("{code}", LC_COMMUNITY)
-        for query in (f"q={OTHER_ID}", f"q={OTHER_NAME}", "q=lcdy", f"id_number={OTHER_ID}", f"parent={LC_TOWN}"):
+        for query in (
+            f"q={OTHER_ID}",
+            f"q={OTHER_NAME}",
+            "q=lcdy",
+            f"id_number={OTHER_ID}",
+            f"parent={LC_TOWN}",
+        ):
             # Without a token: 401, whatever the route.
             assert client.get(f"{url}?{query}").status_code == 401, url
             response = client.get(f"{url}?{query}", **headers)

@@ -368,7 +368,9 @@ def test_device_binding_is_remembered_but_the_token_is_checked_every_time(sample
     # The second request of the device no longer reads its binding, only the token (PostgreSQL
     # adds the tube locks).
     with django_assert_num_queries(9 + (connection.vendor == "postgresql")):
-        again = client.post("/api/v1/screening/tubes", _tube("T2", _ids(1, 1)), content_type="application/json")
+        again = client.post(
+            "/api/v1/screening/tubes", _tube("T2", _ids(1, 1)), content_type="application/json"
+        )
     assert again.json()["accepted"] == 1 and Tube.objects.get(barcode="T2").site == site
     token_revoke(token=ApiToken.objects.get(device__site=site))
     refused = client.post("/api/v1/screening/tubes", _tube("T3", _ids(1)), content_type="application/json")

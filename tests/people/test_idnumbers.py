@@ -28,7 +28,11 @@ KNOWN = [
     ("35058219800101123", False, "17 characters"),
     ("3505821980010112377", False, "19 characters"),
     ("35058219800A011237", False, "a letter inside"),
-    ("35058319500615001X", True, "南安 code before 1993: a real ID, accepted (stdnum's region-by-year rule not applied)"),
+    (
+        "35058319500615001X",
+        True,
+        "南安 code before 1993: a real ID, accepted (stdnum's region-by-year rule not applied)",
+    ),
     ("", False, "empty"),
 ]
 
@@ -99,7 +103,7 @@ def test_bulk_validator_matches_stdnum_on_100k_numbers():
         s = numbers[i]
         if kind == 0:
             j = int(rng.integers(0, 17))
-            s = s[:j] + str((int(s[j]) + 1) % 10) + s[j + 1:]
+            s = s[:j] + str((int(s[j]) + 1) % 10) + s[j + 1 :]
         elif kind == 1:
             s = s[:17] + ("0" if s[17] != "0" else "1")
         elif kind == 2:

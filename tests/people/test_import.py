@@ -36,11 +36,47 @@ ROWS = [
     ["居民身份证", C, "王小宝", "", LC_COMMUNITY, "", "", ""],
     ["resident_id", "", "无号码", "", JJ_COMMUNITY, "", "", ""],  # missing_field:id_number
     ["resident_id", rid("350582", "19700101", "111"), "", "", JJ_COMMUNITY, "", "", ""],  # missing_field:name
-    ["resident_id", rid("350582", "19700101", "113"), "缺社区", "", "", "", "", ""],  # missing_field:community_code
-    ["driver_licence", rid("350582", "19700101", "115"), "证件类型错", "", JJ_COMMUNITY, "", "", ""],  # bad_id_type
-    ["resident_id", A[:17] + ("0" if A[17] != "0" else "1"), "校验位错", "", JJ_COMMUNITY, "", "", ""],  # invalid
+    [
+        "resident_id",
+        rid("350582", "19700101", "113"),
+        "缺社区",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],  # missing_field:community_code
+    [
+        "driver_licence",
+        rid("350582", "19700101", "115"),
+        "证件类型错",
+        "",
+        JJ_COMMUNITY,
+        "",
+        "",
+        "",
+    ],  # bad_id_type
+    [
+        "resident_id",
+        A[:17] + ("0" if A[17] != "0" else "1"),
+        "校验位错",
+        "",
+        JJ_COMMUNITY,
+        "",
+        "",
+        "",
+    ],  # invalid
     ["resident_id", "35058219990230" + "1234", "日期错", "", JJ_COMMUNITY, "", "", ""],  # invalid (30 Feb)
-    ["resident_id", rid("350582", "19700101", "117"), "社区错", "", "350582999999", "", "", ""],  # unknown_community
+    [
+        "resident_id",
+        rid("350582", "19700101", "117"),
+        "社区错",
+        "",
+        "350582999999",
+        "",
+        "",
+        "",
+    ],  # unknown_community
 ]
 EXPECTED_REASONS = {
     "missing_field:id_number": 1,
@@ -56,19 +92,35 @@ def test_every_reason_and_counts(db, tmp_path):
     path = write_csv(tmp_path / "persons.csv", ROWS)
     rejects = tmp_path / "rejects.csv"
     s = persons_import_file(path=path, actor=None, rejects_path=rejects)
-    assert s.as_dict() == {"read": 10, "accepted": 3, "duplicate": 0, "held": 0, "rejected": 7,
-                           "reasons": dict(sorted(EXPECTED_REASONS.items()))}
+    assert s.as_dict() == {
+        "read": 10,
+        "accepted": 3,
+        "duplicate": 0,
+        "held": 0,
+        "rejected": 7,
+        "reasons": dict(sorted(EXPECTED_REASONS.items())),
+    }
     assert s.read == s.accepted + s.duplicate + s.held + s.rejected
     with open(rejects, encoding="utf-8-sig") as f:
         back = list(csv.DictReader(f))
     assert [r["reason"] for r in back] == [
-        "missing_field:id_number", "missing_field:name", "missing_field:community_code", "bad_id_type",
-        "invalid_id_number", "invalid_id_number", "unknown_community",
+        "missing_field:id_number",
+        "missing_field:name",
+        "missing_field:community_code",
+        "bad_id_type",
+        "invalid_id_number",
+        "invalid_id_number",
+        "unknown_community",
     ]
     assert back[0]["name"] == "无号码"  # the original row comes back
     b = Person.objects.get(id_number=B)
     assert b.id_type == "resident_id" and b.phone == "13905956789" and b.tags == "bedridden;pregnant"
-    assert b.sex == "F" and str(b.birth_date) == "1992-06-15" and b.name_pinyin == "linmeiling" and b.name_initials == "lml"
+    assert (
+        b.sex == "F"
+        and str(b.birth_date) == "1992-06-15"
+        and b.name_pinyin == "linmeiling"
+        and b.name_initials == "lml"
+    )
     assert CommunityStats.objects.get(community_id=JJ_COMMUNITY).registered == 2
 
 
@@ -117,8 +169,9 @@ def test_repeated_key_in_one_file_applies_in_order(db, tmp_path):
 def test_lowercase_x_stored_upper(db, tmp_path):
     x = rid("110105", "19491231", "002")
     assert x.endswith("X")
-    persons_import_file(path=write_csv(tmp_path / "p.csv", [["", x.lower(), "赵", "", JJ_COMMUNITY, "", "", ""]]),
-                        actor=None)
+    persons_import_file(
+        path=write_csv(tmp_path / "p.csv", [["", x.lower(), "赵", "", JJ_COMMUNITY, "", "", ""]]), actor=None
+    )
     assert Person.objects.filter(id_number=x).exists()
 
 
@@ -142,9 +195,20 @@ def test_xlsx_10000_rows(db, tmp_path):
     ws = wb.create_sheet("底数")
     ws.append(HEADER)
     for i in range(10_000):
-        ws.append(["", rid("350582", "19850101", f"{i % 1000:03d}") if i < 1000 else
-                   rid("350582", f"1986{1 + i // 1000 % 12:02d}{1 + i // 12000:02d}", f"{i % 1000:03d}"),
-                   f"测试{i}", 13800000000 + i, JJ_COMMUNITY, f"{i}号", "", ""])
+        ws.append(
+            [
+                "",
+                rid("350582", "19850101", f"{i % 1000:03d}")
+                if i < 1000
+                else rid("350582", f"1986{1 + i // 1000 % 12:02d}{1 + i // 12000:02d}", f"{i % 1000:03d}"),
+                f"测试{i}",
+                13800000000 + i,
+                JJ_COMMUNITY,
+                f"{i}号",
+                "",
+                "",
+            ]
+        )
     path = tmp_path / "big.xlsx"
     wb.save(path)
     s = persons_import_file(path=path, actor=None)
@@ -169,26 +233,55 @@ def test_cli_json_summary_and_exit_codes(tmp_path):
     path = write_csv(tmp_path / "persons.csv", ROWS)
     env = {k: v for k, v in os.environ.items() if k != "LIANFANG_DATABASE_URL"}
     env["LIANFANG_DATA_DIR"] = str(tmp_path / "data")
-    no_db = subprocess.run([sys.executable, "-m", "lianfang", "import", "persons", str(path), "--json"],
-                           capture_output=True, text=True, env=env, check=False)
+    no_db = subprocess.run(
+        [sys.executable, "-m", "lianfang", "import", "persons", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert no_db.returncode != 0 and "lianfang init" in no_db.stderr
-    init = subprocess.run([sys.executable, "-m", "lianfang", "init"], capture_output=True, text=True, env=env,
-                          check=False)
+    init = subprocess.run(
+        [sys.executable, "-m", "lianfang", "init"], capture_output=True, text=True, env=env, check=False
+    )
     assert init.returncode == 0, init.stderr
-    out = subprocess.run([sys.executable, "-m", "lianfang", "import", "persons", str(path), "--json",
-                          "--rejects", str(tmp_path / "r.csv")], capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lianfang",
+            "import",
+            "persons",
+            str(path),
+            "--json",
+            "--rejects",
+            str(tmp_path / "r.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["read"] == 10 and summary["rejected"] == 7 and summary["reasons"]["invalid_id_number"] == 2
-    bad = subprocess.run([sys.executable, "-m", "lianfang", "import", "persons", str(tmp_path / "nope.csv")],
-                         capture_output=True, text=True, env=env, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "lianfang", "import", "persons", str(tmp_path / "nope.csv")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert bad.returncode != 0 and "nope.csv" in bad.stderr
 
 
 def test_divisions_import_china_division_layout(db, tmp_path):
     path = tmp_path / "towns.csv"
-    path.write_text("code,name,areaCode,provinceCode,cityCode\n350582001,青阳街道,350582,35,3505\n"
-                    "350582998,新街道,350582,35,3505\n350599001,无上级,350599,35,3505\n1234567,坏,1,1,1\n", encoding="utf-8")
+    path.write_text(
+        "code,name,areaCode,provinceCode,cityCode\n350582001,青阳街道,350582,35,3505\n"
+        "350582998,新街道,350582,35,3505\n350599001,无上级,350599,35,3505\n1234567,坏,1,1,1\n",
+        encoding="utf-8",
+    )
     from lianfang.geo.services import divisions_import
 
     rejects: list = []

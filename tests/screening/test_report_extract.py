@@ -19,11 +19,26 @@ def test_adbc_and_cursor_paths_read_the_same_round(transactional_db, monkeypatch
     for i in ids:
         make_person(id_number=i)
     services.round_open(actor=None, code="RA", name="a", scope=[JJ_COMMUNITY[:6]])
-    Site.objects.create(code="SA", name="a", community_id=JJ_COMMUNITY, town_code=JJ_COMMUNITY[:9],
-                        county_code=JJ_COMMUNITY[:6])
-    services.samples_import(table=pa.table({
-        "round_code": ["RA", "RA"], "tube_barcode": ["TA", "TA"], "pool_size": ["5", "5"], "id_number": ids[:2],
-        "site_code": ["SA", "SA"], "collected_at": ["2022-03-28 08:00", "2022-03-28T01:30:00Z"]}), actor=None)
+    Site.objects.create(
+        code="SA",
+        name="a",
+        community_id=JJ_COMMUNITY,
+        town_code=JJ_COMMUNITY[:9],
+        county_code=JJ_COMMUNITY[:6],
+    )
+    services.samples_import(
+        table=pa.table(
+            {
+                "round_code": ["RA", "RA"],
+                "tube_barcode": ["TA", "TA"],
+                "pool_size": ["5", "5"],
+                "id_number": ids[:2],
+                "site_code": ["SA", "SA"],
+                "collected_at": ["2022-03-28 08:00", "2022-03-28T01:30:00Z"],
+            }
+        ),
+        actor=None,
+    )
     rnd = Round.objects.get(code="RA")
     assert not connection.in_atomic_block
     calls = []

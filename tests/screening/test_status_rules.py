@@ -396,7 +396,9 @@ def test_released_resample_task_is_reopened_when_the_tube_turns_positive(w):
         assert (task.kind, task.reason, task.status, task.closed_at) == ("recheck", "positive", "open", None)
 
 
-@pytest.mark.parametrize("order", ["negative, invalid, positive", "invalid, negative, positive", "all at once"])
+@pytest.mark.parametrize(
+    "order", ["negative, invalid, positive", "invalid, negative, positive", "all at once"]
+)
 def test_resample_is_due_again_when_the_negative_tube_is_rerun_positive(w, order):
     """A is in invalid T50 and in T51, negative then re-run positive. A no longer has a negative
     tube, so T50 needs A re-sampled (FORMATS: unless they also have a negative tube) besides the

@@ -45,8 +45,20 @@ def _ages(birth: np.ndarray, today: dt.date = DEFAULT_TODAY) -> np.ndarray:
 def test_schema_and_row_count(table):
     assert table.num_rows == N
     assert table.column_names == [
-        "id_type", "id_number", "name", "phone", "community_code", "town_code", "county_code", "address",
-        "compound", "building", "household", "birth_date", "sex", "tags",
+        "id_type",
+        "id_number",
+        "name",
+        "phone",
+        "community_code",
+        "town_code",
+        "county_code",
+        "address",
+        "compound",
+        "building",
+        "household",
+        "birth_date",
+        "sex",
+        "tags",
     ]
     for name in table.column_names:
         expected = pa.date32() if name == "birth_date" else pa.string()
@@ -124,13 +136,16 @@ def test_county_shares_follow_census(cols, divisions):
 
 
 def test_places_are_real_and_nested(cols, divisions):
-    community_to_town = dict(zip(divisions.community_code, divisions.town_code[divisions.community_town],
-                                 strict=True))
+    community_to_town = dict(
+        zip(divisions.community_code, divisions.town_code[divisions.community_town], strict=True)
+    )
     comm = cols["community_code"]
     assert set(comm) <= set(divisions.community_code)
     assert all(community_to_town[c] == t for c, t in zip(comm, cols["town_code"], strict=True))
-    assert all(c.startswith(t) and t.startswith(k) and len(k) == 6 and len(t) == 9 and len(c) == 12
-               for c, t, k in zip(comm, cols["town_code"], cols["county_code"], strict=True))
+    assert all(
+        c.startswith(t) and t.startswith(k) and len(k) == 6 and len(t) == 9 and len(c) == 12
+        for c, t, k in zip(comm, cols["town_code"], cols["county_code"], strict=True)
+    )
 
 
 def test_communities_skewed_and_mostly_covered(cols, divisions):

@@ -18,8 +18,9 @@ PID = rid("350582", "19800101", "123")
 
 @pytest.fixture
 def person(db):
-    return make_person(id_number=PID, name="陈建国", phone="13805951234", address="桂香花园3栋501",
-                       tags="bedridden")
+    return make_person(
+        id_number=PID, name="陈建国", phone="13805951234", address="桂香花园3栋501", tags="bedridden"
+    )
 
 
 def test_person_page_masked_for_office_full_for_tracer(person, county_user, county_tracer):
@@ -59,8 +60,9 @@ def test_audit_log_is_append_only_and_for_auditors(person, county_user, auditor)
     assert "jj_office" in page
 
 
-@pytest.mark.parametrize("q", ["陈建国", "陈", "chenjianguo", "cjg", "chen", PID, PID[-4:], PID[-6:], "13805951234",
-                               "1234"])
+@pytest.mark.parametrize(
+    "q", ["陈建国", "陈", "chenjianguo", "cjg", "chen", PID, PID[-4:], PID[-6:], "13805951234", "1234"]
+)
 def test_search_finds_by_every_key(person, county_user, q):
     page = logged_in(county_user).get("/people/", {"q": q}).content.decode()
     assert f"/people/{person.pk}/" in page, q
@@ -76,8 +78,16 @@ def test_pages_run_a_bounded_number_of_queries(db, county_user, django_assert_ma
         make_person(id_number=rid("350582", "19900101", f"{i:03d}"), name=f"测试{i}")
     client = logged_in(county_user)
     first = Person.objects.filter(community_id=JJ_COMMUNITY).first()
-    pages = ["/", "/divisions/", "/divisions/350582/", "/divisions/350582001/", f"/divisions/{JJ_COMMUNITY}/",
-             "/people/?q=cs", f"/people/{first.pk}/", "/people/import/"]
+    pages = [
+        "/",
+        "/divisions/",
+        "/divisions/350582/",
+        "/divisions/350582001/",
+        f"/divisions/{JJ_COMMUNITY}/",
+        "/people/?q=cs",
+        f"/people/{first.pk}/",
+        "/people/import/",
+    ]
     for url in pages:
         with django_assert_max_num_queries(12):
             assert client.get(url).status_code == 200, url
@@ -116,7 +126,9 @@ def test_login_throttled_after_failures(db, county_user, settings):
 
 def test_login_works_and_is_audited(db, county_user):
     client = Client()
-    response = client.post("/login/", {"username": "jj_office", "password": PASSWORD, "next": "//evil.example"})
+    response = client.post(
+        "/login/", {"username": "jj_office", "password": PASSWORD, "next": "//evil.example"}
+    )
     assert response.status_code == 302 and response["Location"] == "/"
     assert AuditEvent.objects.filter(action="login", user=county_user).exists()
 
@@ -136,8 +148,9 @@ def upload(client, name, data):
 
 def test_web_upload_runs_as_task_with_summary(db, county_user, django_capture_on_commit_callbacks):
     client = logged_in(county_user)
-    body = ("id_number,name,community_code\n"
-            f"{PID},陈建国,{JJ_COMMUNITY}\n{PID[:-1]}0,坏号,{JJ_COMMUNITY}\n").encode("utf-8-sig")
+    body = (
+        f"id_number,name,community_code\n{PID},陈建国,{JJ_COMMUNITY}\n{PID[:-1]}0,坏号,{JJ_COMMUNITY}\n"
+    ).encode("utf-8-sig")
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(client, "persons.csv", body)
     assert response.status_code == 302

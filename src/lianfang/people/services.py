@@ -119,7 +119,12 @@ def persons_import(
             mark = cursor.fetchone()[0] or 0
         for offset in range(0, max(n, 1), CHUNK_ROWS):
             reasons, pks = _persons_part(
-                table.slice(offset, CHUNK_ROWS), actor=actor, today=today, known=known, mark=mark, summary=summary
+                table.slice(offset, CHUNK_ROWS),
+                actor=actor,
+                today=today,
+                known=known,
+                mark=mark,
+                summary=summary,
             )
             parts.append(reasons)
             updated.append(pks)
@@ -148,7 +153,13 @@ def persons_import(
 
 
 def _persons_part(
-    table: pa.Table, *, actor: Actor | None, today: dt.date, known: pa.Array, mark: int, summary: ImportSummary
+    table: pa.Table,
+    *,
+    actor: Actor | None,
+    today: dt.date,
+    known: pa.Array,
+    mark: int,
+    summary: ImportSummary,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Check, resolve and write one slice; adds to ``summary`` (accepted, duplicate, created).
 

@@ -303,7 +303,9 @@ def _lock_ingest(barcodes: list[str] | None) -> None:
         # One round trip: the select list is evaluated left to right, so the tube locks are
         # taken after the shared lock and in sorted order.
         keys = sorted({zlib.crc32(b.encode()) - 2**31 for b in barcodes})
-        locks = ", ".join(["pg_advisory_xact_lock_shared(%s)"] + ["pg_advisory_xact_lock(%s, %s)"] * len(keys))
+        locks = ", ".join(
+            ["pg_advisory_xact_lock_shared(%s)"] + ["pg_advisory_xact_lock(%s, %s)"] * len(keys)
+        )
         params = [_INGEST_LOCK]
         for key in keys:
             params += [_TUBE_LOCK_CLASS, key]
@@ -537,7 +539,9 @@ def _existing(barcodes: list[str], *, staged: bool = False) -> tuple[pa.Table, p
     if staged:
         count += " + (SELECT COUNT(*) FROM sample_stage x WHERE x.barcode = t.barcode)"
     found = _with_keys(
-        "tube_keys", barcodes, f"SELECT {columns}, {count}, t.state FROM {tube} t JOIN tube_keys k ON k.k = t.barcode"
+        "tube_keys",
+        barcodes,
+        f"SELECT {columns}, {count}, t.state FROM {tube} t JOIN tube_keys k ON k.k = t.barcode",
     )
     if not found:
         return _tubes_table([]), _EMPTY_MEMBERS
@@ -724,7 +728,9 @@ def _write_samples_small(decided: dict[str, pa.Table], existing: pa.Table) -> li
             for r in rows
         ]
         collected = (
-            "CAST(v.column5 AS TIMESTAMP WITH TIME ZONE)" if connection.vendor == "postgresql" else "v.column5"
+            "CAST(v.column5 AS TIMESTAMP WITH TIME ZONE)"
+            if connection.vendor == "postgresql"
+            else "v.column5"
         )
         insert = (
             f"INSERT INTO {sample} (tube_id, person_id, round_id, collected_at) "
@@ -831,9 +837,21 @@ def results_import(
         if new.num_rows:
             insert_arrow(
                 Result._meta.db_table,
-                new.select(["barcode", "lab_id", "result", "ct_orf1ab", "ct_n", "reported_at", "fingerprint"])
-                .append_column("received_at", pa.array([timezone.now()] * new.num_rows, pa.timestamp("us", tz="UTC"))),
-                ["tube_barcode", "lab_id", "result", "ct_orf1ab", "ct_n", "reported_at", "fingerprint", "received_at"],
+                new.select(
+                    ["barcode", "lab_id", "result", "ct_orf1ab", "ct_n", "reported_at", "fingerprint"]
+                ).append_column(
+                    "received_at", pa.array([timezone.now()] * new.num_rows, pa.timestamp("us", tz="UTC"))
+                ),
+                [
+                    "tube_barcode",
+                    "lab_id",
+                    "result",
+                    "ct_orf1ab",
+                    "ct_n",
+                    "reported_at",
+                    "fingerprint",
+                    "received_at",
+                ],
             )
             matched = sorted(set(new.column("barcode").to_pylist()) & set(known))
             if matched:
@@ -901,7 +919,8 @@ def tubes_refresh(
         params = keys
     else:
         temp_table_from_arrow(
-            "refresh_keys", pa.table({"k": pa.array(keys, pa.string() if column == "barcode" else pa.int64())})
+            "refresh_keys",
+            pa.table({"k": pa.array(keys, pa.string() if column == "barcode" else pa.int64())}),
         )
         join, where = f"JOIN refresh_keys k ON k.k = t.{column}", ""
     positive, inconclusive, negative, invalid = (
@@ -920,7 +939,9 @@ def tubes_refresh(
     returning = f"{tube}.id, {tube}.round_id, {tube}.purpose, {tube}.state, {tube}.reason, {tube}.resulted_at"
     with connection.cursor() as cursor:
         if members_changed and not _rows(
-            cursor, f"SELECT 1 FROM {tube} t {join} JOIN {result} r ON r.tube_barcode = t.barcode {where} LIMIT 1", params
+            cursor,
+            f"SELECT 1 FROM {tube} t {join} JOIN {result} r ON r.tube_barcode = t.barcode {where} LIMIT 1",
+            params,
         ):
             # New members of tubes without any result (the usual scan): nothing to bring up to date.
             if join:

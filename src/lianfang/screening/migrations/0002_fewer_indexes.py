@@ -5,51 +5,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('screening', '0001_initial'),
+        ("screening", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='result',
-            name='fingerprint',
+            model_name="result",
+            name="fingerprint",
             field=models.CharField(max_length=40),
         ),
         migrations.AlterField(
-            model_name='result',
-            name='tube_barcode',
-            field=models.CharField(max_length=64, verbose_name='管码'),
+            model_name="result",
+            name="tube_barcode",
+            field=models.CharField(max_length=64, verbose_name="管码"),
         ),
         migrations.AlterField(
-            model_name='tube',
-            name='barcode',
-            field=models.CharField(max_length=64, verbose_name='管码'),
+            model_name="tube",
+            name="barcode",
+            field=models.CharField(max_length=64, verbose_name="管码"),
         ),
         migrations.AlterField(
-            model_name='tube',
-            name='box_code',
-            field=models.CharField(blank=True, max_length=64, verbose_name='箱码'),
+            model_name="tube",
+            name="box_code",
+            field=models.CharField(blank=True, max_length=64, verbose_name="箱码"),
         ),
         migrations.AlterField(
-            model_name='tube',
-            name='round',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='tubes', to='screening.round'),
+            model_name="tube",
+            name="round",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="tubes",
+                to="screening.round",
+            ),
         ),
         migrations.AddIndex(
-            model_name='result',
-            index=models.Index(fields=['tube_barcode'], name='result_tube_barcode'),
+            model_name="result",
+            index=models.Index(fields=["tube_barcode"], name="result_tube_barcode"),
         ),
         migrations.AddIndex(
-            model_name='tube',
-            index=models.Index(fields=['box_code'], name='tube_box_code'),
+            model_name="tube",
+            index=models.Index(fields=["box_code"], name="tube_box_code"),
         ),
         migrations.AddConstraint(
-            model_name='result',
-            constraint=models.UniqueConstraint(fields=('fingerprint',), name='result_fingerprint_unique'),
+            model_name="result",
+            constraint=models.UniqueConstraint(fields=("fingerprint",), name="result_fingerprint_unique"),
         ),
         migrations.AddConstraint(
-            model_name='tube',
-            constraint=models.UniqueConstraint(fields=('barcode',), name='tube_barcode_unique'),
+            model_name="tube",
+            constraint=models.UniqueConstraint(fields=("barcode",), name="tube_barcode_unique"),
         ),
     ]
