@@ -49,10 +49,12 @@ class World:
 @pytest.fixture(params=["device-sized", "bulk"])
 def w(request, db, tmp_path, monkeypatch):
     """Every case runs twice: through the small-batch code (a device's request: plain loops, ids
-    in IN lists) and through the bulk code (DuckDB, temporary tables, set-based updates)."""
+    in IN lists) and through the bulk code (DuckDB, temporary tables, set-based updates), whose
+    task work here goes one tube per statement (the IN-list chunking a city-sized file needs)."""
     if request.param == "bulk":
         monkeypatch.setattr(services, "SMALL_BATCH", 0)
         monkeypatch.setattr(services, "BIG_BATCH", 0)
+        monkeypatch.setattr(services, "_IN_LIST", 1)
     rnd = setup_world(tmp_path)
     make_person(id_number=A, name="陈建国", phone="13805951234", address="桂香花园3栋501", tags="bedridden")
     make_person(id_number=B, name="林美玲")

@@ -1021,9 +1021,10 @@ def _tasks_sync(items: list[tuple[int, int, str, str]]) -> None:
     changed. A member of an invalid tube who also has a negative tube in the round needs nothing;
     an open re-sample task of such a member is closed as not needed when the negative arrives.
     Only the (few) abnormal and invalid tubes and the open re-sample tasks are read: a results
-    file of a million negative tubes costs two small queries here.
+    file of a million negative tubes costs two small queries here. No statement carries more than
+    :data:`_IN_LIST` ids (SQLite builds allow 32,766 parameters, PostgreSQL's protocol 65,535).
     """
-    flagged = {i: (r, s, reason) for i, r, s, reason in items if s in (TubeState.ABNORMAL, TubeState.INVALID)}
+    flagged = {i for i, _, s, _ in items if s in (TubeState.ABNORMAL, TubeState.INVALID)}
     negative = {i for i, _, s, _ in items if s == TubeState.NEGATIVE}
     round_ids = {r for _, r, _, _ in items}
     now = timezone.now()
@@ -1031,37 +1032,44 @@ def _tasks_sync(items: list[tuple[int, int, str, str]]) -> None:
     if abnormal:
         # A negative pool re-run positive is no longer the negative that spared its members a
         # re-sample of their invalid tubes: those tubes are brought up to date too.
-        for i, r, s, reason in _invalid_tubes_of_members(abnormal):
-            flagged.setdefault(i, (r, s, reason))
+        for i, r in _invalid_tubes_of_members(abnormal):
+            flagged.add(i)
             round_ids.add(r)
-    if flagged:
-        _tasks_create_or_update(flagged, round_ids, now)
+    ids = sorted(flagged)
+    for start in range(0, len(ids), _IN_LIST):
+        _tasks_create_or_update(ids[start : start + _IN_LIST], round_ids, now)
     if negative:
-        open_resample = list(
-            RecheckTask.objects.filter(
-                round_id__in=round_ids, kind=TaskKind.RESAMPLE, status__in=OPEN_TASK_STATUSES
-            ).values_list("id", "tube_id", "person_id", "round_id")
+        open_resample = RecheckTask.objects.filter(
+            round_id__in=round_ids, kind=TaskKind.RESAMPLE, status__in=OPEN_TASK_STATUSES
         )
-        if open_resample:
-            negative_people = set(  # (person, round): a negative in another round spares nothing
-                Sample.objects.filter(
-                    round_id__in=round_ids,
-                    person_id__in={p for _, _, p, _ in open_resample},
-                    tube__state=TubeState.NEGATIVE,
-                    tube__purpose=TubePurpose.SCREENING,
-                ).values_list("person_id", "round_id")
-            )
+        tasks = list(open_resample.values_list("id", "tube_id", "person_id", "round_id"))
+        if tasks:
+            negative_people = _negative_people(round_ids, open_resample.values("person_id"))
             release = [
-                i
-                for i, tube, person, rnd in open_resample
-                if tube in negative or (person, rnd) in negative_people
+                i for i, tube, person, rnd in tasks if tube in negative or (person, rnd) in negative_people
             ]
-            RecheckTask.objects.filter(id__in=release).update(status=TaskStatus.NOT_NEEDED, closed_at=now)
+            for start in range(0, len(release), _IN_LIST):
+                RecheckTask.objects.filter(id__in=release[start : start + _IN_LIST]).update(
+                    status=TaskStatus.NOT_NEEDED, closed_at=now
+                )
+
+
+def _negative_people(round_ids: set[int], people) -> set[tuple[int, int]]:
+    """(person, round) of ``people`` (a subquery of person ids) with a negative screening tube in
+    one of the rounds: a negative in another round spares nothing."""
+    return set(
+        Sample.objects.filter(
+            round_id__in=round_ids,
+            person_id__in=people,
+            tube__state=TubeState.NEGATIVE,
+            tube__purpose=TubePurpose.SCREENING,
+        ).values_list("person_id", "round_id")
+    )
 
 
 def _invalid_tubes_of_members(tube_ids: list[int]) -> list[tuple]:
-    """(id, round_id, state, reason) of the invalid screening tubes of these tubes' members (any round:
-    bringing a tube's tasks up to date again changes nothing that is already right)."""
+    """(id, round_id) of the invalid screening tubes of these tubes' members (any round: bringing a
+    tube's tasks up to date again changes nothing that is already right)."""
     tube, sample = Tube._meta.db_table, Sample._meta.db_table
     found: set[tuple] = set()
     with connection.cursor() as cursor:
@@ -1072,7 +1080,7 @@ def _invalid_tubes_of_members(tube_ids: list[int]) -> list[tuple]:
                     cursor,
                     # The members first (by the tube index), then their tubes (by the person
                     # index): written as a self-join, SQLite walked the samples table for 108 s.
-                    f"SELECT DISTINCT t.id, t.round_id, t.state, t.reason FROM {sample} b "
+                    f"SELECT DISTINCT t.id, t.round_id FROM {sample} b "
                     f"JOIN {tube} t ON t.id = b.tube_id WHERE b.person_id IN "
                     f"(SELECT a.person_id FROM {sample} a WHERE a.tube_id IN ({', '.join(['%s'] * len(chunk))})) "
                     "AND t.state = %s AND t.purpose = %s",
@@ -1082,44 +1090,42 @@ def _invalid_tubes_of_members(tube_ids: list[int]) -> list[tuple]:
     return sorted(found)
 
 
-def _tasks_create_or_update(flagged: dict[int, tuple], round_ids: set[int], now: dt.datetime) -> None:
-    tubes = {t.id: t for t in Tube.objects.filter(id__in=flagged).select_related("site")}
-    members = list(Sample.objects.filter(tube_id__in=flagged).values_list("tube_id", "person_id"))
-    people = {
-        p.id: p for p in Person.objects.filter(id__in={m[1] for m in members}).only("id", "community_id")
+def _tasks_create_or_update(tube_ids: list[int], round_ids: set[int], now: dt.datetime) -> None:
+    """The tasks of these abnormal and invalid tubes' members, as their tubes' states want them."""
+    tubes = {
+        i: (r, state, reason, site_community)
+        for i, r, state, reason, site_community in Tube.objects.filter(id__in=tube_ids).values_list(
+            "id", "round_id", "state", "reason", "site__community_id"
+        )
     }
-    negative_people = set(  # (person, round)
-        Sample.objects.filter(
-            round_id__in=round_ids,
-            person_id__in=people,
-            tube__state=TubeState.NEGATIVE,
-            tube__purpose=TubePurpose.SCREENING,
-        ).values_list("person_id", "round_id")
+    members = Sample.objects.filter(tube_id__in=tube_ids)
+    negative_people = _negative_people(
+        round_ids, members.filter(tube__state=TubeState.INVALID).values("person_id")
     )
-    existing = {(t.tube_id, t.person_id): t for t in RecheckTask.objects.filter(tube_id__in=flagged)}
+    existing = {(t.tube_id, t.person_id): t for t in RecheckTask.objects.filter(tube_id__in=tube_ids)}
     due_sample, due_result = _protocol_deadlines(now)
     create = []
-    for tube_id, person_id in members:
-        tube = tubes[tube_id]
+    for tube_id, person_id, person_community in members.values_list(
+        "tube_id", "person_id", "person__community_id"
+    ):
+        round_id, state, reason, site_community = tubes[tube_id]
         task = existing.get((tube_id, person_id))
         wanted = None
-        if tube.state == TubeState.ABNORMAL:
+        if state == TubeState.ABNORMAL:
             wanted = TaskKind.RECHECK
-        elif tube.state == TubeState.INVALID and (person_id, tube.round_id) not in negative_people:
+        elif state == TubeState.INVALID and (person_id, round_id) not in negative_people:
             wanted = TaskKind.RESAMPLE
         if task is None:
-            if wanted is None:
-                continue
-            community = people[person_id].community_id or (tube.site.community_id if tube.site else None)
-            if community is None:
+            community = person_community or site_community
+            if wanted is None or community is None:
                 continue
             create.append(
                 RecheckTask(
-                    round_id=tube.round_id,
+                    round_id=round_id,
                     tube_id=tube_id,
                     person_id=person_id,
                     kind=wanted,
-                    reason=tube.reason,
+                    reason=reason,
                     community_id=community,
                     town_code=community[:9],
                     county_code=community[:6],
@@ -1131,13 +1137,13 @@ def _tasks_create_or_update(flagged: dict[int, tuple], round_ids: set[int], now:
             if wanted is None:
                 task.status, task.closed_at = TaskStatus.NOT_NEEDED, now
                 task.save(update_fields=["status", "closed_at"])
-            elif wanted != task.kind or task.reason != tube.reason:
-                task.kind, task.reason = wanted, tube.reason
+            elif wanted != task.kind or task.reason != reason:
+                task.kind, task.reason = wanted, reason
                 task.save(update_fields=["kind", "reason"])
         elif task.status == TaskStatus.NOT_NEEDED and wanted is not None:
             # A released re-sample task whose tube turned abnormal (every member is re-checked),
             # or whose member's negative tube was re-run positive (the re-sample is due again).
-            task.kind, task.reason, task.status, task.closed_at = wanted, tube.reason, TaskStatus.OPEN, None
+            task.kind, task.reason, task.status, task.closed_at = wanted, reason, TaskStatus.OPEN, None
             task.due_sample_at, task.due_result_at = due_sample, due_result
             task.save(
                 update_fields=["kind", "reason", "status", "closed_at", "due_sample_at", "due_result_at"]
