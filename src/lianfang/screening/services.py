@@ -63,6 +63,14 @@ SMALL_BATCH = 200
 CHUNK_ROWS = 500_000
 # Values per IN list: far within any database's bound parameters (SQLite: 32,766).
 _IN_LIST = 5000
+
+
+def _chunks(values: list) -> Iterable[list]:
+    """``values`` in lists of at most :data:`_IN_LIST` (read at call time: tests shrink it)."""
+    for start in range(0, len(values), _IN_LIST):
+        yield values[start : start + _IN_LIST]
+
+
 _INGEST_LOCK = 7_240_301  # pg advisory lock key of the screening ingest
 _TUBE_LOCK_CLASS = 7_240
 
@@ -994,7 +1002,9 @@ def _alerts_raise(changed: list[tuple]) -> None:
     abnormal = {c[0]: c for c in changed if c[3] == TubeState.ABNORMAL}
     if not abnormal:
         return
-    have = {a.tube_id: a for a in PoolAlert.objects.filter(tube_id__in=abnormal)}
+    have = {
+        a.tube_id: a for chunk in _chunks(list(abnormal)) for a in PoolAlert.objects.filter(tube_id__in=chunk)
+    }
     PoolAlert.objects.bulk_create(
         [
             PoolAlert(tube_id=i, round_id=c[1], reason=c[4], raised_at=now)
@@ -1035,9 +1045,8 @@ def _tasks_sync(items: list[tuple[int, int, str, str]]) -> None:
         for i, r in _invalid_tubes_of_members(abnormal):
             flagged.add(i)
             round_ids.add(r)
-    ids = sorted(flagged)
-    for start in range(0, len(ids), _IN_LIST):
-        _tasks_create_or_update(ids[start : start + _IN_LIST], round_ids, now)
+    for chunk in _chunks(sorted(flagged)):
+        _tasks_create_or_update(chunk, round_ids, now)
     if negative:
         open_resample = RecheckTask.objects.filter(
             round_id__in=round_ids, kind=TaskKind.RESAMPLE, status__in=OPEN_TASK_STATUSES
@@ -1048,10 +1057,8 @@ def _tasks_sync(items: list[tuple[int, int, str, str]]) -> None:
             release = [
                 i for i, tube, person, rnd in tasks if tube in negative or (person, rnd) in negative_people
             ]
-            for start in range(0, len(release), _IN_LIST):
-                RecheckTask.objects.filter(id__in=release[start : start + _IN_LIST]).update(
-                    status=TaskStatus.NOT_NEEDED, closed_at=now
-                )
+            for chunk in _chunks(release):
+                RecheckTask.objects.filter(id__in=chunk).update(status=TaskStatus.NOT_NEEDED, closed_at=now)
 
 
 def _negative_people(round_ids: set[int], people) -> set[tuple[int, int]]:
@@ -1073,8 +1080,7 @@ def _invalid_tubes_of_members(tube_ids: list[int]) -> list[tuple]:
     tube, sample = Tube._meta.db_table, Sample._meta.db_table
     found: set[tuple] = set()
     with connection.cursor() as cursor:
-        for start in range(0, len(tube_ids), _IN_LIST):
-            chunk = tube_ids[start : start + _IN_LIST]
+        for chunk in _chunks(tube_ids):
             found.update(
                 _rows(
                     cursor,
@@ -1158,8 +1164,12 @@ def _check_tubes_close(changed: list[tuple]) -> None:
     re-runs positive after the person was sampled again still escalates the task.
     """
     now = timezone.now()
-    tubes = Tube.objects.filter(id__in=[c[0] for c in changed], task__isnull=False).select_related("task")
     by_tube = {c[0]: c for c in changed}
+    tubes = [
+        tube
+        for chunk in _chunks(list(by_tube))
+        for tube in Tube.objects.filter(id__in=chunk, task__isnull=False).select_related("task")
+    ]
     for tube in tubes:
         task = tube.task
         _, _, _, state, reason, first_at = by_tube[tube.id]
