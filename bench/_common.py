@@ -11,10 +11,14 @@ import time
 from contextlib import contextmanager
 
 
-def prepare_database(db: str, name: str) -> str:
-    """Point Lianfang at a fresh database ('sqlite' or a PostgreSQL URL) before Django starts."""
+def prepare_database(db: str, name: str, *, reuse_dir: str | None = None) -> str:
+    """Point Lianfang at a fresh database ('sqlite' or a PostgreSQL URL) before Django starts.
+
+    ``reuse_dir``: keep the database an earlier run left there instead (``--reuse``); on
+    PostgreSQL the bench's database is then kept too.
+    """
     if db == "sqlite":
-        folder = tempfile.mkdtemp(prefix=f"{name}-")
+        folder = reuse_dir or tempfile.mkdtemp(prefix=f"{name}-")
         os.environ["LIANFANG_DATA_DIR"] = folder
         os.environ.pop("LIANFANG_DATABASE_URL", None)
         label = "sqlite"
@@ -24,9 +28,10 @@ def prepare_database(db: str, name: str) -> str:
         base, _, dbname = db.rpartition("/")
         dbname = dbname or "lianfang"
         bench_db = f"{dbname}_{name}"
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{bench_db}"')
-            conn.execute(f'CREATE DATABASE "{bench_db}"')
+        if reuse_dir is None:
+            with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{bench_db}"')
+                conn.execute(f'CREATE DATABASE "{bench_db}"')
         os.environ["LIANFANG_DATABASE_URL"] = f"{base}/{bench_db}"
         label = "postgresql"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lianfang.config.settings")

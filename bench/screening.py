@@ -43,7 +43,9 @@ duckdb_report, goal ≤ 3×; peak RSS goal ≤ 4 GB. Generating the city and loa
 in a child process (``peak_rss_setup_child_mb``), so that the memory they leave behind does not
 count against the screening phases; ``peak_rss_mb`` is the whole main process (the baselines
 included) and ``peak_rss_screening_mb`` the peak during the three timed phases alone (Linux
-``clear_refs``). ``--profile FILE`` runs the three timed phases under cProfile.
+``clear_refs``). ``--profile FILE`` runs the three timed phases under cProfile. ``--reuse DIR``
+runs the timed phases again on the registry and files an earlier run left (its ``setup.json``):
+at 10 M people the registry load alone takes 20-45 minutes.
 
 If an import fails as one file (a database error — e.g. a statement with more bound parameters
 than SQLite or PostgreSQL allow), the failure and its time are printed and kept in the JSON line
@@ -742,6 +744,26 @@ def setup_child(folder: Path, persons: int, seed: int) -> None:
     print(json.dumps({"made": made, "phases": timer.phases, "peak_rss_mb": peak_rss_mb()}))
 
 
+def empty_screening() -> None:
+    """Back to the state right after the set-up's registry load (``--reuse``): no round, no
+    screening rows, no unregistered people; the audit log keeps its events."""
+    from django.db import connection, transaction
+
+    from lianfang.people.models import Person
+    from lianfang.screening import models as m
+
+    order = (
+        m.PositiveFinding, m.PoolAlert, m.RecheckTask, m.Sample, m.Result, m.Box, m.Tube,
+        m.Device, m.RoundScope, m.Round, m.Site, m.Lab,
+    )  # fmt: skip
+    with transaction.atomic(), connection.cursor() as cursor:
+        for model in order:
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
+        cursor.execute(f"DELETE FROM {Person._meta.db_table} WHERE NOT registered")
+        for name in ("bench_raw_samples", "bench_raw_results"):
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--persons", type=int, default=10_000_000)
@@ -754,6 +776,13 @@ def main() -> None:
         help="rows per file when a whole-file import fails and is retried in batches",
     )
     parser.add_argument("--profile", help="write cProfile stats of the three timed phases to this file")
+    parser.add_argument(
+        "--reuse",
+        metavar="DIR",
+        help="the files folder of an earlier run at the same scale, seed and database: its registry "
+        "is kept (SQLite: the database folder its setup.json names) and the set-up skipped; the "
+        "screening tables and unregistered people are emptied first",
+    )
     parser.add_argument("--setup-only", metavar="DIR", help=argparse.SUPPRESS)  # the set-up child
     args = parser.parse_args()
 
@@ -763,34 +792,50 @@ def main() -> None:
     if args.setup_only:
         setup_child(Path(args.setup_only), args.persons, args.seed)
         return
-    db = prepare_database(args.db, "bench_screening")
+    reused = json.loads((Path(args.reuse) / "setup.json").read_text()) if args.reuse else None
+    if reused and (reused["persons"], reused["seed"], reused["db"]) != (args.persons, args.seed, args.db):
+        raise SystemExit(f"--reuse: {args.reuse} was set up for {reused}, not for this run")
+    db = prepare_database(args.db, "bench_screening", reuse_dir=reused and (reused["data_dir"] or "kept"))
     from lianfang.imports.services import import_file
     from lianfang.imports.times import SHANGHAI
     from lianfang.screening.report import round_report_write
     from lianfang.screening.services import round_open
 
     timer = Timer()
-    folder = Path(tempfile.mkdtemp(prefix="bench-screening-"))
+    folder = Path(args.reuse) if args.reuse else Path(tempfile.mkdtemp(prefix="bench-screening-"))
     print(f"screening: {args.persons:,} people on {db}, files in {folder}", file=sys.stderr)
-    # Generating the city and loading its registry leave gigabytes of freed-but-kept memory in a
-    # process at 10 M people: they run in a child process (same database, same environment), so
-    # the peak measured here is the screening phases' own.
-    child = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--setup-only",
-            str(folder),
-            "--persons",
-            str(args.persons),
-            "--seed",
-            str(args.seed),
-        ],
-        stdout=subprocess.PIPE,
-        check=True,
-        text=True,
-    )
-    setup = json.loads(child.stdout.strip().splitlines()[-1])
+    if reused:
+        setup = reused["setup"]
+        empty_screening()
+        print(
+            "  reused   the registry and files of an earlier run (set-up times are that run's)",
+            file=sys.stderr,
+        )
+    else:
+        # Generating the city and loading its registry leave gigabytes of freed-but-kept memory
+        # in a process at 10 M people: they run in a child process (same database, same
+        # environment), so the peak measured here is the screening phases' own.
+        child = subprocess.run(
+            [
+                *(sys.executable, __file__, "--setup-only", str(folder)),
+                *("--persons", str(args.persons), "--seed", str(args.seed)),
+            ],
+            stdout=subprocess.PIPE,
+            check=True,
+            text=True,
+        )
+        setup = json.loads(child.stdout.strip().splitlines()[-1])
+        (folder / "setup.json").write_text(
+            json.dumps(
+                {
+                    "persons": args.persons,
+                    "seed": args.seed,
+                    "db": args.db,
+                    "data_dir": os.environ.get("LIANFANG_DATA_DIR"),
+                    "setup": setup,
+                }
+            )
+        )
     made = setup["made"]
     for name, seconds in setup["phases"].items():
         timer.phases[name] = seconds

@@ -11,7 +11,7 @@ from django.db.backends.sqlite3.base import adapt_datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lianfang.imports.bulk import sqlite_time_text, temp_table_from_arrow
+from lianfang.imports.bulk import BULK_CACHE_MB, bulk_cache, sqlite_time_text, temp_table_from_arrow
 
 naive = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2099, 12, 31))  # noqa: DTZ001
 
@@ -44,3 +44,22 @@ def test_bulk_written_times_match_the_orms_parameters_on_sqlite():
         for n, at in enumerate(times):
             cursor.execute("SELECT n FROM t_times WHERE at = %s", [at])
             assert cursor.fetchall() == [(n,)]
+
+
+@pytest.mark.django_db
+def test_bulk_cache_grows_sqlite_cache_for_big_batches_only_and_restores_it():
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL has its shared buffers")
+
+    def cache_size():
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
+
+    usual = cache_size()
+    with bulk_cache(10):
+        assert cache_size() == usual
+    with pytest.raises(RuntimeError), bulk_cache(1_000_000):
+        assert cache_size() == -BULK_CACHE_MB * 1024 != usual
+        raise RuntimeError("an import that fails half-way")
+    assert cache_size() == usual

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import pyarrow as pa
 from django.db import connection
@@ -111,6 +112,34 @@ def sqlite_time_text(times: pa.Array) -> pa.Array:
     # ISO with a space and six decimals (a tenth of the time of pc.strftime).
     text = times.cast(pa.timestamp("us", tz=times.type.tz)).cast(pa.timestamp("us")).cast(pa.string())
     return pc.if_else(pc.ends_with(text, ".000000"), pc.utf8_slice_codeunits(text, 0, 19), text)
+
+
+# SQLite's page cache during a bulk import (the connection's usual one is 64 MB). At 10 M people
+# 1 GB took the samples import from 374 s to 268 s, and the peak to 4.24 GB: half of it stays
+# within the 4 GB goal.
+BULK_CACHE_MB = 512
+
+
+@contextmanager
+def bulk_cache(rows: int, threshold: int = 100_000) -> Iterator[None]:
+    """A bigger SQLite page cache while a batch of ``rows`` is written (restored after).
+
+    A city-sized import updates indexes of millions of entries at random places (people by ID,
+    samples by person); with the usual cache the same pages are evicted, written to the WAL and
+    read back many times over within the one transaction. PostgreSQL has its shared buffers.
+    """
+    if rows <= threshold or connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        usual = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = {-BULK_CACHE_MB * 1024}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(usual)}")
 
 
 def analyze_after_bulk(tables: Sequence[str], rows: int, threshold: int = 2000) -> None:

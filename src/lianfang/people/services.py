@@ -21,7 +21,7 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_bulk, audit_record
 from lianfang.geo.models import Division, Level
-from lianfang.imports.bulk import analyze_after_bulk, bulk_insert, temp_key_table
+from lianfang.imports.bulk import analyze_after_bulk, bulk_cache, bulk_insert, temp_key_table
 from lianfang.imports.summary import ImportSummary
 from lianfang.people.idnumbers import validate_resident_ids
 from lianfang.people.models import IdType, Person
@@ -111,7 +111,7 @@ def persons_import(
         progress(0, n)
     parts: list[np.ndarray] = []
     updated: list[np.ndarray] = []
-    with transaction.atomic():
+    with transaction.atomic(), bulk_cache(n):
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT MAX(id) FROM {Person._meta.db_table}")
             # People this import creates get ids above the mark: a key repeated in a later slice

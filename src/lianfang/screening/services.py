@@ -24,7 +24,7 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.geo.models import Division, Level
-from lianfang.imports.bulk import analyze_after_bulk, insert_arrow, temp_table_from_arrow
+from lianfang.imports.bulk import analyze_after_bulk, bulk_cache, insert_arrow, temp_table_from_arrow
 from lianfang.imports.summary import ImportSummary
 from lianfang.imports.times import as_utc, naive_utc, parse_time
 from lianfang.people.idnumbers import validate_resident_ids_arrow
@@ -364,7 +364,7 @@ def samples_import(
         column = rules.text_table(table, ("tube_barcode",)).column("tube_barcode")
         barcodes = sorted({b for b in column.to_pylist() if b})
     parts = []
-    with transaction.atomic():
+    with transaction.atomic(), bulk_cache(n):
         _lock_ingest(barcodes)
         rounds = Round.objects.all() if actor is None else Round.objects.visible_to(actor)
         sites = Site.objects.all() if actor is None else Site.objects.visible_to(actor)
@@ -825,7 +825,7 @@ def results_import(
     if progress:
         progress(0, n)
     barcodes = sorted({b for b in raw.column("tube_barcode").to_pylist() if b})
-    with transaction.atomic():
+    with transaction.atomic(), bulk_cache(n):
         _lock_ingest(barcodes)
         labs = Lab.objects.filter(pk=lab.pk) if lab is not None else Lab.objects.all()
         known = _known_barcodes(barcodes)
