@@ -32,8 +32,8 @@ def main() -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from lianfang.imports.bulk import bulk_insert
-    from lianfang.imports.services import persons_import_file
+    from lianfang.core.db import bulk_insert
+    from lianfang.imports.services import import_file
     from lianfang.people.models import Person
     from lianfang.simulate.generator import generate_population
 
@@ -50,10 +50,10 @@ def main() -> None:
     del table
 
     with timer.phase("import"):
-        first = persons_import_file(path=path, actor=None)
+        first = import_file(kind="persons", path=path, actor=None)
     assert first.accepted == args.persons and first.rejected == 0, first
     with timer.phase("reimport"):
-        second = persons_import_file(path=path, actor=None)
+        second = import_file(kind="persons", path=path, actor=None)
     assert second.duplicate == args.persons, second
 
     # Empty the table the way a fresh load finds it (TRUNCATE on PostgreSQL: a DELETE would leave

@@ -31,7 +31,7 @@ Baselines, in the same process on the same files:
 
 * ``raw_load`` — samples.csv and results.csv read with the csv module and bulk-loaded into two
   plain tables (text columns, no index) of the same database: SQLite executemany in one
-  transaction, PostgreSQL COPY (``lianfang.imports.bulk.bulk_insert``, as in people_import.py).
+  transaction, PostgreSQL COPY (``lianfang.core.db.bulk_insert``, as in people_import.py).
 * ``duckdb_report`` — plain DuckDB SQL computing the same five report files straight from the
   Parquet files written at generation (applying the row rules the data needs: ID check digit,
   known site, time, duplicates, pool capacity; result validity and duplicates; held results).
@@ -442,7 +442,7 @@ def _replace(column: pa.Array, at: np.ndarray, values: pa.Array) -> pa.Array:
 def raw_load(folder: Path) -> int:
     from django.db import connection, transaction
 
-    from lianfang.imports.bulk import bulk_insert
+    from lianfang.core.db import bulk_insert
 
     loaded = 0
     for name in ("samples", "results"):
@@ -681,9 +681,9 @@ def timed_import(kind: str, path: Path, timer: Timer, notes: dict, chunk_rows: i
     import pyarrow.csv as pacsv
     from django.db import DatabaseError
 
-    from lianfang.imports.reader import read_table
+    from lianfang.core.reader import read_table
+    from lianfang.core.summary import ImportSummary
     from lianfang.imports.services import import_file
-    from lianfang.imports.summary import ImportSummary
 
     phase = f"import_{kind}"
     started = time.perf_counter()
@@ -803,8 +803,8 @@ def main() -> None:
     if reused and (reused["persons"], reused["seed"], reused["db"]) != (args.persons, args.seed, args.db):
         raise SystemExit(f"--reuse: {args.reuse} was set up for {reused}, not for this run")
     db = prepare_database(args.db, "bench_screening", reuse_dir=reused and (reused["data_dir"] or "kept"))
+    from lianfang.core.times import SHANGHAI
     from lianfang.imports.services import import_file
-    from lianfang.imports.times import SHANGHAI
     from lianfang.screening.report import round_report_write
     from lianfang.screening.services import round_open
 

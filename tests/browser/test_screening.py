@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from django.utils import timezone
 
-from lianfang.imports.times import format_time
+from lianfang.core.times import format_time
 from lianfang.screening.models import RecheckTask, TaskStatus
 from lianfang.screening.services import labs_import, results_import, samples_import, sites_import
 from tests.browser.test_person_search import login

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from lianfang.accounts.models import AuditEvent
-from lianfang.imports.reader import read_table
-from lianfang.imports.services import persons_import_file
+from lianfang.core.reader import read_table
+from lianfang.imports.services import import_file
 from lianfang.people.models import CommunityStats, Person
 from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, actor, rid
 
@@ -91,7 +91,7 @@ EXPECTED_REASONS = {
 def test_every_reason_and_counts(db, tmp_path):
     path = write_csv(tmp_path / "persons.csv", ROWS)
     rejects = tmp_path / "rejects.csv"
-    s = persons_import_file(path=path, actor=None, rejects_path=rejects)
+    s = import_file(kind="persons", path=path, actor=None, rejects_path=rejects)
     assert s.as_dict() == {
         "read": 10,
         "accepted": 3,
@@ -126,31 +126,31 @@ def test_every_reason_and_counts(db, tmp_path):
 
 def test_missing_field_names_first_missing_column_in_table_order(db, tmp_path):
     path = write_csv(tmp_path / "p.csv", [["resident_id", "", "", "", "", "", "", ""]])
-    s = persons_import_file(path=path, actor=None)
+    s = import_file(kind="persons", path=path, actor=None)
     assert dict(s.reasons) == {"missing_field:id_number": 1}
 
 
 def test_missing_column_entirely(db, tmp_path):
     path = write_csv(tmp_path / "p.csv", [[A, "陈建国"]], header=["id_number", "name"])
-    s = persons_import_file(path=path, actor=None)
+    s = import_file(kind="persons", path=path, actor=None)
     assert dict(s.reasons) == {"missing_field:community_code": 1}
 
 
 def test_same_file_twice_is_all_duplicate_and_rejects_stay(db, tmp_path):
     path = write_csv(tmp_path / "persons.csv", ROWS)
-    persons_import_file(path=path, actor=None)
-    again = persons_import_file(path=path, actor=None)
+    import_file(kind="persons", path=path, actor=None)
+    again = import_file(kind="persons", path=path, actor=None)
     assert (again.accepted, again.duplicate, again.rejected) == (0, 3, 7)
     assert dict(again.reasons) == EXPECTED_REASONS
     assert Person.objects.count() == 3
 
 
 def test_update_changes_person_and_is_audited_blank_keeps(db, tmp_path):
-    persons_import_file(path=write_csv(tmp_path / "a.csv", ROWS[:1]), actor=None)
+    import_file(kind="persons", path=write_csv(tmp_path / "a.csv", ROWS[:1]), actor=None)
     before = Person.objects.get(id_number=A)
     # New phone; blank address and tags leave the stored values.
     row = ["resident_id", A, "陈建国", "13700000000", JJ_COMMUNITY, "", "", ""]
-    s = persons_import_file(path=write_csv(tmp_path / "b.csv", [row]), actor=None)
+    s = import_file(kind="persons", path=write_csv(tmp_path / "b.csv", [row]), actor=None)
     assert (s.accepted, s.duplicate) == (1, 0)
     after = Person.objects.get(id_number=A)
     assert after.pk == before.pk and after.phone == "13700000000"
@@ -161,7 +161,7 @@ def test_update_changes_person_and_is_audited_blank_keeps(db, tmp_path):
 
 def test_repeated_key_in_one_file_applies_in_order(db, tmp_path):
     rows = [ROWS[0], ROWS[0], ["resident_id", A, "陈建国", "13711111111", JJ_COMMUNITY, "", "", ""]]
-    s = persons_import_file(path=write_csv(tmp_path / "p.csv", rows), actor=None)
+    s = import_file(kind="persons", path=write_csv(tmp_path / "p.csv", rows), actor=None)
     assert (s.read, s.accepted, s.duplicate) == (3, 2, 1)
     assert Person.objects.get(id_number=A).phone == "13711111111"
 
@@ -169,20 +169,22 @@ def test_repeated_key_in_one_file_applies_in_order(db, tmp_path):
 def test_lowercase_x_stored_upper(db, tmp_path):
     x = rid("110105", "19491231", "002")
     assert x.endswith("X")
-    persons_import_file(
-        path=write_csv(tmp_path / "p.csv", [["", x.lower(), "赵", "", JJ_COMMUNITY, "", "", ""]]), actor=None
+    import_file(
+        kind="persons",
+        path=write_csv(tmp_path / "p.csv", [["", x.lower(), "赵", "", JJ_COMMUNITY, "", "", ""]]),
+        actor=None,
     )
     assert Person.objects.filter(id_number=x).exists()
 
 
 def test_scoped_import_refuses_other_county(db, tmp_path, county_user):
     rows = [ROWS[0], ROWS[2]]  # Jinjiang and Licheng
-    s = persons_import_file(path=write_csv(tmp_path / "p.csv", rows), actor=actor(county_user))
+    s = import_file(kind="persons", path=write_csv(tmp_path / "p.csv", rows), actor=actor(county_user))
     assert (s.accepted, dict(s.reasons)) == (1, {"unknown_community": 1})
     # A person stored in Licheng cannot be moved into Jinjiang by a Jinjiang user.
-    persons_import_file(path=write_csv(tmp_path / "c.csv", [ROWS[2]]), actor=None)
+    import_file(kind="persons", path=write_csv(tmp_path / "c.csv", [ROWS[2]]), actor=None)
     moved = ["resident_id", C, "王小宝", "", JJ_COMMUNITY, "", "", ""]
-    s = persons_import_file(path=write_csv(tmp_path / "m.csv", [moved]), actor=actor(county_user))
+    s = import_file(kind="persons", path=write_csv(tmp_path / "m.csv", [moved]), actor=actor(county_user))
     assert dict(s.reasons) == {"out_of_jurisdiction": 1}
     assert Person.objects.get(id_number=C).community_id == LC_COMMUNITY
 
@@ -211,7 +213,7 @@ def test_xlsx_10000_rows(db, tmp_path):
         )
     path = tmp_path / "big.xlsx"
     wb.save(path)
-    s = persons_import_file(path=path, actor=None)
+    s = import_file(kind="persons", path=path, actor=None)
     assert s.read == 10_000 and s.rejected == 0 and s.accepted == 10_000
     assert Person.objects.filter(phone="13800009999").exists()  # numeric phone cell read as digits
 
@@ -221,7 +223,7 @@ def test_parquet_same_as_csv(db, tmp_path):
 
     table = read_table(write_csv(tmp_path / "p.csv", ROWS))
     pq.write_table(table, tmp_path / "p.parquet")
-    s = persons_import_file(path=tmp_path / "p.parquet", actor=None)
+    s = import_file(kind="persons", path=tmp_path / "p.parquet", actor=None)
     assert (s.accepted, s.rejected) == (3, 7)
 
 
@@ -297,7 +299,7 @@ def test_slices_give_the_whole_files_outcome(db, tmp_path, monkeypatch):
 
     from lianfang.people import services
 
-    persons_import_file(path=write_csv(tmp_path / "before.csv", [ROWS[1]]), actor=None)  # B is stored
+    import_file(kind="persons", path=write_csv(tmp_path / "before.csv", [ROWS[1]]), actor=None)  # B is stored
     D = rid("350582", "19880808", "357")
     rows = [
         ROWS[0],  # A new
@@ -316,7 +318,7 @@ def test_slices_give_the_whole_files_outcome(db, tmp_path, monkeypatch):
         monkeypatch.setattr(services, "CHUNK_ROWS", chunk)
         with transaction.atomic():
             audits = AuditEvent.objects.count()
-            summary = persons_import_file(path=path, actor=None, rejects_path=rejects)
+            summary = import_file(kind="persons", path=path, actor=None, rejects_path=rejects)
             people = sorted(Person.objects.values_list("id_number", "name", "phone", "registered"))
             events = sorted(
                 (e.action, e.object_type, json.dumps(e.detail, sort_keys=True))

@@ -10,7 +10,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lianfang.imports.times import parse_time
+from lianfang.core.times import parse_time
 from lianfang.people.idnumbers import validate_resident_ids_arrow
 from lianfang.people.normalize import ID_TYPE_ALIASES
 from lianfang.screening import rules

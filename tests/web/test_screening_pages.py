@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from lianfang.accounts.models import AuditEvent
 from lianfang.analytics.screening import COUNT_COLUMNS, UNTESTED_COLUMNS, coverage_by_community
+from lianfang.core.times import format_time
 from lianfang.imports.models import ImportJob
-from lianfang.imports.times import format_time
 from lianfang.screening import selectors
 from lianfang.screening.models import PoolAlert, RecheckTask, Round, Sample, Site, TaskStatus
 from lianfang.screening.report import round_input
@@ -561,5 +561,5 @@ def test_round_page_upload_of_samples_and_results(world, county_user, django_cap
 
 
 def test_nav_has_screening_entry(db, county_user):
-    assert '<a href="/rounds/" class="">核酸筛查</a>' in page(logged_in(county_user), "/")
-    assert '<a href="/rounds/" class="active">核酸筛查</a>' in page(logged_in(county_user), "/rounds/")
+    assert '<a href="/rounds/">核酸筛查</a>' in page(logged_in(county_user), "/")
+    assert '<a href="/rounds/" class="active" aria-current="page">核酸筛查</a>' in page(logged_in(county_user), "/rounds/")

@@ -27,12 +27,6 @@ class Role(models.TextChoices):
 # Everybody else sees them masked, the same way in pages, exports, the API and drop-downs.
 UNMASKED_ROLES = frozenset({Role.TRACER, Role.TRANSFER, Role.ISOLATION, Role.COMMUNITY_WORKER})
 
-# Roles that may import the grid registry (底数).
-REGISTRY_EDITORS = frozenset({Role.COMMAND_OFFICE, Role.COMMUNITY_WORKER, Role.ADMIN})
-
-# Roles that may read the audit log.
-AUDIT_READERS = frozenset({Role.AUDITOR})
-
 
 # Screening: who may do what (the same in pages, the API and uploads).
 ROUND_OPENERS = frozenset({Role.COMMANDER, Role.COMMAND_OFFICE, Role.ADMIN})

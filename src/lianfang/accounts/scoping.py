@@ -18,7 +18,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import models
 from django.http import Http404
 
-from lianfang.accounts.roles import AUDIT_READERS, REGISTRY_EDITORS, sees_personal_data
+from lianfang.accounts.roles import sees_personal_data
+from lianfang.core import codes as codes_
+from lianfang.core import plugins
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +43,14 @@ class Actor:
     def sees_personal_data(self) -> bool:
         return sees_personal_data(self.role)
 
-    @property
-    def may_edit_registry(self) -> bool:
-        return self.role in REGISTRY_EDITORS
-
-    @property
-    def may_read_audit(self) -> bool:
-        return self.role in AUDIT_READERS
+    def may(self, verb: str) -> bool:
+        """True when the actor's role has ``verb``, a permission some app declared in its plugin
+        (``round.open``, ``persons.import`` …). Server authority (no user: the CLI) is not an actor."""
+        return bool(self.role) and self.role in plugins.roles_for(verb)
 
     def covers(self, code: str) -> bool:
         """True when ``code`` (any level) lies inside one of the actor's jurisdictions."""
-        return any(code.startswith(own) for own in self.codes)
+        return codes_.covered(code, self.codes)
 
     @classmethod
     def for_user(cls, user, *, ip: str | None = None, token_id: int | None = None) -> Actor:
@@ -63,16 +62,7 @@ class Actor:
     @classmethod
     def of(cls, user, *, codes: tuple[str, ...], ip: str | None = None, token_id: int | None = None) -> Actor:
         """An active user's actor, their jurisdiction codes already read."""
-        return cls(user=user, role=user.role, codes=_outermost(codes), token_id=token_id, ip=ip)
-
-
-def _outermost(codes: tuple[str, ...]) -> tuple[str, ...]:
-    """Drop codes already covered by a shorter one (350582 under 3505)."""
-    kept: list[str] = []
-    for code in sorted(codes, key=len):
-        if not any(code.startswith(k) for k in kept):
-            kept.append(code)
-    return tuple(sorted(kept))
+        return cls(user=user, role=user.role, codes=codes_.outermost(codes), token_id=token_id, ip=ip)
 
 
 def client_ip(request) -> str | None:
@@ -94,17 +84,11 @@ def division_q(codes: tuple[str, ...], *, county: str, town: str, community: str
     Exact matches on the indexed county / town / community columns wherever the code's level
     allows it (fast on both databases); a prefix only above county level.
     """
+    columns = {"county_code": county, "town_code": town, "community_id": community}
     q = models.Q()
     for code in codes:
-        n = len(code)
-        if n == 6:
-            q |= models.Q(**{county: code})
-        elif n == 9:
-            q |= models.Q(**{town: code})
-        elif n == 12:
-            q |= models.Q(**{community: code})
-        else:
-            q |= models.Q(**{f"{county}__startswith": code})
+        column = codes_.COLUMN_OF_LENGTH.get(len(code))
+        q |= models.Q(**{columns[column]: code} if column else {f"{county}__startswith": code})
     return q
 
 

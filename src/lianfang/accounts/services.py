@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from lianfang.accounts.models import ApiToken, AuditEvent, Jurisdiction, LoginFailure, User, hash_token
 from lianfang.accounts.scoping import Actor
-from lianfang.config.orm import loaded
+from lianfang.core.db import loaded
 
 TOKEN_PREFIX = "lf_"
 _LAST_USED_RESOLUTION = dt.timedelta(minutes=1)

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "lianfang.people",
     "lianfang.imports",
     "lianfang.screening",
+    "lianfang.simulate",
     "lianfang.web",
 ]
 

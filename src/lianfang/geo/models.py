@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.scoping import ScopedQuerySet
+from lianfang.core import codes
 
 
 class Level(models.IntegerChoices):
@@ -17,7 +18,7 @@ class Level(models.IntegerChoices):
 
 
 # The length of a division code at each level (GB/T 2260 + the 12-digit statistical code).
-CODE_LENGTH = {Level.PROVINCE: 2, Level.CITY: 4, Level.COUNTY: 6, Level.TOWN: 9, Level.COMMUNITY: 12}
+CODE_LENGTH = {Level(level): length for level, length in codes.LENGTH.items()}
 LEVEL_OF_LENGTH = {length: level for level, length in CODE_LENGTH.items()}
 
 
@@ -26,7 +27,7 @@ class DivisionQuerySet(ScopedQuerySet):
         """Divisions inside the actor's jurisdictions, and their ancestors (for the breadcrumb)."""
         if not actor.codes:
             return self.none()
-        ancestors = {code[:n] for code in actor.codes for n in CODE_LENGTH.values() if n < len(code)}
+        ancestors = {a for code in actor.codes for a in codes.ancestors(code)}
         return self.filter(_inside_q(actor.codes) | models.Q(code__in=ancestors))
 
     def inside(self, actor):
@@ -68,7 +69,7 @@ class Division(models.Model):
 
     @property
     def ancestor_codes(self) -> list[str]:
-        return [self.code[:n] for n in CODE_LENGTH.values() if n < len(self.code)]
+        return codes.ancestors(self.code)
 
 
 class Compound(models.Model):

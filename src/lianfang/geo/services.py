@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from importlib import resources
 
+import pyarrow as pa
 from django.db import transaction
 
-from lianfang.geo.models import LEVEL_OF_LENGTH, Division
-from lianfang.imports.reader import read_table
-from lianfang.imports.summary import ImportSummary
+from lianfang.core import codes
+from lianfang.core.reader import read_table, write_rejects
+from lianfang.core.summary import ImportSummary
+from lianfang.geo.models import Division
 
 SHIPPED_FILES = (
     "quanzhou-provinces.csv",
@@ -17,7 +19,6 @@ SHIPPED_FILES = (
     "quanzhou-towns.csv",
     "quanzhou-communities.csv",
 )
-PARENT_LENGTH = {4: 2, 6: 4, 9: 6, 12: 9}
 
 
 def shipped_paths():
@@ -37,10 +38,10 @@ def divisions_import(*, paths, rejects: list | None = None) -> ImportSummary:
     for path in paths:
         table = read_table(path)
         cols = table.column_names
-        codes = table.column("code").to_pylist() if "code" in cols else [""] * table.num_rows
+        code_list = table.column("code").to_pylist() if "code" in cols else [""] * table.num_rows
         names = table.column("name").to_pylist() if "name" in cols else [""] * table.num_rows
         originals = table.to_pylist() if rejects is not None else None
-        for i, (code, name) in enumerate(zip(codes, names, strict=True)):
+        for i, (code, name) in enumerate(zip(code_list, names, strict=True)):
             rows.append((code, name, originals[i] if originals else {}))
     summary.read = len(rows)
     existing = dict(Division.objects.values_list("code", "name"))
@@ -53,7 +54,7 @@ def divisions_import(*, paths, rejects: list | None = None) -> ImportSummary:
             reason = "missing_field:code"
         elif not name:
             reason = "missing_field:name"
-        elif not code.isdigit() or len(code) not in LEVEL_OF_LENGTH:
+        elif not codes.is_code(code):
             reason = "bad_code"
         outcome.append(reason)
         if reason is None:
@@ -64,8 +65,7 @@ def divisions_import(*, paths, rejects: list | None = None) -> ImportSummary:
     seen: set[str] = set()
     for i, (code, name, original) in enumerate(rows):
         reason = outcome[i]
-        if reason is None and len(code) > 2:
-            parent = code[: PARENT_LENGTH[len(code)]]
+        if reason is None and (parent := codes.parent(code)) is not None:
             if parent not in known and parent not in candidates:
                 reason = "unknown_parent"
         if reason is not None:
@@ -80,8 +80,8 @@ def divisions_import(*, paths, rejects: list | None = None) -> ImportSummary:
         division = Division(
             code=code,
             name=name,
-            level=LEVEL_OF_LENGTH[len(code)],
-            parent_id=code[: PARENT_LENGTH[len(code)]] if len(code) > 2 else None,
+            level=codes.level(code),
+            parent_id=codes.parent(code),
         )
         (changed if code in existing else new).append(division)
         summary.accepted += 1
@@ -89,6 +89,21 @@ def divisions_import(*, paths, rejects: list | None = None) -> ImportSummary:
     with transaction.atomic():
         Division.objects.bulk_create(new, batch_size=1000)
         Division.objects.bulk_update(changed, ["name"], batch_size=1000)
+    return summary
+
+
+def divisions_import_files(*, paths, actor=None, rejects_path=None) -> ImportSummary:
+    """The ``divisions`` import kind: several files at once (parents may come in a later file),
+    by server authority only (the division tree is everybody's reference data)."""
+    if actor is not None:
+        raise PermissionError("区划只能由服务器命令导入 / divisions are imported from the command line only")
+    rejects: list = []
+    summary = divisions_import(paths=paths, rejects=rejects)
+    if rejects_path:
+        table = (
+            pa.Table.from_pylist([r for r, _ in rejects]) if rejects else pa.table({"code": [], "name": []})
+        )
+        write_rejects(rejects_path, table, [reason for _, reason in rejects])
     return summary
 
 

@@ -11,30 +11,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor
+from lianfang.core import plugins
+from lianfang.core.reader import ImportFileError, read_table, write_rejects
+from lianfang.core.summary import ImportSummary
 from lianfang.imports.models import ImportJob, JobStatus
-from lianfang.imports.reader import ImportFileError, read_table, write_rejects
-from lianfang.imports.summary import ImportSummary
 
 # Row outcomes that are not rejections (samples and results report them per row).
 _KEPT = {"", "accepted", "duplicate", "held"}
 
 
-def _importer(kind: str):
-    if kind == "persons":
-        from lianfang.people.services import persons_import
-
-        return persons_import
-    from lianfang.screening import services
-
-    return {
-        "sites": services.sites_import,
-        "labs": services.labs_import,
-        "samples": services.samples_import,
-        "results": services.results_import,
-    }[kind]
-
-
-IMPORT_KINDS = ("persons", "sites", "labs", "samples", "results")
+def import_kinds() -> tuple[str, ...]:
+    """Every kind an installed app declared (``persons``, ``samples`` …)."""
+    return tuple(plugins.importers())
 
 
 def import_file(
@@ -44,20 +32,17 @@ def import_file(
 
     Raises ImportFileError when the file as a whole cannot be read.
     """
+    importer = plugins.importer(kind)
+    run = plugins.resolve(importer.run)
+    if importer.files == "many":
+        return run(paths=[path], actor=actor, rejects_path=rejects_path)
     table = read_table(path, fmt=fmt)
-    importer = _importer(kind)
-    kwargs = {"table": table, "actor": actor, "source": Path(str(path)).name}
-    if kind in ("persons", "samples", "results"):
-        kwargs["progress"] = progress
-    summary, outcomes = importer(**kwargs)
+    kwargs = {"progress": progress} if importer.progress else {}
+    summary, outcomes = run(table=table, actor=actor, source=Path(str(path)).name, **kwargs)
     if rejects_path:
         mask = ~np.isin(outcomes.astype(str), list(_KEPT))
         write_rejects(rejects_path, table.filter(pa.array(mask)), list(outcomes[mask]))
     return summary
-
-
-def persons_import_file(**kwargs) -> ImportSummary:
-    return import_file(kind="persons", **kwargs)
 
 
 def import_job_create(*, actor: Actor, uploaded_file, kind: str = "persons") -> ImportJob:

@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_bulk, audit_record
+from lianfang.core.db import analyze_after_bulk, bulk_cache, bulk_insert, temp_key_table
+from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Division, Level
-from lianfang.imports.bulk import analyze_after_bulk, bulk_cache, bulk_insert, temp_key_table
-from lianfang.imports.summary import ImportSummary
 from lianfang.people.idnumbers import validate_resident_ids
 from lianfang.people.models import IdType, Person
 from lianfang.people.normalize import name_pinyin, normalize_id_type, normalize_phone, normalize_tags

@@ -23,8 +23,8 @@ from ninja.errors import HttpError
 from lianfang.accounts.roles import RECHECK_REGISTRARS, RESULT_WRITERS, ROUND_OPENERS, SAMPLE_WRITERS
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
-from lianfang.config.orm import loaded
-from lianfang.imports.summary import reason_text
+from lianfang.core.db import loaded
+from lianfang.core.summary import reason_text
 from lianfang.screening import services
 from lianfang.screening.models import Box, Device, Lab, RecheckTask, Round, Site, Tube
 

@@ -14,12 +14,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.scoping import ScopedQuerySet, division_q
-from lianfang.geo.models import CODE_LENGTH
+from lianfang.core import codes
 
 
 def _overlap_q(actor, field: str) -> models.Q:
     """Rows whose division code ``field`` is inside the actor's jurisdictions or contains one of them."""
-    prefixes = {code[:n] for code in actor.codes for n in CODE_LENGTH.values() if n <= len(code)}
+    prefixes = {a for code in actor.codes for a in (*codes.ancestors(code), code)}
     q = models.Q(**{f"{field}__in": prefixes})
     for code in actor.codes:
         q |= models.Q(**{f"{field}__startswith": code})

@@ -23,10 +23,10 @@ from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
+from lianfang.core.db import analyze_after_bulk, bulk_cache, insert_arrow, temp_table_from_arrow
+from lianfang.core.summary import ImportSummary
+from lianfang.core.times import as_utc, naive_utc, parse_time
 from lianfang.geo.models import Division, Level
-from lianfang.imports.bulk import analyze_after_bulk, bulk_cache, insert_arrow, temp_table_from_arrow
-from lianfang.imports.summary import ImportSummary
-from lianfang.imports.times import as_utc, naive_utc, parse_time
 from lianfang.people.idnumbers import validate_resident_ids_arrow
 from lianfang.people.models import Person
 from lianfang.people.normalize import ID_TYPE_ALIASES, name_pinyin

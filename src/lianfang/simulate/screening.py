@@ -15,7 +15,7 @@ import pyarrow as pa
 from django.db import transaction
 from django.utils import timezone
 
-from lianfang.imports.times import SHANGHAI
+from lianfang.core.times import SHANGHAI
 from lianfang.people.models import Person
 from lianfang.screening import services
 from lianfang.screening.models import PoolAlert, RecheckTask, Round, TaskStatus

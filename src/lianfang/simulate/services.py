@@ -8,8 +8,8 @@ from django.utils import timezone
 from lianfang.accounts.models import User
 from lianfang.accounts.roles import Role
 from lianfang.accounts.services import user_create
+from lianfang.core.db import analyze_after_bulk, bulk_insert
 from lianfang.geo.models import Building, Compound
-from lianfang.imports.bulk import analyze_after_bulk, bulk_insert
 from lianfang.people.models import Person
 from lianfang.people.normalize import name_pinyin
 from lianfang.people.services import INSERT_COLUMNS

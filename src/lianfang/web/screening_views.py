@@ -36,10 +36,10 @@ from lianfang.accounts.roles import (
 from lianfang.accounts.scoping import Actor, actor_of, scoped
 from lianfang.accounts.services import audit_record
 from lianfang.analytics.screening import UNTESTED_COLUMNS
+from lianfang.core.times import SHANGHAI, parse_time
 from lianfang.geo.models import Division, Level
 from lianfang.imports.models import ImportJob
 from lianfang.imports.services import import_job_create
-from lianfang.imports.times import SHANGHAI, parse_time
 from lianfang.people.presenters import person_public
 from lianfang.screening import selectors
 from lianfang.screening.models import PoolPolicy, Round, TaskStatus, TubeState

@@ -23,10 +23,11 @@ from lianfang.accounts.services import (
     login_failures_clear,
     login_is_throttled,
 )
+from lianfang.core import codes, plugins
+from lianfang.core.summary import reason_text
 from lianfang.geo.models import Division, Level
 from lianfang.imports.models import ImportJob
 from lianfang.imports.services import import_job_create
-from lianfang.imports.summary import reason_text
 from lianfang.people.models import CommunityStats, Person, Tag
 from lianfang.people.presenters import person_public
 from lianfang.people.selectors import person_get, persons_search, search_kind
@@ -106,7 +107,7 @@ def home(request):
     totals = _rollup(stats, 0).get("", defaultdict(int))
     # The level below the actor's widest jurisdiction: a city user sees counties, a county user towns.
     widest = min((len(c) for c in actor.codes), default=12)
-    child_len = {2: 4, 4: 6, 6: 9, 9: 12}.get(widest, 12)
+    child_len = codes.child_length(widest)
     by_child = _rollup(stats, child_len)
     names = dict(Division.objects.filter(code__in=list(by_child)).values_list("code", "name"))
     own = list(Division.objects.filter(code__in=actor.codes).order_by("code"))
@@ -241,25 +242,15 @@ def person_detail(request, pk: int):
         object_id=person.pk,
         detail={"masked": not actor.sees_personal_data},
     )
-    from lianfang.screening.models import OPEN_TASK_STATUSES, RecheckTask, Sample
-
-    samples = list(
-        Sample.objects.filter(person=person).select_related("tube", "round").order_by("-collected_at")[:10]
-    )
-    tasks = list(
-        RecheckTask.objects.filter(person=person).select_related("tube", "check_tube").order_by("-id")[:10]
-    )
-    held = any(t.status in OPEN_TASK_STATUSES for t in tasks)
+    panels = []
+    for panel in plugins.person_panels():
+        context = plugins.resolve(panel.context)(person=person, actor=actor)
+        if context is not None:
+            panels.append({"template": panel.template, **context})
     return render(
         request,
         "lianfang/person.html",
-        {
-            "p": person_public(person, actor),
-            "person": person,
-            "samples": samples,
-            "tasks": tasks,
-            "held": held,
-        },
+        {"p": person_public(person, actor), "person": person, "panels": panels},
     )
 
 
@@ -270,7 +261,7 @@ def person_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def person_import(request):
     actor = actor_of(request)
-    if not actor.may_edit_registry:
+    if not actor.may("persons.import"):
         raise Http404
     error = ""
     if request.method == "POST":
@@ -334,7 +325,7 @@ def import_job_rejects(request, pk):
 @scoped
 def audit_log(request):
     actor = actor_of(request)
-    if not actor.may_read_audit:
+    if not actor.may("audit.read"):
         raise Http404
     events = AuditEvent.objects.select_related("user").order_by("-at", "-id")
     action = request.GET.get("action", "")

@@ -11,7 +11,7 @@ from django.db.backends.sqlite3.base import adapt_datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lianfang.imports.bulk import BULK_CACHE_MB, bulk_cache, sqlite_time_text, temp_table_from_arrow
+from lianfang.core.db import BULK_CACHE_MB, bulk_cache, sqlite_time_text, temp_table_from_arrow
 
 naive = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2099, 12, 31))  # noqa: DTZ001
 

@@ -1,4 +1,4 @@
-"""Tests for lianfang.imports.reader (pure pyarrow/openpyxl; no Django needed)."""
+"""Tests for lianfang.core.reader (pure pyarrow/openpyxl; no Django needed)."""
 
 # Spreadsheet cells and Parquet timestamps here are naive on purpose, as in users' files.
 # ruff: noqa: DTZ001
@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lianfang.imports import reader
-from lianfang.imports.reader import (
+from lianfang.core import reader
+from lianfang.core.reader import (
     EXTRA_COLUMN,
     ImportFileError,
     detect_format,
@@ -591,7 +591,7 @@ def test_error_str_has_both_languages():
 
 def test_module_does_not_import_django():
     code = (
-        "import sys, lianfang.imports.reader; "
+        "import sys, lianfang.core.reader; "
         "bad = [m for m in sys.modules if m == 'django' or m.startswith('django.')]; "
         "assert not bad, bad"
     )

@@ -1,0 +1,123 @@
+"""The division-code algebra, written once (GB/T 2260 six digits + the 12-digit statistical code).
+
+A code's length is its level: province 2, city 4, county 6, town/street 9, community/village 12.
+A code lies inside another when it starts with it. Rows that hold a place carry the indexed
+columns ``county_code`` (6), ``town_code`` (9) and ``community_id`` (12): a filter on a code of
+those lengths is an exact match on one of them, a wider code a prefix of the county column.
+No Django here: the models, the SQL of selectors and reports, and the pages all use these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+PROVINCE, CITY, COUNTY, TOWN, COMMUNITY = 1, 2, 3, 4, 5
+
+# The length of a code at each level, and back.
+LENGTH = {PROVINCE: 2, CITY: 4, COUNTY: 6, TOWN: 9, COMMUNITY: 12}
+LEVEL_OF_LENGTH = {length: level for level, length in LENGTH.items()}
+LENGTHS = tuple(sorted(LEVEL_OF_LENGTH))
+
+# The indexed column of a located row that holds a code of this length (exact match).
+COLUMN_OF_LENGTH = {6: "county_code", 9: "town_code", 12: "community_id"}
+
+
+class CodeError(ValueError):
+    """Not a division code."""
+
+
+def is_code(code: str) -> bool:
+    return isinstance(code, str) and code.isdigit() and len(code) in LEVEL_OF_LENGTH
+
+
+def level(code: str) -> int:
+    """The level (1 province … 5 community) of a code, from its length."""
+    try:
+        return LEVEL_OF_LENGTH[len(code)]
+    except (KeyError, TypeError) as exc:
+        raise CodeError(
+            f"区划代码须为2/4/6/9/12位数字 / a division code has 2, 4, 6, 9 or 12 digits: {code!r}"
+        ) from exc
+
+
+def parent(code: str) -> str | None:
+    """The enclosing division's code (None for a province)."""
+    lvl = level(code)
+    return None if lvl == PROVINCE else code[: LENGTH[lvl - 1]]
+
+
+def at_level(code: str, lvl: int) -> str:
+    """The code of the division at ``lvl`` that contains ``code`` (its own code at its level)."""
+    length = LENGTH[lvl]
+    if len(code) < length:
+        raise CodeError(f"{code} 不在 {lvl} 级之下 / {code} is above level {lvl}")
+    return code[:length]
+
+
+def county(code: str) -> str:
+    return at_level(code, COUNTY)
+
+
+def town(code: str) -> str:
+    return at_level(code, TOWN)
+
+
+def ancestors(code: str) -> list[str]:
+    """Every enclosing code, outermost first (not the code itself)."""
+    return [code[:n] for n in LENGTHS if n < len(code)]
+
+
+def child_length(code_or_length: str | int) -> int:
+    """The length of the codes one level below (12 stays 12: a community has no children here)."""
+    n = code_or_length if isinstance(code_or_length, int) else len(code_or_length)
+    return next((m for m in LENGTHS if m > n), LENGTHS[-1])
+
+
+def inside(code: str, area: str) -> bool:
+    """True when ``code`` (any level) lies inside ``area`` (any level)."""
+    return code.startswith(area)
+
+
+def covered(code: str, codes: Iterable[str]) -> bool:
+    """True when ``code`` lies inside one of ``codes``."""
+    return any(code.startswith(c) for c in codes)
+
+
+def outermost(codes: Iterable[str]) -> tuple[str, ...]:
+    """Drop codes already covered by a shorter one (350582 under 3505); sorted."""
+    kept: list[str] = []
+    for code in sorted(set(codes), key=len):
+        if not covered(code, kept):
+            kept.append(code)
+    return tuple(sorted(kept))
+
+
+def intersect(area: Iterable[str], codes: Iterable[str]) -> tuple[str, ...]:
+    """The parts of ``area`` inside ``codes``: each code of one side that lies in the other."""
+    area, codes = tuple(area), tuple(codes)
+    found = [a for a in area if covered(a, codes)] + [c for c in codes if covered(c, area)]
+    return outermost(found)
+
+
+def overlapping(code: str, codes: Iterable[str]) -> bool:
+    """True when ``code`` lies inside one of ``codes`` or contains one of them."""
+    return any(code.startswith(c) or c.startswith(code) for c in codes)
+
+
+def where(codes: Iterable[str], alias: str = "") -> tuple[str, list]:
+    """SQL (both databases) for "a located row ``alias`` lies inside ``codes``", with its params.
+
+    Exact matches on the indexed county / town / community columns wherever a code's length
+    allows it, a prefix of the county column above county level; no code matches nothing.
+    """
+    prefix = f"{alias}." if alias else ""
+    parts, params = [], []
+    for code in codes:
+        column = COLUMN_OF_LENGTH.get(len(code))
+        if column:
+            parts.append(f"{prefix}{column} = %s")
+            params.append(code)
+        else:
+            parts.append(f"{prefix}county_code LIKE %s")
+            params.append(code + "%")
+    return "(" + " OR ".join(parts or ["1 = 0"]) + ")", params

@@ -1,0 +1,107 @@
+"""The import summary every import returns: read = accepted + duplicate + held + rejected."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+# Bilingual explanations of every rejection reason, for pages, the API, the CLI and rejects
+# files. The general ones of the data contract live here; each app registers its own
+# (:func:`register_reasons`, from its plugin) so that no reason is ever shown as a bare code.
+_REASONS: dict[str, tuple[str, str]] = {}
+_OWNER: dict[str, str] = {}
+
+
+class ReasonConflict(ValueError):
+    """Two apps registered the same reason code with different texts."""
+
+
+def register_reasons(owner: str, reasons: dict[str, tuple[str, str]]) -> None:
+    """Register ``{code: (Chinese, English)}`` for ``owner`` (an app label); idempotent."""
+    for code, text in reasons.items():
+        zh, en = text
+        if not (code and zh and en):
+            raise ReasonConflict(f"reason {code!r} of {owner} needs a code, Chinese and English text")
+        known = _REASONS.get(code)
+        if known is not None and known != (zh, en):
+            raise ReasonConflict(f"reason {code!r} of {owner} is already registered by {_OWNER[code]}")
+        _REASONS[code], _OWNER[code] = (zh, en), _OWNER.get(code, owner)
+
+
+def registered_reasons() -> dict[str, tuple[str, str]]:
+    _discover()
+    return dict(_REASONS)
+
+
+def reason_text(reason: str) -> tuple[str, str]:
+    """(Chinese, English) text for a reason such as ``missing_field:name``.
+
+    An unregistered reason comes back as its code in both languages (and is a defect: the
+    registry test lists every reason an importer can give)."""
+    _discover()
+    base, _, column = reason.partition(":")
+    zh, en = _REASONS.get(base, (reason, reason))
+    if column:
+        return f"{zh}：{column}", f"{en}: {column}"
+    return zh, en
+
+
+def _discover() -> None:
+    """Let every installed app register its reasons (a no-op without Django's app registry)."""
+    from lianfang.core import plugins
+
+    plugins.discover()
+
+
+register_reasons(
+    "core",
+    {
+        "missing_field": ("缺少必填字段", "a required field is empty"),
+        "extra_cells": (
+            "该行的单元格多于表头（可能是未加引号的逗号），整行未导入",
+            "the row has more cells than the header (an unquoted comma?); nothing of it is stored",
+        ),
+        "bad_time": (
+            "时间无效（须为 ISO 8601 或 YYYY-MM-DD HH:MM[:SS]，仅日期不算时间）",
+            "not a time (ISO 8601 or YYYY-MM-DD HH:MM[:SS]; a date alone is not a time)",
+        ),
+        "out_of_jurisdiction": (
+            "该人员登记在您的辖区之外",
+            "this person is registered outside your jurisdiction",
+        ),
+    },
+)
+
+
+@dataclass
+class ImportSummary:
+    read: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    held: int = 0
+    rejected: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    created: int = 0
+    updated: int = 0
+
+    def reject(self, reason: str, count: int = 1) -> None:
+        self.rejected += count
+        self.reasons[reason] += count
+
+    @property
+    def balanced(self) -> bool:
+        return (
+            self.read == self.accepted + self.duplicate + self.held + self.rejected
+            and self.rejected == sum(self.reasons.values())
+        )
+
+    def as_dict(self) -> dict:
+        """The JSON summary of FORMATS.md (reasons sorted for stable output)."""
+        return {
+            "read": self.read,
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "held": self.held,
+            "rejected": self.rejected,
+            "reasons": dict(sorted(self.reasons.items())),
+        }

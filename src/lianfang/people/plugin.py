@@ -1,0 +1,24 @@
+"""What the registry adds to the platform: the ``persons`` import, its reasons and who may run it."""
+
+from lianfang.accounts.roles import Role
+from lianfang.core.plugins import Importer, Plugin
+
+PLUGIN = Plugin(
+    app="people",
+    importers=(
+        Importer(
+            kind="persons",
+            run="lianfang.people.services.persons_import",
+            label=("底数", "grid registry"),
+        ),
+    ),
+    reasons={
+        "bad_id_type": ("证件类型无法识别", "unknown ID type"),
+        "invalid_id_number": (
+            "证件号码无效（身份证须18位、出生日期真实且不晚于今天、校验位正确）",
+            "invalid ID number (a resident ID needs 18 characters, a real past birth date and the right check digit)",
+        ),
+    },
+    # Roles that may import the grid registry (底数).
+    verbs={"persons.import": frozenset({Role.COMMAND_OFFICE, Role.COMMUNITY_WORKER, Role.ADMIN})},
+)
