@@ -1,0 +1,158 @@
+"""The plain-number sections of a protocol: screening, tracing, transfer, treatment, command.
+
+Each section is a frozen dataclass. ``verify`` lists the fields that are local practice rather
+than national text (DOMAIN.md marks them *(verify)*), so the UI can say "local practice, verify".
+Where each value comes from is in ``editions.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ._frozen import FrozenMap, check_verify
+
+SEVERITIES = ("mild", "moderate", "severe", "critical")
+"""Case severity codes of cases.csv (FORMATS.md, Tracing)."""
+
+POOL_POLICY_LABELS = FrozenMap(
+    {
+        "single": ("单采单检", "one person per tube"),
+        "household": ("一户一管", "one tube per household"),
+        "5": ("5混1", "5 per tube"),
+        "10": ("10混1", "10 per tube"),
+        "20": ("20混1", "20 per tube"),
+    }
+)
+
+
+def _freeze(section: object, *names: str) -> None:
+    """Store mapping fields as ``FrozenMap`` and sequence fields as tuples (editions pass literals)."""
+    for name in names:
+        value = getattr(section, name)
+        frozen = FrozenMap(value) if isinstance(value, Mapping) else tuple(value)
+        object.__setattr__(section, name, frozen)
+
+
+def _ceil_div(population: int, per: int) -> int:
+    return math.ceil(max(population, 0) / per)
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """Mass screening (DOMAIN.md §3): round length, pool sizes, exemptions, staffing ratios."""
+
+    round_hours: int
+    pool_sizes: Mapping[str, int | None]
+    sample_pool_sizes: tuple[int, ...]
+    exempt_under_years: int
+    recheck_arrive_hours: int
+    recheck_result_hours: int
+    result_target_hours: int
+    negative_proof_hours: int
+    people_per_site: tuple[int, int]
+    people_per_desk: tuple[int, int]
+    people_per_sampler: int
+    min_rounds: int
+    verify: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _freeze(self, "pool_sizes", "sample_pool_sizes", "people_per_site", "people_per_desk", "verify")
+        check_verify(self)
+
+    def sites_for(self, population: int) -> tuple[int, int]:
+        """Sampling sites needed for ``population``: (fewest, most) from ``people_per_site``."""
+        low, high = self.people_per_site
+        return _ceil_div(population, high), _ceil_div(population, low)
+
+    def desks_for(self, population: int) -> tuple[int, int]:
+        """Sampling desks needed for ``population``: (fewest, most) from ``people_per_desk``."""
+        low, high = self.people_per_desk
+        return _ceil_div(population, high), _ceil_div(population, low)
+
+    def samplers_for(self, population: int) -> int:
+        """Sampling staff for ``population`` (≈ population ÷ ``people_per_sampler``)."""
+        return _ceil_div(population, self.people_per_sampler)
+
+
+@dataclass(frozen=True, slots=True)
+class Tracing:
+    """Tracing clocks and matching parameters (DOMAIN.md §4, FORMATS.md "Tracing")."""
+
+    positive_report_hours: int
+    core_trace_hours: int
+    trace_report_hours: int
+    onset_lookback_days: int
+    companion_cell_m: int
+    companion_codwell_minutes: int
+    companion_lookback_days: int
+    companion_cumulative_hours: float | None
+    venue_buffer_minutes: Mapping[str, int]
+    verify: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _freeze(self, "venue_buffer_minutes", "verify")
+        if "default" not in self.venue_buffer_minutes:
+            raise ValueError('venue_buffer_minutes 需要 "default" / needs a "default" entry')
+        check_verify(self)
+
+    def venue_buffer(self, venue_type: str | None) -> int:
+        """Minutes a case's venue visit is widened by for ``venue_type`` (else the default)."""
+        return self.venue_buffer_minutes.get(venue_type or "default", self.venue_buffer_minutes["default"])
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Deadlines to bring contacts under control, counted from their registration (DOMAIN.md §4)."""
+
+    close_contact_hours: int
+    secondary_contact_hours: int
+    verify: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _freeze(self, "verify")
+        check_verify(self)
+
+    def hours_for(self, category: str) -> int | None:
+        """The transfer deadline of a contact category; ``None`` when it is not transferred."""
+        return {"close": self.close_contact_hours, "secondary": self.secondary_contact_hours}.get(category)
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """Placement of the infected and discharge (DOMAIN.md §4, first row of the table)."""
+
+    hospital_age: int
+    hospital_conditions: tuple[str, ...]
+    hospital_severities: tuple[str, ...]
+    discharge_tests: int
+    discharge_gap_hours: int
+    discharge_ct_min: float
+    after_discharge_monitoring_days: int
+    after_discharge_test_days: tuple[int, ...]
+    verify: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _freeze(self, "hospital_conditions", "hospital_severities", "after_discharge_test_days", "verify")
+        unknown = set(self.hospital_severities) - set(SEVERITIES)
+        if unknown:
+            raise ValueError(f"未知的病情分型 / unknown severities: {sorted(unknown)}")
+        if self.discharge_tests < 1:
+            raise ValueError("discharge_tests 至少为 1 / must be at least 1")
+        check_verify(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Supervision clocks (DOMAIN.md §1): problem fixes, directive acknowledgement, escalation."""
+
+    problem_fix_hours: int
+    problem_fix_same_day: bool
+    directive_ack_hours: int
+    escalate_after_hours: int
+    verify: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _freeze(self, "verify")
+        check_verify(self)
