@@ -562,4 +562,6 @@ def test_round_page_upload_of_samples_and_results(world, county_user, django_cap
 
 def test_nav_has_screening_entry(db, county_user):
     assert '<a href="/rounds/">核酸筛查</a>' in page(logged_in(county_user), "/")
-    assert '<a href="/rounds/" class="active" aria-current="page">核酸筛查</a>' in page(logged_in(county_user), "/rounds/")
+    assert '<a href="/rounds/" class="active" aria-current="page">核酸筛查</a>' in page(
+        logged_in(county_user), "/rounds/"
+    )

@@ -9,11 +9,11 @@ from ninja.security import HttpBearer
 
 from lianfang.accounts.scoping import Actor, client_ip
 from lianfang.accounts.services import audit_record, token_actor
+from lianfang.core import plugins
 from lianfang.geo.models import Division
 from lianfang.people.models import CommunityStats, IdType
 from lianfang.people.presenters import person_public
 from lianfang.people.selectors import person_by_id_number, person_get, persons_search
-from lianfang.screening.api import router as screening_router
 
 
 class TokenAuth(HttpBearer):
@@ -30,7 +30,9 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
 )
-api.add_router("/screening", screening_router)
+for _plugin in plugins.discover():
+    if _plugin.api_router:
+        api.add_router(_plugin.api_prefix, plugins.resolve(_plugin.api_router))
 
 
 class MeOut(Schema):

@@ -35,6 +35,7 @@ class Importer:
     label: tuple[str, str]
     files: str = "one"
     progress: bool = True  # ``run`` reports progress (a long file) through ``progress(done, total)``
+    page: tuple[str, str] | None = None  # (URL name, label) of the page its uploads come from
 
 
 @dataclass(frozen=True)

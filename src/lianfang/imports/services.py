@@ -107,6 +107,10 @@ def import_job_run(*, job_id: str) -> None:
     )
 
 
+# The file names an upload may have, and the format each is read as.
+FORMAT_OF_SUFFIX = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
+UPLOAD_SUFFIXES = tuple(FORMAT_OF_SUFFIX)
+
+
 def _fmt_of(name: str) -> str | None:
-    suffix = Path(name).suffix.lower()
-    return {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}.get(suffix)
+    return FORMAT_OF_SUFFIX.get(Path(name).suffix.lower())

@@ -1,5 +1,7 @@
 """What the registry adds to the platform: the ``persons`` import, its reasons and who may run it."""
 
+from django.utils.translation import gettext_lazy as _
+
 from lianfang.accounts.roles import Role
 from lianfang.core.plugins import Importer, Plugin
 
@@ -10,6 +12,7 @@ PLUGIN = Plugin(
             kind="persons",
             run="lianfang.people.services.persons_import",
             label=("底数", "grid registry"),
+            page=("web:person_import", _("底数导入")),
         ),
     ),
     reasons={

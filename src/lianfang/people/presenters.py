@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.utils import timezone
 
@@ -45,3 +46,26 @@ def person_public(person: Person, actor, *, today: dt.date | None = None) -> dic
         "registered": person.registered,
         "masked": not full,
     }
+
+
+# The columns of FORMATS.md's untested.csv, and of a registry export.
+PEOPLE_COLUMNS = ["community_code", "id_type", "id_number", "name", "phone", "address", "tags"]
+
+
+def people_rows(people: Iterable, actor) -> list[list[str]]:
+    """One row per person in :data:`PEOPLE_COLUMNS`, masked as ``actor`` must see them."""
+    rows = []
+    for p in people:
+        shown = person_public(p, actor)
+        rows.append(
+            [
+                shown["community_code"],
+                p.id_type,
+                shown["id_number"],
+                p.name,
+                shown["phone"],
+                shown["address"],
+                p.tags,
+            ]
+        )
+    return rows

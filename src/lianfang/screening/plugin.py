@@ -64,7 +64,14 @@ PLUGIN = Plugin(
         "bad_capacity": ("日检测能力须为非负整数", "daily capacity must be a whole number, 0 or more"),
     },
     cli="lianfang.screening.cli.register",
-    nav=(NavEntry(label=_("核酸筛查"), url_name="web:rounds", order=20, active=("/rounds/", "/screening/")),),
+    urls="lianfang.screening.urls",
+    api_router="lianfang.screening.api.router",
+    api_prefix="/screening",
+    nav=(
+        NavEntry(
+            label=_("核酸筛查"), url_name="screening:rounds", order=20, active=("/rounds/", "/screening/")
+        ),
+    ),
     person_panels=(
         PersonPanel(
             template="lianfang/screening/person_panel.html",

@@ -24,17 +24,16 @@ from lianfang.accounts.services import (
     login_is_throttled,
 )
 from lianfang.core import codes, plugins
+from lianfang.core.downloads import table_response
 from lianfang.core.summary import reason_text
 from lianfang.geo.models import Division, Level
 from lianfang.imports.models import ImportJob
-from lianfang.imports.services import import_job_create
+from lianfang.imports.services import UPLOAD_SUFFIXES, import_job_create
 from lianfang.people.models import CommunityStats, Person, Tag
-from lianfang.people.presenters import person_public
+from lianfang.people.presenters import PEOPLE_COLUMNS, people_rows, person_public
 from lianfang.people.selectors import person_get, persons_search, search_kind
-from lianfang.web.exports import PEOPLE_COLUMNS, people_rows, table_response
 
 TAGS = [(t.value, t.label) for t in Tag]
-UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
 
 
 # --- login -------------------------------------------------------------------------------------
@@ -302,7 +301,9 @@ def import_job(request, pk):
         if request.headers.get("HX-Request")
         else "lianfang/import_job.html"
     )
-    return render(request, template, {"job": job, "reasons": reasons})
+    importer = plugins.importers().get(job.kind)
+    page = importer.page if importer else None
+    return render(request, template, {"job": job, "reasons": reasons, "page": page})
 
 
 @scoped

@@ -36,11 +36,12 @@ from lianfang.accounts.roles import (
 from lianfang.accounts.scoping import Actor, actor_of, scoped
 from lianfang.accounts.services import audit_record
 from lianfang.analytics.screening import UNTESTED_COLUMNS
+from lianfang.core.downloads import table_response
 from lianfang.core.times import SHANGHAI, parse_time
 from lianfang.geo.models import Division, Level
 from lianfang.imports.models import ImportJob
-from lianfang.imports.services import import_job_create
-from lianfang.people.presenters import person_public
+from lianfang.imports.services import UPLOAD_SUFFIXES, import_job_create
+from lianfang.people.presenters import people_rows, person_public
 from lianfang.screening import selectors
 from lianfang.screening.models import PoolPolicy, Round, TaskStatus, TubeState
 from lianfang.screening.services import (
@@ -50,8 +51,6 @@ from lianfang.screening.services import (
     round_close,
     round_open,
 )
-from lianfang.web.exports import people_rows, table_response
-from lianfang.web.views import UPLOAD_SUFFIXES
 
 # Who may do what on these pages (everybody else sees the pages without the forms).
 
@@ -176,7 +175,7 @@ def rounds(request):
         rnd, form, error = _round_open_submit(request, actor)
         if rnd is not None:
             messages.success(request, _("已开启筛查轮次 %(code)s。") % {"code": rnd.code})
-            return redirect("web:round", code=rnd.code)
+            return redirect("screening:round", code=rnd.code)
     page = Paginator(selectors.rounds_visible(actor=actor), 20).get_page(request.GET.get("page"))
     listed = list(page.object_list)
     progress = _rounds_progress(listed, actor)
@@ -327,7 +326,7 @@ def _coverage_chart(rnd: Round, rows: list[dict]) -> dict:
         "values": [round(r["coverage"] * 100, 1) for r in rows],
         "sampled": [r["sampled"] for r in rows],
         "expected": [r["expected"] for r in rows],
-        "urls": [reverse("web:round_area", args=[rnd.code, r["code"]]) for r in rows],
+        "urls": [reverse("screening:round_area", args=[rnd.code, r["code"]]) for r in rows],
     }
 
 
@@ -361,7 +360,7 @@ def alert_ack(request, code: str, pk: int):
     if request.headers.get("HX-Request"):
         return round_alerts(request, code)
     messages.success(request, _("已签收异常混管 %(barcode)s 的报告。") % {"barcode": alert.tube.barcode})
-    return redirect("web:round", code=rnd.code)
+    return redirect("screening:round", code=rnd.code)
 
 
 @scoped
@@ -375,7 +374,7 @@ def round_close_view(request, code: str):
     messages.success(
         request, _("轮次 %(code)s 已结束，之后的采样记录将被拒绝（检测结果仍可上传）。") % {"code": rnd.code}
     )
-    return redirect("web:round", code=rnd.code)
+    return redirect("screening:round", code=rnd.code)
 
 
 # --- uploads -----------------------------------------------------------------------------------
@@ -404,7 +403,7 @@ def round_upload(request, code: str):
     error = _upload_error(upload)
     if error:
         messages.error(request, error)
-        return redirect("web:round", code=rnd.code)
+        return redirect("screening:round", code=rnd.code)
     job = import_job_create(actor=actor, uploaded_file=upload, kind=kind)
     return redirect("web:import_job", pk=job.pk)
 
@@ -662,4 +661,4 @@ def task_sample(request, code: str, pk: int):
         messages.error(request, f"{error.zh} / {error.en}")
     else:
         messages.success(request, _("已登记复核管 %(barcode)s。") % {"barcode": barcode})
-    return redirect(_safe_next(request, reverse("web:round_tasks", args=[rnd.code])))
+    return redirect(_safe_next(request, reverse("screening:round_tasks", args=[rnd.code])))

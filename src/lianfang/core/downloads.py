@@ -1,38 +1,13 @@
-"""Downloads of people lists for grid workers (CSV with a BOM for Excel, or XLSX), masked per role."""
+"""Downloads of tables for people with Excel: CSV (UTF-8 with a BOM, so Excel shows Chinese) or XLSX."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
 
 from django.http import HttpResponse
 
-from lianfang.accounts.scoping import Actor
-from lianfang.people.presenters import person_public
-
-# The columns of FORMATS.md's untested.csv, and of a registry export.
-PEOPLE_COLUMNS = ["community_code", "id_type", "id_number", "name", "phone", "address", "tags"]
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def people_rows(people: Iterable, actor: Actor) -> list[list[str]]:
-    """One row per person in :data:`PEOPLE_COLUMNS`, masked as ``actor`` must see them."""
-    rows = []
-    for p in people:
-        shown = person_public(p, actor)
-        rows.append(
-            [
-                shown["community_code"],
-                p.id_type,
-                shown["id_number"],
-                p.name,
-                shown["phone"],
-                shown["address"],
-                p.tags,
-            ]
-        )
-    return rows
 
 
 def table_response(
