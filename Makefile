@@ -20,6 +20,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/lianfang makemigrations --check --dry-run
 
 # Everything: lint, the whole suite on SQLite, and again on PostgreSQL (browser tests included).
