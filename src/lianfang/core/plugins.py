@@ -105,7 +105,11 @@ def discover() -> list[Plugin]:
 def reset() -> None:
     """Forget what was discovered (tests that install a throwaway app)."""
     global _plugins
+    from lianfang.core.summary import forget_reasons
+
     with _lock:
+        for plugin in _plugins or ():
+            forget_reasons(plugin.app)
         _plugins = None
 
 

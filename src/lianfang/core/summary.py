@@ -28,6 +28,12 @@ def register_reasons(owner: str, reasons: dict[str, tuple[str, str]]) -> None:
         _REASONS[code], _OWNER[code] = (zh, en), _OWNER.get(code, owner)
 
 
+def forget_reasons(owner: str) -> None:
+    """Drop the reasons ``owner`` registered (an app uninstalled, in tests)."""
+    for code in [c for c, o in _OWNER.items() if o == owner]:
+        del _REASONS[code], _OWNER[code]
+
+
 def registered_reasons() -> dict[str, tuple[str, str]]:
     _discover()
     return dict(_REASONS)
