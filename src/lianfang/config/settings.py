@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "lianfang.geo",
     "lianfang.people",
     "lianfang.imports",
+    "lianfang.edition",
     "lianfang.screening",
     "lianfang.simulate",
     "lianfang.web",
@@ -138,6 +139,10 @@ LIANFANG_ACTIVE_REQUESTS = env("ACTIVE_REQUESTS", 2, cast=int)
 LIANFANG_QUEUE_WAIT_MS = env("QUEUE_WAIT_MS", 500, cast=int)
 LIANFANG_MAX_WAITING = env("MAX_WAITING", 2, cast=int)
 LIANFANG_RETRY_AFTER_S = env("RETRY_AFTER_S", 2, cast=int)
+
+# The protocol edition in force until a commander switches it on the protocol page (lianfang.protocol):
+# every duration, clock, test day and threshold comes from it.
+LIANFANG_PROTOCOL = env("PROTOCOL", "p9")
 
 # Screening protocol (DOMAIN.md §3: local practice, so parameters): a re-check team reaches the
 # person within ARRIVE hours of the abnormal pool; the single tube's result is due RESULT hours later.

@@ -2,7 +2,9 @@ from lianfang.core.plugins import Importer, NavEntry, Plugin
 
 PLUGIN = Plugin(
     app="wells",
-    importers=(Importer(kind="wells", run="tests.core.wells.services.wells_import", label=("水井", "wells")),),
+    importers=(
+        Importer(kind="wells", run="tests.core.wells.services.wells_import", label=("水井", "wells")),
+    ),
     reasons={"dry_well": ("水井已干涸", "the well is dry")},
     verbs={"wells.read": frozenset({"commander"})},
     cli="tests.core.wells.services.register",
