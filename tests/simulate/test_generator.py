@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pyarrow as pa
@@ -266,14 +263,3 @@ def test_tags_at_plausible_rates(cols):
     assert has["dialysis"].sum() <= 40
     assert 0.01 < has["disabled"].mean() < 0.02
     assert (np.char.find(tags, ";") >= 0).any() or has["infant"].sum() == 0
-
-
-def test_imports_no_django():
-    code = (
-        "import sys, lianfang.simulate.generator as g; g.generate_population(10); "
-        "bad = [m for m in sys.modules if m == 'django' or m.startswith('django.')]; "
-        "assert not bad, bad"
-    )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
