@@ -55,13 +55,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from lianfang.analytics.screening import SUMMARY_KEYS, TIME_FORMAT
 from lianfang.people.idnumbers import CHECK_CHARS, WEIGHTS
-from lianfang.simulate.arrays import TIME_FMT
 from lianfang.simulate.screening_files import DAY, LABS, ROUND_CODE, write_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Timer, peak_rss_mb, prepare_database  # noqa: E402
+from _common import Timer, peak_rss_mb, prepare_database, result  # noqa: E402
 
 SCOPE = "3505"
 
@@ -81,24 +81,24 @@ def hwm_reset() -> None:
         pass
 
 
-def hwm_mb() -> float:
+def _proc_status_mb(field: str) -> float | None:
+    """A size line of /proc/self/status (``VmHWM``, ``VmRSS``) in MB; None off Linux."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass
-    return peak_rss_mb()
+    return None
+
+
+def hwm_mb() -> float:
+    hwm = _proc_status_mb("VmHWM")
+    return peak_rss_mb() if hwm is None else hwm
 
 
 def rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return 0.0
+    return _proc_status_mb("VmRSS") or 0.0
 
 
 def whole_run_peak_mb() -> float:
@@ -263,14 +263,14 @@ def duckdb_report(folder: Path, out: Path, *, start: dt.datetime) -> dict:
           TO '{out / "untested.csv"}' {copy}""")
     q(f"""COPY (SELECT a.barcode AS tube_barcode, t.reason, a.id_type, a.id_number,
                    nullif(coalesce(p.name, a.name), '') AS name, nullif(p.phone, '') AS phone,
-                   p.community_code, t.site_code, strftime(a.ts, '{TIME_FMT}') AS collected_at
+                   p.community_code, t.site_code, strftime(a.ts, '{TIME_FORMAT}') AS collected_at
              FROM acc a JOIN teff t USING (barcode)
              JOIN pstat ps ON ps.id_type = a.id_type AND ps.id_number = a.id_number
              LEFT JOIN person p ON p.id_type = a.id_type AND p.id_number = a.id_number
              WHERE t.rank = 3 OR (t.rank = 1 AND NOT ps.has_neg)
              ORDER BY a.barcode, a.id_number, a.id_type) TO '{out / "recheck.csv"}' {copy}""")
     q(f"""COPY (SELECT barcode AS tube_barcode, site_code, nullif(box_code, '') AS box_code,
-                   strftime(first_ts, '{TIME_FMT}') AS collected_at, members
+                   strftime(first_ts, '{TIME_FORMAT}') AS collected_at, members
              FROM teff WHERE n_results = 0 ORDER BY barcode) TO '{out / "pending_tubes.csv"}' {copy}""")
     totals = one(
         "SELECT sum(expected), sum(exempt), sum(sampled), sum(negative), sum(pending), sum(invalid), "
@@ -295,23 +295,7 @@ def duckdb_report(folder: Path, out: Path, *, start: dt.datetime) -> dict:
         tubes_abnormal=int(tubes_abnormal),
         results_held=int(held),
     )
-    order = [
-        "round",
-        "expected",
-        "exempt",
-        "sampled",
-        "sampled_unregistered",
-        "sampled_out_of_scope",
-        "negative",
-        "pending",
-        "invalid",
-        "abnormal",
-        "untested",
-        "tubes",
-        "tubes_abnormal",
-        "results_held",
-    ]
-    summary = {k: summary[k] for k in order}
+    summary = {k: summary[k] for k in SUMMARY_KEYS}
     (out / "summary.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
@@ -597,13 +581,7 @@ def main() -> None:
             file=sys.stderr,
         )
     out = {
-        "bench": "screening",
-        "scale": args.persons,
-        "db": db,
-        "phases": ph,
-        "baseline": bl,
-        "ratio": ratio,
-        "peak_rss_mb": whole_run_peak_mb(),
+        **result("screening", args.persons, db, timer, ratio, peak=whole_run_peak_mb()),
         "peak_rss_setup_child_mb": setup_peak,
         "peak_rss_screening_mb": screening_peak,
         "peak_rss_phase_mb": phase_peak,

@@ -10,13 +10,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from lianfang.people.idnumbers import validate_resident_ids
+from lianfang.screening.rules import RESULT_COLUMNS, SAMPLE_COLUMNS
 from lianfang.simulate.generator import generate_population
 from lianfang.simulate.screening_files import DAY, LABS, ROUND_CODE, write_files
 
 N = 12_000
 SEED = 5
 
-# FORMATS.md "Reference data", "Persons" and "Screening": the columns each file carries.
+# FORMATS.md "Reference data" and "Screening": the columns each file carries (samples and results:
+# every column the importer reads, in its order).
 HEADERS = {
     "persons.csv": [
         "id_type",
@@ -30,18 +32,8 @@ HEADERS = {
     ],
     "sites.csv": ["site_code", "name", "community_code", "desks"],
     "labs.csv": ["lab_code", "name", "daily_capacity"],
-    "samples.csv": [
-        "round_code",
-        "tube_barcode",
-        "pool_size",
-        "id_type",
-        "id_number",
-        "name",
-        "site_code",
-        "collected_at",
-        "box_code",
-    ],
-    "results.csv": ["tube_barcode", "lab_code", "result", "ct_orf1ab", "ct_n", "reported_at"],
+    "samples.csv": list(SAMPLE_COLUMNS),
+    "results.csv": list(RESULT_COLUMNS),
 }
 PARQUET = ["persons.parquet", "samples.parquet", "results.parquet", "communities.parquet"]
 
