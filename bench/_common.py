@@ -65,17 +65,22 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def report(bench: str, scale: int, db: str, timer: Timer, ratio_of: dict[str, str]) -> dict:
-    ratio = {phase: round(timer.phases[phase] / timer.baseline[base], 2) for phase, base in ratio_of.items()}
-    out = {
+def result(bench: str, scale: int, db: str, timer: Timer, ratio: dict, *, peak: float | None = None) -> dict:
+    """The keys every bench's JSON line starts with (``peak``: the peak RSS, default the process's)."""
+    return {
         "bench": bench,
         "scale": scale,
         "db": db,
         "phases": timer.phases,
         "baseline": timer.baseline,
         "ratio": ratio,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb() if peak is None else peak,
     }
+
+
+def report(bench: str, scale: int, db: str, timer: Timer, ratio_of: dict[str, str]) -> dict:
+    ratio = {phase: round(timer.phases[phase] / timer.baseline[base], 2) for phase, base in ratio_of.items()}
+    out = result(bench, scale, db, timer, ratio)
     for phase, value in ratio.items():
         print(f"  ratio    {phase:<28} {value:8.2f} ×  (vs {ratio_of[phase]})", file=sys.stderr)
     print(f"  peak RSS {out['peak_rss_mb']:.0f} MB", file=sys.stderr)

@@ -6,22 +6,12 @@ Set-up (timed, not part of the ratios): generate the synthetic city (numpy), wri
 into a scratch directory, load the registry through ``lianfang import persons``, open the round
 (scope ``3505``, the whole city) and import ``sites.csv`` and ``labs.csv``.
 
-The files, all built with numpy / pyarrow (no Python loop per row):
-
-* ``sites.csv`` — one site per ~2,500 people, placed in real communities in proportion to their
-  population; people of a community without a site go to one in their town (else county).
-* ``labs.csv`` — 10 labs.
-* ``samples.csv`` — ~95 % of registered people plus ~0.2 % unregistered visitors (valid IDs from
-  other provinces), in 10-person pools at their site within one day (07:00-19:00). ~1 % of pools
-  are late: collected in the evening, their rows written at the end of the file. ~0.5 % of rows
-  are sent again (same person, same tube, scanned 30-120 s later, somewhere after the original:
-  ``duplicate``). ~0.05 % of rows are bad: wrong ID check digit, unknown site or a date without a
-  time (rejected).
-* ``results.csv`` — one result per tube, ~0.1 % positive, ~0.05 % inconclusive (re-run: half
-  positive, half negative), ~0.3 % invalid (60 % re-run negative), ~0.2 % of rows sent twice
-  (``duplicate``), results for ~0.05 % more tubes that never arrive (``held``); ~40 % of the late
-  pools have no result yet (pending tubes).
-* Parquet copies of persons, samples and results, and the community list, for the DuckDB baseline.
+The files (``lianfang.simulate.screening_files.write_files``, whose docstring describes them):
+``persons.csv``, ``sites.csv`` (one site per ~2,500 people), ``labs.csv`` (10 labs),
+``samples.csv`` (~95 % of the registry and a few visitors in 10-person pools, with late pools,
+resent rows and bad rows), ``results.csv`` (one result per tube, re-runs, resent rows, held and
+pending tubes), and Parquet copies of persons, samples and results and the community list, for
+the DuckDB baseline.
 
 Timed phases (the real code path, ``actor=None`` as the CLI): ``import_samples`` and
 ``import_results`` (``lianfang.imports.services.import_file``), ``round_report``
@@ -65,37 +55,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+from lianfang.analytics.screening import SUMMARY_KEYS, TIME_FORMAT
+from lianfang.people.idnumbers import CHECK_CHARS, WEIGHTS
+from lianfang.simulate.screening_files import DAY, LABS, ROUND_CODE, write_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Timer, peak_rss_mb, prepare_database  # noqa: E402
+from _common import Timer, peak_rss_mb, prepare_database, result  # noqa: E402
 
-ROUND_CODE = "QZ-2022-0328"
 SCOPE = "3505"
-DAY = dt.date(2022, 3, 28)  # the generator's DEFAULT_TODAY: the round's day
-PEOPLE_PER_SITE = 2_500
-LABS = 10
-POOL = 10
-SAMPLED_SHARE = 0.95
-VISITOR_SHARE = 0.002
-LATE_POOL_SHARE = 0.01
-LATE_PENDING_SHARE = 0.40
-DUPLICATE_ROW_SHARE = 0.005
-BAD_ROW_SHARE = 0.0005
-POSITIVE_SHARE = 0.001
-INCONCLUSIVE_SHARE = 0.0005
-INVALID_SHARE = 0.003
-INVALID_RERUN_SHARE = 0.6
-RESULT_RESENT_SHARE = 0.002
-HELD_SHARE = 0.0005
-
-ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-ID_CHECK = "10X98765432"
-VISITOR_PREFIXES = np.array([510104, 511321, 500101, 360702, 520221, 430102, 411302, 341222], dtype=np.int64)
-TIME_FMT = "%Y-%m-%d %H:%M:%S"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,326 +81,28 @@ def hwm_reset() -> None:
         pass
 
 
-def hwm_mb() -> float:
+def _proc_status_mb(field: str) -> float | None:
+    """A size line of /proc/self/status (``VmHWM``, ``VmRSS``) in MB; None off Linux."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass
-    return peak_rss_mb()
+    return None
+
+
+def hwm_mb() -> float:
+    hwm = _proc_status_mb("VmHWM")
+    return peak_rss_mb() if hwm is None else hwm
 
 
 def rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return 0.0
+    return _proc_status_mb("VmRSS") or 0.0
 
 
 def whole_run_peak_mb() -> float:
     return max(_PEAK_SO_FAR[0], hwm_mb(), peak_rss_mb())
-
-
-# ---------------------------------------------------------------------------------------------
-# Generation (vectorised)
-
-
-def _str(values: np.ndarray, width: int = 0) -> pa.Array:
-    out = pc.cast(pa.array(values), pa.string())
-    return pc.utf8_lpad(out, width=width, padding="0") if width else out
-
-
-def _join(*parts) -> pa.Array:
-    return pc.binary_join_element_wise(*parts, "")
-
-
-def _times(local_seconds: np.ndarray) -> pa.Array:
-    """Naive Shanghai wall-clock seconds since the epoch → 'YYYY-MM-DD HH:MM:SS'."""
-    return pc.strftime(pa.array(local_seconds.astype("datetime64[s]")), format=TIME_FMT)
-
-
-def _resident_ids(keys: np.ndarray) -> pa.Array:
-    """17-digit keys (region + yyyymmdd + sequence) → 18-character resident IDs with check digit."""
-    mat = np.empty((len(keys), 18), dtype=np.uint8)
-    total = np.zeros(len(keys), dtype=np.int64)
-    k = keys.copy()
-    for i in range(16, -1, -1):
-        d = k % 10
-        mat[:, i] = 48 + d
-        total += d * ID_WEIGHTS[i]
-        k //= 10
-    mat[:, 17] = np.frombuffer(ID_CHECK.encode(), dtype=np.uint8)[total % 11]
-    offsets = np.arange(0, (len(keys) + 1) * 18, 18, dtype=np.int32)
-    return pa.Array.from_buffers(
-        pa.string(), len(keys), [None, pa.py_buffer(offsets), pa.py_buffer(mat.reshape(-1).copy())]
-    )
-
-
-def _largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
-    w = np.asarray(weights, dtype=np.float64)
-    exact = total * w / w.sum()
-    base = np.floor(exact).astype(np.int64)
-    short = total - int(base.sum())
-    if short:
-        base[np.argsort(-(exact - base), kind="stable")[:short]] += 1
-    return base
-
-
-def _day_seconds(hour: int) -> int:
-    """Seconds since the epoch of ``hour``:00 on the round's day, Shanghai wall-clock time (naive)."""
-    return int(
-        (
-            dt.datetime.combine(DAY, dt.time(hour), tzinfo=dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        ).total_seconds()
-    )
-
-
-def write_files(pop: pa.Table, out: Path, seed: int) -> dict[str, int]:
-    """Write every input file of the round into ``out``; returns the counts the generator knows."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    from lianfang.simulate.generator import load_divisions
-
-    rng = np.random.default_rng(seed + 7)
-    n = pop.num_rows
-    div = load_divisions()
-    nc = len(div.community_code)
-    comm_codes = pa.array(div.community_code.astype(str), pa.string())
-    comm_of = pc.index_in(pop.column("community_code"), value_set=comm_codes).to_numpy()
-    assert (comm_of >= 0).all()
-
-    # Registry and community list (the baseline's inputs; the registry also goes through the import).
-    person_cols = ["id_type", "id_number", "name", "phone", "community_code", "address", "birth_date", "tags"]
-    pacsv.write_csv(pop.select(person_cols), out / "persons.csv")
-    pq.write_table(pop.select(person_cols), out / "persons.parquet")
-    pq.write_table(
-        pa.table({"community_code": comm_codes, "community_name": pa.array(div.community_name.astype(str))}),
-        out / "communities.parquet",
-    )
-
-    # Sites: one per ~2,500 people, per county then per community in proportion to their people.
-    people_per_comm = np.bincount(comm_of, minlength=nc)
-    n_sites = max(1, round(n / PEOPLE_PER_SITE))
-    county_people = np.bincount(div.community_county, weights=people_per_comm, minlength=len(div.county_code))
-    sites_per_comm = np.zeros(nc, dtype=np.int64)
-    for k, k_sites in enumerate(_largest_remainder(n_sites, county_people)):
-        if k_sites:
-            idx = np.flatnonzero(div.community_county == k)
-            sites_per_comm[idx] = _largest_remainder(int(k_sites), people_per_comm[idx])
-    host = np.arange(nc)
-    has = sites_per_comm > 0
-    for c in np.flatnonzero(~has):  # a community without a site uses one in its town, else county
-        for same in (
-            div.community_town == div.community_town[c],
-            div.community_county == div.community_county[c],
-        ):
-            cand = np.flatnonzero(same & has)
-            if len(cand):
-                host[c] = cand[np.argmax(sites_per_comm[cand])]
-                break
-        else:
-            host[c] = int(np.argmax(sites_per_comm))
-    site_first = np.concatenate([[0], np.cumsum(sites_per_comm)[:-1]])
-    site_comm = np.repeat(np.arange(nc), sites_per_comm)
-    site_serial = np.arange(n_sites) - site_first[site_comm] + 1
-    short = np.array(
-        [s[:-3] if s.endswith(("居委会", "村委会")) else s for s in div.community_name.astype(str)]
-    )
-    site_code = _join(pa.scalar("S"), pc.take(comm_codes, pa.array(site_comm)), _str(site_serial, 2))
-    sites = pa.table(
-        {
-            "site_code": site_code,
-            "name": _join(pa.array(short[site_comm]), pa.scalar("核酸采样点"), _str(site_serial)),
-            "community_code": pc.take(comm_codes, pa.array(site_comm)),
-            "desks": _str(rng.integers(2, 9, n_sites)),
-        }
-    )
-    pacsv.write_csv(sites, out / "sites.csv")
-    labs = pa.table(
-        {
-            "lab_code": _join(pa.scalar("LAB"), _str(np.arange(1, LABS + 1), 2)),
-            "name": _join(pa.scalar("泉州检测机构"), _str(np.arange(1, LABS + 1))),
-            "daily_capacity": _str(np.full(LABS, 200_000)),
-        }
-    )
-    pacsv.write_csv(labs, out / "labs.csv")
-
-    # Who is sampled where: households stay together at their community's (host's) site.
-    hh = pop.column("household")
-    new_hh = pc.not_equal(hh.slice(1), hh.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-    hh_of = np.concatenate([[0], np.cumsum(new_hh)]) if n else np.zeros(0, np.int64)
-    h = host[comm_of]
-    person_site = site_first[h] + (hh_of * 2_654_435_761 % 2**32) % sites_per_comm[h]
-    sampled = np.flatnonzero(rng.random(n) < SAMPLED_SHARE)
-    n_vis = int(round(n * VISITOR_SHARE))
-    vis_birth = np.datetime64("1965-01-01") + rng.integers(0, 35 * 365, n_vis)
-    y = vis_birth.astype("datetime64[Y]").astype(np.int64) + 1970
-    m0 = vis_birth.astype("datetime64[M]")
-    ymd = (
-        y * 10000
-        + (m0.astype(np.int64) % 12 + 1) * 100
-        + (vis_birth - m0.astype("datetime64[D]")).astype(np.int64)
-        + 1
-    )
-    vis_key = (
-        VISITOR_PREFIXES[rng.integers(0, len(VISITOR_PREFIXES), n_vis)] * 10**11
-        + ymd * 1000
-        + rng.integers(0, 1000, n_vis)
-    )
-    vis_key = np.unique(vis_key)
-    vis_id = _resident_ids(vis_key)
-    vis_id = vis_id.filter(pc.invert(pc.is_in(vis_id, value_set=pop.column("id_number"))))
-    n_vis = len(vis_id)
-    surnames = pa.array(list("陈林黄王吴李张刘杨赵周徐孙马朱胡郭何高罗"))
-    given = pa.array(list("伟强磊军勇杰涛斌芳娜敏静丽艳娟霞燕玲"))
-    vis_name = _join(
-        pc.take(surnames, pa.array(rng.integers(0, len(surnames), n_vis))),
-        pc.take(given, pa.array(rng.integers(0, len(given), n_vis))),
-    )
-    ent_site = np.concatenate([person_site[sampled], rng.integers(0, n_sites, n_vis)])
-    ent_id = pa.chunked_array([pc.take(pop.column("id_number"), pa.array(sampled)), vis_id]).combine_chunks()
-    ent_name = pa.chunked_array([pc.take(pop.column("name"), pa.array(sampled)), vis_name]).combine_chunks()
-    n_ent = len(ent_site)
-
-    # 10-person pools at each site, in sampling order; pools spread over 07:00-19:00.
-    order = np.argsort(ent_site, kind="stable")
-    e_site = ent_site[order]
-    site_start = np.searchsorted(e_site, np.arange(n_sites))
-    rank = np.arange(n_ent) - site_start[e_site]
-    member = rank % POOL
-    pool_local = rank // POOL
-    pool_of = np.cumsum(member == 0) - 1
-    n_pools = int(pool_of[-1]) + 1
-    pools_at_site = (np.bincount(e_site, minlength=n_sites) + POOL - 1) // POOL
-    pool_site = e_site[member == 0]
-    pool_local_of = pool_local[member == 0]
-    pool_time = _day_seconds(7) + (pool_local_of * 43_200 // np.maximum(pools_at_site[pool_site], 1))
-    late = rng.random(n_pools) < LATE_POOL_SHARE
-    pool_time = np.where(late, _day_seconds(19) + rng.integers(0, 3 * 3600, n_pools), pool_time)
-    row_time = pool_time[pool_of] + member * 15 + rng.integers(0, 10, n_ent)
-    barcode = _join(pa.scalar("QZ"), _str(np.arange(n_pools) + 10**9, 10))
-    box = _join(pc.take(site_code, pa.array(pool_site)), pa.scalar("-B"), _str(pool_local_of // 20, 3))
-
-    # File order: pools in sampling order, late pools at the end; duplicates after their original.
-    row_late = late[pool_of]
-    pos_key = np.where(row_late, n_ent + np.arange(n_ent), np.arange(n_ent)).astype(np.float64)
-    dup = np.flatnonzero(rng.random(n_ent) < DUPLICATE_ROW_SHARE)
-    src = np.concatenate([np.arange(n_ent), dup])
-    key = np.concatenate([pos_key, pos_key[dup] + rng.uniform(0.5, 5_000, len(dup))])
-    when = np.concatenate([row_time, row_time[dup] + rng.integers(30, 121, len(dup))])
-    fo = np.argsort(key, kind="stable")
-    src, when = src[fo], when[fo]
-    n_rows = len(src)
-    ent_take = pa.array(order[src])
-    rows = {
-        "round_code": pa.array(np.full(n_rows, ROUND_CODE)),
-        "tube_barcode": pc.take(barcode, pa.array(pool_of[src])),
-        "pool_size": pa.array(np.full(n_rows, str(POOL))),
-        "id_type": pa.array(np.full(n_rows, "resident_id")),
-        "id_number": pc.take(ent_id, ent_take),
-        "name": pc.take(ent_name, ent_take),
-        "site_code": pc.take(site_code, pa.array(e_site[src])),
-        "collected_at": _times(when),
-        "box_code": pc.take(box, pa.array(pool_of[src])),
-    }
-    # Bad rows: a wrong check digit, an unknown site, a date with no time.
-    bad = np.flatnonzero(rng.random(n_rows) < BAD_ROW_SHARE)
-    kind = rng.integers(0, 3, len(bad))
-    ids = pc.take(rows["id_number"], pa.array(bad, pa.int64())).to_pylist()
-    wrong = pa.array([s[:17] + ("0" if s[17] in "X9" else str(int(s[17]) + 1)) for s in ids], pa.string())
-    rows["id_number"] = _replace(rows["id_number"], bad[kind == 0], pc.filter(wrong, pa.array(kind == 0)))
-    rows["site_code"] = _replace(
-        rows["site_code"], bad[kind == 1], pa.array(["S-UNKNOWN"] * int((kind == 1).sum()))
-    )
-    rows["collected_at"] = _replace(
-        rows["collected_at"], bad[kind == 2], pa.array([DAY.isoformat()] * int((kind == 2).sum()))
-    )
-    samples = pa.table(rows)
-    pacsv.write_csv(samples, out / "samples.csv")
-    pq.write_table(samples, out / "samples.parquet")
-    del samples, rows
-
-    # Results: one per pool (but the pending late ones), re-runs, resent rows, held tubes.
-    pending = late & (rng.random(n_pools) < LATE_PENDING_SHARE)
-    u = rng.random(n_pools)
-    outcome = np.where(
-        u < POSITIVE_SHARE,
-        1,
-        np.where(
-            u < POSITIVE_SHARE + INCONCLUSIVE_SHARE,
-            2,
-            np.where(u < POSITIVE_SHARE + INCONCLUSIVE_SHARE + INVALID_SHARE, 3, 0),
-        ),
-    )
-    n_held = max(1, int(round(n_pools * HELD_SHARE)))
-    first = np.flatnonzero(~pending)
-    lab_of = rng.integers(1, LABS + 1, n_pools + n_held)
-    report_time = np.concatenate(
-        [
-            pool_time + rng.integers(4 * 3600, 10 * 3600, n_pools),
-            _day_seconds(12) + rng.integers(0, 8 * 3600, n_held),
-        ]
-    )
-    # rerun 1: inconclusive pools → positive/negative; invalid pools (60 %) → negative.
-    rerun = np.flatnonzero(
-        ~pending & ((outcome == 2) | ((outcome == 3) & (rng.random(n_pools) < INVALID_RERUN_SHARE)))
-    )
-    rerun_result = np.where(outcome[rerun] == 2, np.where(rng.random(len(rerun)) < 0.5, 1, 0), 0)
-    r_tube = np.concatenate([first, rerun, n_pools + np.arange(n_held)])
-    r_result = np.concatenate([outcome[first], rerun_result, np.zeros(n_held, np.int64)])
-    r_time = np.concatenate([report_time[first], report_time[rerun] + 2 * 3600, report_time[n_pools:]])
-    resent = np.flatnonzero(rng.random(len(r_tube)) < RESULT_RESENT_SHARE)
-    r_tube, r_result, r_time = (np.concatenate([a, a[resent]]) for a in (r_tube, r_result, r_time))
-    # (a resent row repeats its original exactly: the Ct values are drawn per tube and result)
-    ct_tube = np.round(rng.uniform(22, 35, n_pools + n_held), 2)
-    ct1 = np.where(r_result == 1, ct_tube[r_tube], np.where(r_result == 2, 38.5, np.nan))
-    ct2 = np.where(r_result == 1, np.round(ct_tube[r_tube] + 1.25, 2), np.nan)
-    ro = np.argsort(r_time, kind="stable")
-    r_tube, r_result, r_time, ct1, ct2 = (a[ro] for a in (r_tube, r_result, r_time, ct1, ct2))
-    all_barcodes = pa.chunked_array(
-        [barcode, _join(pa.scalar("QZ"), _str(np.arange(n_held) + 9 * 10**9, 10))]
-    ).combine_chunks()
-    results = pa.table(
-        {
-            "tube_barcode": pc.take(all_barcodes, pa.array(r_tube)),
-            "lab_code": _join(pa.scalar("LAB"), _str(lab_of[r_tube], 2)),
-            "result": pc.take(
-                pa.array(["negative", "positive", "inconclusive", "invalid"]), pa.array(r_result)
-            ),
-            "ct_orf1ab": pc.fill_null(pc.cast(pa.array(ct1, from_pandas=True), pa.string()), ""),
-            "ct_n": pc.fill_null(pc.cast(pa.array(ct2, from_pandas=True), pa.string()), ""),
-            "reported_at": _times(r_time),
-        }
-    )
-    pacsv.write_csv(results, out / "results.csv")
-    pq.write_table(results, out / "results.parquet")
-    return {
-        "persons": n,
-        "communities": nc,
-        "sites": n_sites,
-        "labs": LABS,
-        "visitors": n_vis,
-        "pools": n_pools,
-        "sample_rows": n_rows,
-        "duplicate_rows": len(dup),
-        "bad_rows": len(bad),
-        "late_pools": int(late.sum()),
-        "result_rows": results.num_rows,
-        "held_tubes": n_held,
-    }
-
-
-def _replace(column: pa.Array, at: np.ndarray, values: pa.Array) -> pa.Array:
-    if len(at) == 0:
-        return column
-    mask = np.zeros(len(column), dtype=bool)
-    mask[at] = True
-    return pc.replace_with_mask(column, pa.array(mask), values.cast(column.type))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,8 +133,8 @@ def raw_load(folder: Path) -> int:
 
 
 def _check_digit_sql(col: str) -> str:
-    total = " + ".join(f"(ascii({col}[{i + 1}]) - 48) * {w}" for i, w in enumerate(ID_WEIGHTS))
-    return f"substr('{ID_CHECK}', (({total}) % 11) + 1, 1)"
+    total = " + ".join(f"(ascii({col}[{i + 1}]) - 48) * {w}" for i, w in enumerate(WEIGHTS))
+    return f"substr('{CHECK_CHARS.tobytes().decode()}', (({total}) % 11) + 1, 1)"
 
 
 def duckdb_report(folder: Path, out: Path, *, start: dt.datetime) -> dict:
@@ -593,14 +263,14 @@ def duckdb_report(folder: Path, out: Path, *, start: dt.datetime) -> dict:
           TO '{out / "untested.csv"}' {copy}""")
     q(f"""COPY (SELECT a.barcode AS tube_barcode, t.reason, a.id_type, a.id_number,
                    nullif(coalesce(p.name, a.name), '') AS name, nullif(p.phone, '') AS phone,
-                   p.community_code, t.site_code, strftime(a.ts, '{TIME_FMT}') AS collected_at
+                   p.community_code, t.site_code, strftime(a.ts, '{TIME_FORMAT}') AS collected_at
              FROM acc a JOIN teff t USING (barcode)
              JOIN pstat ps ON ps.id_type = a.id_type AND ps.id_number = a.id_number
              LEFT JOIN person p ON p.id_type = a.id_type AND p.id_number = a.id_number
              WHERE t.rank = 3 OR (t.rank = 1 AND NOT ps.has_neg)
              ORDER BY a.barcode, a.id_number, a.id_type) TO '{out / "recheck.csv"}' {copy}""")
     q(f"""COPY (SELECT barcode AS tube_barcode, site_code, nullif(box_code, '') AS box_code,
-                   strftime(first_ts, '{TIME_FMT}') AS collected_at, members
+                   strftime(first_ts, '{TIME_FORMAT}') AS collected_at, members
              FROM teff WHERE n_results = 0 ORDER BY barcode) TO '{out / "pending_tubes.csv"}' {copy}""")
     totals = one(
         "SELECT sum(expected), sum(exempt), sum(sampled), sum(negative), sum(pending), sum(invalid), "
@@ -625,23 +295,7 @@ def duckdb_report(folder: Path, out: Path, *, start: dt.datetime) -> dict:
         tubes_abnormal=int(tubes_abnormal),
         results_held=int(held),
     )
-    order = [
-        "round",
-        "expected",
-        "exempt",
-        "sampled",
-        "sampled_unregistered",
-        "sampled_out_of_scope",
-        "negative",
-        "pending",
-        "invalid",
-        "abnormal",
-        "untested",
-        "tubes",
-        "tubes_abnormal",
-        "results_held",
-    ]
-    summary = {k: summary[k] for k in order}
+    summary = {k: summary[k] for k in SUMMARY_KEYS}
     (out / "summary.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
@@ -927,13 +581,7 @@ def main() -> None:
             file=sys.stderr,
         )
     out = {
-        "bench": "screening",
-        "scale": args.persons,
-        "db": db,
-        "phases": ph,
-        "baseline": bl,
-        "ratio": ratio,
-        "peak_rss_mb": whole_run_peak_mb(),
+        **result("screening", args.persons, db, timer, ratio, peak=whole_run_peak_mb()),
         "peak_rss_setup_child_mb": setup_peak,
         "peak_rss_screening_mb": screening_peak,
         "peak_rss_phase_mb": phase_peak,

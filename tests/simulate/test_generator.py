@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
+import hashlib
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from stdnum.cn import ric
 
@@ -77,6 +76,39 @@ def test_deterministic(table, divisions):
     other = generate_population(N, seed=7, divisions=divisions)
     assert not other.equals(table)
     assert other.column("id_number").to_pylist() != table.column("id_number").to_pylist()
+
+
+# sha256 of each column of generate_population(3000, seed=11), its values cast to text and joined
+# by newlines. A change of any of these is a change of the demo city and of every benchmark's
+# data: make it on purpose (and say why), never as a side effect of a refactoring. (A NumPy
+# release that changed its random streams would change them too.)
+PINNED = {
+    "id_type": "f3636319dade6bc2085fe76a47c8ddf4ec9b0ffa9deb92cec3cd2c0689297e7a",
+    "id_number": "ee3c794a7ce38fc38b342476ee75140051df3622944122898e29d007c75981ca",
+    "name": "767c9751918034245ed72ed6eb319e3fe8f9b65b4a51f84d7fdbed921aff6011",
+    "phone": "80a20e001b0a02b09b4a5918945a54b8a3eac2e24f94a76406d1cb9c7dcd9229",
+    "community_code": "4c221c1584b81f839ee07a4f7427a618c172588048d7b88faaf4e6724a8d943f",
+    "town_code": "fa1ad37b0532c0f102ab72c678588312727d979b5f4807ff990a6bf120a3940f",
+    "county_code": "ee7a796db864a185e89b34dc03c244a22615cb1237e5c22672ba8c3d46229a6c",
+    "address": "8f3cff49e9f71b0d2a4e50eaf30d37cb8bb7166002f7eb67ef1e8c30982e61e0",
+    "compound": "274759e665b2b6b71c32521eb1bef395cde2c0798036cf18c4933fa9015723b7",
+    "building": "9c83bfa45ecbfc2fa69bf888138429b3b87533d484e874f49d877fa8653bca56",
+    "household": "fb80d64c5fff16cac5347319459aa195bafca1555a8a8c6bf3ac4db59ecf5ea4",
+    "birth_date": "2c76aa3ae96c5ccf7e0dfe1bd86391606a54efd91466e617eeb3029e8e8bf386",
+    "sex": "22d90abcce83ffadf477ac8876a3bc043c08751d92cdc63a41a57fe79a2d8d2f",
+    "tags": "88f3ba8398443036b8631a19b631105ac3168614bbb35dcc2d260bb93146af2a",
+}
+
+
+def test_output_pinned_for_a_seed(divisions):
+    table = generate_population(3000, seed=11, divisions=divisions)
+    got = {
+        name: hashlib.sha256(
+            "\n".join(pc.cast(table.column(name), pa.string()).to_pylist()).encode()
+        ).hexdigest()
+        for name in table.column_names
+    }
+    assert got == PINNED
 
 
 def test_today_moves_birth_dates(divisions):
@@ -231,14 +263,3 @@ def test_tags_at_plausible_rates(cols):
     assert has["dialysis"].sum() <= 40
     assert 0.01 < has["disabled"].mean() < 0.02
     assert (np.char.find(tags, ";") >= 0).any() or has["infant"].sum() == 0
-
-
-def test_imports_no_django():
-    code = (
-        "import sys, lianfang.simulate.generator as g; g.generate_population(10); "
-        "bad = [m for m in sys.modules if m == 'django' or m.startswith('django.')]; "
-        "assert not bad, bad"
-    )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)

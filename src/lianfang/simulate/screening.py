@@ -15,10 +15,11 @@ import pyarrow as pa
 from django.db import transaction
 from django.utils import timezone
 
-from lianfang.core.times import SHANGHAI
+from lianfang.core.times import format_time
 from lianfang.people.models import Person
 from lianfang.screening import services
 from lianfang.screening.models import PoolAlert, RecheckTask, Round, TaskStatus
+from lianfang.simulate.arrays import times
 
 DEMO_ROUND = "QZ-R3"
 LABS = [
@@ -29,10 +30,9 @@ LABS = [
 ]
 
 
-def _local(ts: np.ndarray) -> list[str]:
+def _local(ts: np.ndarray) -> pa.Array:
     """Epoch seconds → 'YYYY-MM-DD HH:MM:SS' in Asia/Shanghai (the samples.csv layout)."""
-    shifted = (ts + 8 * 3600).astype("datetime64[s]")
-    return [str(v).replace("T", " ") for v in shifted]
+    return times(ts + 8 * 3600)
 
 
 def demo_round_prepare(*, seed: int = 2022, hours_in: float = 14.0, coverage: float = 0.9) -> Round | None:
@@ -161,9 +161,7 @@ def _rechecks_in_progress(rng: np.random.Generator, now: dt.datetime) -> None:
                     "tube_barcode": [b for b, _, _ in reported],
                     "lab_code": ["LAB-CDC"] * len(reported),
                     "result": [r for _, r, _ in reported],
-                    "reported_at": [
-                        t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") for _, _, t in reported
-                    ],
+                    "reported_at": [format_time(t) for _, _, t in reported],
                 }
             ),
             actor=None,
