@@ -20,12 +20,14 @@ from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_bulk, audit_record
+from lianfang.core import codes
 from lianfang.core.db import analyze_after_bulk, bulk_cache, bulk_insert, temp_key_table
 from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Division, Level
 from lianfang.people.idnumbers import validate_resident_ids
 from lianfang.people.models import IdType, Person
 from lianfang.people.normalize import name_pinyin, normalize_id_type, normalize_phone, normalize_tags
+from lianfang.people.rows import INSERT_COLUMNS, person_row
 from lianfang.people.stats import stats_refresh
 
 REQUIRED = ("id_number", "name", "community_code")
@@ -311,29 +313,6 @@ def _resolve(keys, rows, existing, actor, mark: int):
     return outcome, list(inserts.values()), list(updates.values()), audits
 
 
-INSERT_COLUMNS = (
-    "id_type",
-    "id_number",
-    "id_number_rev",
-    "name",
-    "name_pinyin",
-    "name_initials",
-    "phone",
-    "phone_rev",
-    "community_id",
-    "town_code",
-    "county_code",
-    "address",
-    "household",
-    "birth_date",
-    "sex",
-    "tags",
-    "registered",
-    "created_at",
-    "updated_at",
-)
-
-
 def _write(inserts: list[dict], updates: list[dict]) -> None:
     now = timezone.now()
     if inserts:
@@ -357,8 +336,8 @@ def _write(inserts: list[dict], updates: list[dict]) -> None:
                     r["phone"],
                     r["phone"][::-1],
                     c,
-                    c[:9],
-                    c[:6],
+                    codes.town(c),
+                    codes.county(c),
                     r["address"],
                     r["birth_date"],
                     r["tags"],
@@ -372,26 +351,42 @@ def _write(inserts: list[dict], updates: list[dict]) -> None:
 
 
 def _db_row(r: dict, now: dt.datetime) -> tuple:
-    full, initials = name_pinyin(r["name"])
-    c = r["community_code"]
-    return (
-        r["id_type"],
-        r["id_number"],
-        r["id_number"][::-1],
-        r["name"],
-        full,
-        initials,
-        r["phone"],
-        r["phone"][::-1],
-        c,
-        c[:9],
-        c[:6],
-        r["address"],
-        r.get("household", ""),
-        r["birth_date"],
-        r["sex"],
-        r["tags"],
-        r.get("registered", True),
-        now,
-        now,
+    return person_row(
+        id_type=r["id_type"],
+        id_number=r["id_number"],
+        name=r["name"],
+        now=now,
+        phone=r["phone"],
+        community_code=r["community_code"],
+        address=r["address"],
+        household=r.get("household", ""),
+        birth_date=r["birth_date"],
+        sex=r["sex"],
+        tags=r["tags"],
+        registered=r.get("registered", True),
     )
+
+
+def persons_create_unregistered(*, people, now: dt.datetime) -> None:
+    """People found outside the registry (a sample, later a case or a contact): created as
+    unregistered, with the name of their first row that has one; a known key is left unchanged.
+
+    ``people`` are ``(id_type, id_number, name)`` of already validated IDs. Call inside the
+    caller's transaction."""
+    names: dict[tuple[str, str], str] = {}
+    for id_type, id_number, name in people:
+        key = (id_type, id_number)
+        if key not in names or (not names[key] and name):
+            names[key] = name or ""
+    rows = [
+        person_row(id_type=id_type, id_number=id_number, name=name, now=now, registered=False)
+        for (id_type, id_number), name in names.items()
+    ]
+    qn = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(INSERT_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {qn(Person._meta.db_table)} ({', '.join(qn(c) for c in INSERT_COLUMNS)}) "
+            f"VALUES ({marks}) ON CONFLICT (id_type, id_number) DO NOTHING",
+            rows,
+        )

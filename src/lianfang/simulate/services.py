@@ -12,7 +12,7 @@ from lianfang.core.db import analyze_after_bulk, bulk_insert
 from lianfang.geo.models import Building, Compound
 from lianfang.people.models import Person
 from lianfang.people.normalize import name_pinyin
-from lianfang.people.services import INSERT_COLUMNS
+from lianfang.people.rows import INSERT_COLUMNS, person_row
 from lianfang.people.stats import stats_refresh
 from lianfang.simulate.generator import generate_population
 
@@ -61,25 +61,20 @@ def population_load(*, persons: int, seed: int = 2022, replace: bool = False, to
                 idn = cols["id_number"][i]
                 phone = cols["phone"][i]
                 yield (
-                    "resident_id",
-                    idn,
-                    idn[::-1],
-                    name,
-                    py[0],
-                    py[1],
-                    phone,
-                    phone[::-1],
-                    c,
-                    c[:9],
-                    c[:6],
-                    cols["address"][i],
-                    cols["household"][i],
-                    cols["birth_date"][i],
-                    cols["sex"][i],
-                    cols["tags"][i],
-                    True,
-                    now,
-                    now,
+                    *person_row(
+                        id_type="resident_id",
+                        id_number=idn,
+                        name=name,
+                        now=now,
+                        phone=phone,
+                        community_code=c,
+                        address=cols["address"][i],
+                        household=cols["household"][i],
+                        birth_date=cols["birth_date"][i],
+                        sex=cols["sex"][i],
+                        tags=cols["tags"][i],
+                        pinyin=py,
+                    ),
                     buildings[(c, cols["compound"][i], cols["building"][i])],
                 )
 
