@@ -208,6 +208,7 @@ def make_input(scope: list[str], details=None, start: dt.date = START, **kw) -> 
     return RoundInput(
         round_code="R20220328",
         start_date=start,
+        exempt_under_years=2,
         scope=scope,
         results_held=3,
         details=details or Details(),
@@ -501,8 +502,9 @@ def test_exemption_boundary(birth, start, exempt):
 
 
 def test_exempt_birth_cutoff():
-    assert exempt_birth_cutoff(dt.date(2022, 3, 28)) == dt.date(2020, 3, 28)
-    assert exempt_birth_cutoff(dt.date(2024, 2, 29)) == dt.date(2022, 2, 28)
+    assert exempt_birth_cutoff(dt.date(2022, 3, 28), 2) == dt.date(2020, 3, 28)
+    assert exempt_birth_cutoff(dt.date(2024, 2, 29), 2) == dt.date(2022, 2, 28)
+    assert exempt_birth_cutoff(dt.date(2024, 2, 29), 4) == dt.date(2020, 2, 29)
 
 
 def test_custody_is_exempt_and_sampled_exempt_is_not_untested():
@@ -539,7 +541,7 @@ def test_parquet_inputs(tmp_path):
         pq.write_table(table, paths[name])
     loaded = {name: pq.read_table(path) for name, path in paths.items()}
     via_parquet = round_report(
-        RoundInput(round_code="R20220328", start_date=START, scope=["350582"], results_held=3, details=Details(),
+        RoundInput(round_code="R20220328", start_date=START, exempt_under_years=2, scope=["350582"], results_held=3, details=Details(),
                    **loaded)
     )  # fmt: skip
     for part in ["coverage", "untested", "recheck", "pending_tubes"]:
@@ -569,6 +571,7 @@ def test_empty_inputs(tmp_path):
     empty = RoundInput(
         round_code="R0",
         start_date=START,
+        exempt_under_years=2,
         scope=["350582"],
         communities=COMMUNITIES_SCHEMA.empty_table(),
         persons=PERSONS_SCHEMA.empty_table(),

@@ -135,6 +135,7 @@ class RoundInput:
 
     round_code: str
     start_date: dt.date
+    exempt_under_years: int  # the round's protocol edition: people under this age are exempt
     scope: list[str]
     communities: pa.Table
     persons: pa.Table
@@ -225,16 +226,17 @@ def write_report(report: RoundReport, out_dir: Path) -> None:
     )
 
 
-def exempt_birth_cutoff(start_date: dt.date) -> dt.date:
-    """The last birth date of someone already 2 completed years old on ``start_date``.
+def exempt_birth_cutoff(start_date: dt.date, years: int) -> dt.date:
+    """The last birth date of someone already ``years`` completed years old on ``start_date``
+    (the protocol's exempt age: 2).
 
-    People born after it are under 2 (exempt). For a 29 February start the day two years earlier
-    does not exist, so the cutoff is 28 February (a child born 1 March is still 1).
+    People born after it are exempt. For a 29 February start the day ``years`` earlier may not
+    exist, so the cutoff is then 28 February (a child born 1 March is still under age).
     """
     try:
-        return start_date.replace(year=start_date.year - 2)
+        return start_date.replace(year=start_date.year - years)
     except ValueError:
-        return dt.date(start_date.year - 2, 2, 28)
+        return dt.date(start_date.year - years, 2, 28)
 
 
 def format_shanghai(times: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -358,7 +360,7 @@ def _load(con: duckdb.DuckDBPyConnection, inp: RoundInput) -> None:
         LEFT JOIN pstat ps ON ps.person_id = p.person_id
         WHERE p.registered
         """,
-        [exempt_birth_cutoff(inp.start_date)],
+        [exempt_birth_cutoff(inp.start_date, inp.exempt_under_years)],
     )
 
 

@@ -61,6 +61,9 @@ class Round(models.Model):
     )
     starts_at = models.DateTimeField(_("开始时间"))
     deadline_at = models.DateTimeField(_("完成时限"))
+    # The protocol edition the round was opened under: its deadline, exempt age and re-check
+    # clocks come from it, whatever edition is in force later.
+    edition = models.CharField(_("防控方案版本"), max_length=32, default="p9")
     status = models.CharField(_("状态"), max_length=8, choices=RoundStatus.choices, default=RoundStatus.OPEN)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -77,6 +80,13 @@ class Round(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def protocol(self):
+        """The rules the round was opened under (lianfang.protocol)."""
+        from lianfang import protocol
+
+        return protocol.edition(self.edition)
 
     @property
     def is_open(self) -> bool:

@@ -81,6 +81,7 @@ def round_input(rnd: Round) -> RoundInput:
     return RoundInput(
         round_code=rnd.code,
         start_date=timezone.localtime(rnd.starts_at).date(),
+        exempt_under_years=rnd.protocol.screening.exempt_under_years,
         scope=list(rnd.scope),
         communities=pa.table(
             {

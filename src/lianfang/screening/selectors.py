@@ -99,7 +99,9 @@ def rounds_visible(*, actor: Actor) -> QuerySet[Round]:
 
 def start_cutoff(rnd: Round) -> dt.date:
     """People born after this day are under 2 on the round's start day (exempt)."""
-    return exempt_birth_cutoff(timezone.localtime(rnd.starts_at).date())
+    return exempt_birth_cutoff(
+        timezone.localtime(rnd.starts_at).date(), rnd.protocol.screening.exempt_under_years
+    )
 
 
 # --- SQL helpers (both SQLite and PostgreSQL) ---------------------------------------------------
