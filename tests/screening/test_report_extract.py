@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 from django.db import connection, transaction
 
+from lianfang.core import db
 from lianfang.screening import report, services
 from lianfang.screening.models import Round, Site
 from tests.conftest import JJ_COMMUNITY, make_person, rid
@@ -42,11 +43,11 @@ def test_adbc_and_cursor_paths_read_the_same_round(transactional_db, monkeypatch
     rnd = Round.objects.get(code="RA")
     assert not connection.in_atomic_block
     calls = []
-    real = report._query_adbc
-    monkeypatch.setattr(report, "_query_adbc", lambda *a: calls.append(a) or real(*a))
+    real = db._query_adbc
+    monkeypatch.setattr(db, "_query_adbc", lambda *a: calls.append(a) or real(*a))
     direct = report.round_input(rnd)
     assert calls, "the ADBC path was not taken"
-    monkeypatch.setattr(report, "_query_adbc", lambda *a: pytest.fail("cursor path expected"))
+    monkeypatch.setattr(db, "_query_adbc", lambda *a: pytest.fail("cursor path expected"))
     with transaction.atomic():  # inside a transaction ADBC would not see its rows: the cursor is used
         via_cursor = report.round_input(rnd)
     for name in ("persons", "tubes", "samples", "results"):
