@@ -11,7 +11,7 @@ from django.test import Client
 
 from lianfang.accounts.roles import Role
 from lianfang.screening import services
-from lianfang.screening.models import Lab, RecheckTask, Sample, Site, Tube
+from lianfang.screening.models import Lab, RecheckTask, Result, Sample, Site, Tube
 from tests.conftest import JINJIANG, JJ_COMMUNITY, LC_COMMUNITY, actor, make_person, make_user, rid
 
 T = "2022-03-28 08:00"
@@ -164,6 +164,24 @@ def test_roles_and_jurisdiction(db):
         "/api/v1/screening/tubes", {}, content_type="application/json"
     ).status_code in (403, 422)
     assert Client().post("/api/v1/screening/tubes", {}, content_type="application/json").status_code == 401
+
+
+def test_services_refusing_a_role_answer_403_with_the_message(sampler):
+    site, lab = _setup()
+    refused = "您的角色无权执行此操作 / your role may not do this"
+    lab_user = make_user("lab0", Role.LAB, [JINJIANG])
+    r = _client(lab_user).post(
+        "/api/v1/screening/rounds", {"code": "R9", "scope": [JINJIANG]}, content_type="application/json"
+    )
+    assert (r.status_code, r.json()) == (403, {"detail": refused})
+    rows = {"rows": [{"tube_barcode": "T1", "lab_code": "L1", "result": "negative", "reported_at": T}]}
+    r = _client(sampler, site=site).post("/api/v1/screening/results", rows, content_type="application/json")
+    assert (r.status_code, r.json()) == (403, {"detail": refused})
+    r = _client(lab_user, lab=lab).post(
+        "/api/v1/screening/tubes", _tube("T1", _ids(1)), content_type="application/json"
+    )
+    assert (r.status_code, r.json()) == (403, {"detail": refused})
+    assert not Tube.objects.exists() and not Result.objects.exists()
 
 
 def test_lab_results_held_then_matched_and_abnormal_creates_tasks(sampler):

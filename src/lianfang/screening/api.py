@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pyarrow as pa
 from django.db import connection, transaction
@@ -20,7 +22,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
-from lianfang.accounts.roles import RECHECK_REGISTRARS, RESULT_WRITERS, ROUND_OPENERS, SAMPLE_WRITERS
+from lianfang.accounts.roles import SAMPLE_WRITERS
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.config.orm import loaded
@@ -36,6 +38,20 @@ MAX_BATCH = 5000
 def _require(actor: Actor, roles: frozenset) -> None:
     if actor.role not in roles:
         raise HttpError(403, "您的角色无权执行此操作 / your role may not do this")
+
+
+# A service's refusal as an HTTP answer: its role check 403, an object not there (or not the
+# actor's) 404; anything else the status the route gives.
+_REFUSAL_STATUS = ((services.NotPermitted, 403), (services.NotFound, 404))
+
+
+@contextmanager
+def _refusals(status: int = 400) -> Iterator[None]:
+    try:
+        yield
+    except services.ScreeningError as exc:
+        code = next((s for kind, s in _REFUSAL_STATUS if isinstance(exc, kind)), status)
+        raise HttpError(code, str(exc)) from exc
 
 
 def _device(actor: Actor) -> Device | None:
@@ -205,7 +221,6 @@ def _batch_out(summary, outcomes) -> dict:
 
 def _samples(actor: Actor, rows: list[dict]) -> dict:
     """Device rows → the samples importer. A site device's rows default to (and must be) its site."""
-    _require(actor, SAMPLE_WRITERS)
     device = _device(actor)
     if device is not None and device.site is not None:
         for row in rows:
@@ -222,9 +237,10 @@ def _samples(actor: Actor, rows: list[dict]) -> dict:
         "box_code",
     )
     table = pa.table({c: pa.array([str(r.get(c, "") or "") for r in rows], pa.string()) for c in columns})
-    summary, outcomes = services.samples_import(
-        table=table, actor=actor, source="api", site=device.site if device and device.site else None
-    )
+    with _refusals():
+        summary, outcomes = services.samples_import(
+            table=table, actor=actor, source="api", site=device.site if device and device.site else None
+        )
     return _batch_out(summary, outcomes)
 
 
@@ -239,8 +255,7 @@ def rounds(request):
 @router.post("/rounds", response=RoundOut)
 def round_create(request, body: RoundIn):
     actor: Actor = request.auth
-    _require(actor, ROUND_OPENERS)
-    try:
+    with _refusals(400):
         rnd = services.round_open(
             actor=actor,
             code=body.code,
@@ -250,8 +265,6 @@ def round_create(request, body: RoundIn):
             starts_at=body.starts_at,
             deadline_at=body.deadline_at,
         )
-    except services.ScreeningError as exc:
-        raise HttpError(400, str(exc)) from exc
     return rnd
 
 
@@ -319,7 +332,6 @@ def box_handover(request, body: BoxIn):
 def results_upload(request, body: ResultsIn):
     """A lab's result batch; a lab device's rows default to (and must be) its lab."""
     actor: Actor = request.auth
-    _require(actor, RESULT_WRITERS)
     device = _device(actor)
     lab = device.lab if device and device.lab else None
     rows = [r.dict() for r in body.rows]
@@ -330,7 +342,8 @@ def results_upload(request, body: ResultsIn):
     table = pa.table(
         {c: pa.array(["" if r.get(c) is None else str(r[c]) for r in rows], pa.string()) for c in columns}
     )
-    summary, outcomes = services.results_import(table=table, actor=actor, source="api", lab=lab)
+    with _refusals():
+        summary, outcomes = services.results_import(table=table, actor=actor, source="api", lab=lab)
     return _batch_out(summary, outcomes)
 
 
@@ -367,13 +380,10 @@ def tasks(request, round_code: str | None = None, open_only: bool = True, limit:
 def task_sample(request, task_id: int, body: TaskSampleIn):
     """The emergency team sampled the person alone: register the single tube against the task."""
     actor: Actor = request.auth
-    _require(actor, RECHECK_REGISTRARS)
     task = get_object_or_404(RecheckTask.objects.visible_to(actor), pk=task_id)
-    try:
+    with _refusals(409):
         task = services.recheck_sample_register(
             actor=actor, task=task, barcode=body.tube_barcode, sampled_at=body.sampled_at
         )
-    except services.ScreeningError as exc:
-        raise HttpError(409, str(exc)) from exc
     task = RecheckTask.objects.select_related("tube", "check_tube").get(pk=task.pk)
     return _task_out(task)

@@ -7,8 +7,12 @@ it touched are brought up to date (:func:`tubes_refresh`): their effective resul
 an abnormal pool (一键即报), the re-check tasks of its members, and the closing of re-check tasks
 whose single tube got its result.
 
+Every service checks the actor's role itself (:mod:`.errors`): ``actor`` None is the server's
+authority (the CLI, loaders); the API and the pages only translate a refusal.
+
 The package, along its seams:
 
+* :mod:`.errors` — refusals and the role check;
 * :mod:`.rounds` — opening and closing rounds;
 * :mod:`.reference` — sites, labs and device tokens;
 * :mod:`.ingest` — what samples and results share: batch sizes, locks, temporary tables, chunks;
@@ -21,7 +25,7 @@ The batch sizes (``BIG_BATCH``, ``SMALL_BATCH``, ``CHUNK_ROWS``, ``_IN_LIST``) a
 here: a test shrinks them in the module that reads them (:mod:`.ingest`, :mod:`.samples`).
 """
 
-from lianfang.screening.services.errors import ScreeningError
+from lianfang.screening.services.errors import NotFound, NotPermitted, ScreeningError
 from lianfang.screening.services.followup import alert_acknowledge, recheck_sample_register, tubes_refresh
 from lianfang.screening.services.ingest import Progress
 from lianfang.screening.services.reference import device_token_issue, labs_import, sites_import
@@ -30,6 +34,8 @@ from lianfang.screening.services.rounds import round_close, round_open
 from lianfang.screening.services.samples import samples_import
 
 __all__ = [
+    "NotFound",
+    "NotPermitted",
     "Progress",
     "ScreeningError",
     "alert_acknowledge",

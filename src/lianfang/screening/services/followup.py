@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lianfang.accounts.roles import ALERT_ACKNOWLEDGERS, RECHECK_REGISTRARS
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.imports.bulk import temp_table_from_arrow
@@ -34,7 +35,7 @@ from lianfang.screening.models import (
     TubeState,
 )
 from lianfang.screening.services import ingest
-from lianfang.screening.services.errors import ScreeningError
+from lianfang.screening.services.errors import ScreeningError, require_role
 from lianfang.screening.services.ingest import _chunks, _rows
 
 
@@ -336,6 +337,7 @@ def recheck_sample_register(
     *, actor: Actor | None, task: RecheckTask, barcode: str, sampled_at: dt.datetime | None = None
 ) -> RecheckTask:
     """The emergency team sampled the person alone: register the single tube against the task."""
+    require_role(actor, RECHECK_REGISTRARS)
     barcode = barcode.strip()
     if not barcode or len(barcode) > 64:
         raise ScreeningError(
@@ -373,9 +375,11 @@ def recheck_sample_register(
 
 
 @transaction.atomic
-def alert_acknowledge(*, actor: Actor, alert: PoolAlert) -> PoolAlert:
+def alert_acknowledge(*, actor: Actor | None, alert: PoolAlert) -> PoolAlert:
+    """The command saw the alert of an abnormal pool (一键即报); it leaves the open list."""
+    require_role(actor, ALERT_ACKNOWLEDGERS)
     if alert.acknowledged_at is None:
-        alert.acknowledged_at, alert.acknowledged_by = timezone.now(), actor.user
+        alert.acknowledged_at, alert.acknowledged_by = timezone.now(), actor.user if actor else None
         alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
         audit_record(
             actor=actor,

@@ -6,12 +6,13 @@ import numpy as np
 import pyarrow as pa
 from django.db import transaction
 
+from lianfang.accounts.roles import LAB_EDITORS, SITE_EDITORS
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.geo.models import Division, Level
 from lianfang.imports.summary import ImportSummary
 from lianfang.screening.models import Device, Lab, Site
-from lianfang.screening.services.errors import ScreeningError
+from lianfang.screening.services.errors import ScreeningError, require_role
 
 
 def _text(table: pa.Table, name: str) -> list[str]:
@@ -29,6 +30,7 @@ def sites_import(
     Reasons, in order: ``missing_field:<col>``, ``unknown_community``, ``bad_desks``. A known code
     with changed fields is an update; unchanged, a duplicate.
     """
+    require_role(actor, SITE_EDITORS)
     codes, names, communities, desks = (
         _text(table, c) for c in ("site_code", "name", "community_code", "desks")
     )
@@ -94,6 +96,7 @@ def labs_import(
 
     Reasons, in order: ``missing_field:<col>``, ``bad_capacity``.
     """
+    require_role(actor, LAB_EDITORS)
     codes, names, capacities = (_text(table, c) for c in ("lab_code", "name", "daily_capacity"))
     stored = {lab.code: lab for lab in Lab.objects.filter(code__in=set(codes))}
     summary = ImportSummary(read=table.num_rows)

@@ -7,6 +7,7 @@ import pyarrow as pa
 from django.db import transaction
 from django.utils import timezone
 
+from lianfang.accounts.roles import RESULT_WRITERS
 from lianfang.accounts.scoping import Actor
 from lianfang.imports.bulk import analyze_after_bulk, bulk_cache, insert_arrow
 from lianfang.imports.summary import ImportSummary
@@ -14,6 +15,7 @@ from lianfang.imports.times import parse_time
 from lianfang.screening import rules
 from lianfang.screening.models import Lab, Result, Tube
 from lianfang.screening.services import ingest
+from lianfang.screening.services.errors import require_role
 from lianfang.screening.services.followup import tubes_refresh
 from lianfang.screening.services.ingest import Progress, _lock_ingest, _summary_audited, _with_keys
 
@@ -28,8 +30,10 @@ def results_import(
 ) -> tuple[ImportSummary, np.ndarray]:
     """Import lab result rows (results.csv, a web upload, a lab's API batch). Returns (summary, outcomes).
 
+    ``actor`` None is the server's authority; otherwise the role must be one of ``RESULT_WRITERS``.
     ``lab``: a lab device may only post its own results; any other lab code is ``unknown_lab``.
     """
+    require_role(actor, RESULT_WRITERS)
     raw = rules.text_table(table, rules.RESULT_COLUMNS)
     n = raw.num_rows
     if progress:

@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from lianfang.accounts.roles import ROUND_OPENERS
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.geo.models import Division
 from lianfang.screening.models import PoolPolicy, Round, RoundScope, RoundStatus
-from lianfang.screening.services.errors import ScreeningError
+from lianfang.screening.services.errors import ScreeningError, require_role
 
 
 @transaction.atomic
@@ -30,6 +31,7 @@ def round_open(
 
     Opening a round again with the same code and scope returns it unchanged (scripts may retry).
     """
+    require_role(actor, ROUND_OPENERS)
     code = code.strip()
     codes = sorted({c.strip() for c in scope if c.strip()})
     if not code or len(code) > 32:
@@ -86,6 +88,7 @@ def round_open(
 @transaction.atomic
 def round_close(*, actor: Actor | None, rnd: Round) -> Round:
     """Close a round: later samples for it are refused (``round_closed``); results still arrive."""
+    require_role(actor, ROUND_OPENERS)
     if rnd.status != RoundStatus.CLOSED:
         rnd.status = RoundStatus.CLOSED
         rnd.closed_at = timezone.now()

@@ -13,6 +13,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lianfang.accounts.roles import SAMPLE_WRITERS
 from lianfang.accounts.scoping import Actor
 from lianfang.imports.bulk import analyze_after_bulk, bulk_cache, insert_arrow
 from lianfang.imports.summary import ImportSummary
@@ -23,6 +24,7 @@ from lianfang.people.normalize import ID_TYPE_ALIASES
 from lianfang.screening import rules
 from lianfang.screening.models import Round, RoundStatus, Sample, Site, Tube, TubePurpose, TubeState
 from lianfang.screening.services import ingest
+from lianfang.screening.services.errors import require_role
 from lianfang.screening.services.followup import tubes_refresh
 from lianfang.screening.services.ingest import (
     _STAGE_SCHEMA,
@@ -56,9 +58,11 @@ def samples_import(
     """Import sample rows (samples.csv, a web upload, a device batch). Returns (summary, outcomes).
 
     ``outcomes`` holds per input row ``accepted``, ``duplicate`` or the rejection reason.
-    ``actor`` None is the server's authority (the CLI); otherwise rounds and sites outside the
-    actor's jurisdiction are unknown to them. ``site``: a site device may only write for its site.
+    ``actor`` None is the server's authority (the CLI); otherwise the actor's role must be one of
+    ``SAMPLE_WRITERS`` (else ``NotPermitted``), and rounds and sites outside the actor's
+    jurisdiction are unknown to them. ``site``: a site device may only write for its site.
     """
+    require_role(actor, SAMPLE_WRITERS)
     n = table.num_rows
     if progress:
         progress(0, n)
