@@ -265,6 +265,21 @@ def test_box_handover(sampler):
     ).json()
     assert out == {"box_code": "B1", "tubes": 1, "unknown_tubes": ["T7"]}
     assert Tube.objects.get(barcode="T6").box_code == "B1"
+    # A device bound to S1 naming another site: refused like a site that does not exist.
+    other = client.post(
+        "/api/v1/screening/boxes",
+        {"box_code": "B2", "round_code": "R1", "tubes": ["T6"], "site_code": "S2"},
+        content_type="application/json",
+    )
+    assert (other.status_code, other.json()) == (404, {"detail": "采样点不存在 / unknown site"})
+    # A box code another site uses: a conflict.
+    services.box_handover(actor=None, box_code="B3", round_code="R1", tubes=[], site_code="S2")
+    taken = client.post(
+        "/api/v1/screening/boxes",
+        {"box_code": "B3", "round_code": "R1", "tubes": ["T6"]},
+        content_type="application/json",
+    )
+    assert taken.status_code == 409 and "the box code belongs to another site" in taken.json()["detail"]
 
 
 def test_open_round_by_api(db):
