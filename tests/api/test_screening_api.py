@@ -11,7 +11,7 @@ from django.test import Client
 
 from lianfang.accounts.roles import Role
 from lianfang.screening import services
-from lianfang.screening.models import Lab, RecheckTask, Sample, Site, Tube
+from lianfang.screening.models import Lab, RecheckTask, Result, Sample, Site, Tube
 from tests.conftest import JINJIANG, JJ_COMMUNITY, LC_COMMUNITY, actor, make_person, make_user, rid
 
 T = "2022-03-28 08:00"
@@ -166,6 +166,24 @@ def test_roles_and_jurisdiction(db):
     assert Client().post("/api/v1/screening/tubes", {}, content_type="application/json").status_code == 401
 
 
+def test_services_refusing_a_role_answer_403_with_the_message(sampler):
+    site, lab = _setup()
+    refused = "您的角色无权执行此操作 / your role may not do this"
+    lab_user = make_user("lab0", Role.LAB, [JINJIANG])
+    r = _client(lab_user).post(
+        "/api/v1/screening/rounds", {"code": "R9", "scope": [JINJIANG]}, content_type="application/json"
+    )
+    assert (r.status_code, r.json()) == (403, {"detail": refused})
+    rows = {"rows": [{"tube_barcode": "T1", "lab_code": "L1", "result": "negative", "reported_at": T}]}
+    r = _client(sampler, site=site).post("/api/v1/screening/results", rows, content_type="application/json")
+    assert (r.status_code, r.json()) == (403, {"detail": refused})
+    r = _client(lab_user, lab=lab).post(
+        "/api/v1/screening/tubes", _tube("T1", _ids(1)), content_type="application/json"
+    )
+    assert (r.status_code, r.json()) == (403, {"detail": refused})
+    assert not Tube.objects.exists() and not Result.objects.exists()
+
+
 def test_lab_results_held_then_matched_and_abnormal_creates_tasks(sampler):
     site, lab = _setup()
     ids = _ids(3)
@@ -247,6 +265,21 @@ def test_box_handover(sampler):
     ).json()
     assert out == {"box_code": "B1", "tubes": 1, "unknown_tubes": ["T7"]}
     assert Tube.objects.get(barcode="T6").box_code == "B1"
+    # A device bound to S1 naming another site: refused like a site that does not exist.
+    other = client.post(
+        "/api/v1/screening/boxes",
+        {"box_code": "B2", "round_code": "R1", "tubes": ["T6"], "site_code": "S2"},
+        content_type="application/json",
+    )
+    assert (other.status_code, other.json()) == (404, {"detail": "采样点不存在 / unknown site"})
+    # A box code another site uses: a conflict.
+    services.box_handover(actor=None, box_code="B3", round_code="R1", tubes=[], site_code="S2")
+    taken = client.post(
+        "/api/v1/screening/boxes",
+        {"box_code": "B3", "round_code": "R1", "tubes": ["T6"]},
+        content_type="application/json",
+    )
+    assert taken.status_code == 409 and "the box code belongs to another site" in taken.json()["detail"]
 
 
 def test_open_round_by_api(db):

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from lianfang.screening import services
 from lianfang.screening.models import Sample, Site
+from lianfang.screening.services import samples
 from tests.conftest import JJ_COMMUNITY, rid
 
 IDS = [rid("350582", "19850101", f"{i:03d}") for i in range(8)]
@@ -44,10 +45,10 @@ def _rows():
 
 
 def _run(monkeypatch, chunk: int, staged: bool = False):
-    monkeypatch.setattr(services, "CHUNK_ROWS", chunk)
+    monkeypatch.setattr(samples, "CHUNK_ROWS", chunk)
     # staged: the file path (accepted rows staged slice by slice, joined once at the end), which
     # a real file takes beyond SMALL_BATCH rows; otherwise each slice is written at once.
-    monkeypatch.setattr(services, "SMALL_BATCH", 0 if staged else 200)
+    monkeypatch.setattr(samples, "SMALL_BATCH", 0 if staged else 200)
     with transaction.atomic():
         summary, outcomes = services.samples_import(table=_rows(), actor=None)
         stored = sorted(Sample.objects.values_list("tube__barcode", "person__id_number"))

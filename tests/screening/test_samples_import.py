@@ -52,7 +52,7 @@ ROWS = [
     (sample("T4", P[4], pool="1", site="S02"), "duplicate"),
     (sample("T4", P[5], pool="1"), "tube_over_capacity"),  # the refused person again: still refused
 ]
-# Enough further good rows to take a file past the small-batch path (services.SMALL_BATCH) to the bulk one.
+# Enough further good rows to take a file past the small-batch path (services.samples.SMALL_BATCH) to the bulk one.
 PAD = [
     (sample(f"PAD{i:03d}", rid("350583", (dt.date(1976, 1, 1) + dt.timedelta(days=i)).strftime("%Y%m%d"), "201"),
             pool="1"), "accepted")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from lianfang.screening import services
 from lianfang.screening.models import PoolAlert, PositiveFinding, RecheckTask, Tube
 from lianfang.screening.report import round_report_compute
+from lianfang.screening.services import ingest, samples
 from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, make_person, rid
 from tests.screening.helpers import SHANGHAI, Importer, read_csv, report_files, result, sample, setup_world
 
@@ -52,9 +53,9 @@ def w(request, db, tmp_path, monkeypatch):
     in IN lists) and through the bulk code (DuckDB, temporary tables, set-based updates), whose
     task work here goes one tube per statement (the IN-list chunking a city-sized file needs)."""
     if request.param == "bulk":
-        monkeypatch.setattr(services, "SMALL_BATCH", 0)
-        monkeypatch.setattr(services, "BIG_BATCH", 0)
-        monkeypatch.setattr(services, "_IN_LIST", 1)
+        monkeypatch.setattr(samples, "SMALL_BATCH", 0)
+        monkeypatch.setattr(ingest, "BIG_BATCH", 0)
+        monkeypatch.setattr(ingest, "_IN_LIST", 1)
     rnd = setup_world(tmp_path)
     make_person(id_number=A, name="陈建国", phone="13805951234", address="桂香花园3栋501", tags="bedridden")
     make_person(id_number=B, name="林美玲")

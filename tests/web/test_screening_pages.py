@@ -362,6 +362,14 @@ def test_open_round_refused_for_roles_that_do_not_command(db):
     assert not Round.objects.exists()
 
 
+def test_close_round_refused_for_roles_that_do_not_command(world, county_user):
+    sampler = make_user("jj_sampler", "sampler", ["350582"])
+    assert logged_in(sampler).post("/rounds/R1/close/").status_code == 403
+    assert Round.objects.get(code="R1").is_open
+    response = logged_in(county_user).post("/rounds/R1/close/")
+    assert response.status_code == 302 and not Round.objects.get(code="R1").is_open
+
+
 # --- alerts, pools and re-check tasks ----------------------------------------------------------
 
 

@@ -28,15 +28,5 @@ class Role(models.TextChoices):
 UNMASKED_ROLES = frozenset({Role.TRACER, Role.TRANSFER, Role.ISOLATION, Role.COMMUNITY_WORKER})
 
 
-# Screening: who may do what (the same in pages, the API and uploads).
-ROUND_OPENERS = frozenset({Role.COMMANDER, Role.COMMAND_OFFICE, Role.ADMIN})
-ALERT_ACKNOWLEDGERS = frozenset({Role.COMMANDER, Role.COMMAND_OFFICE, Role.WORKING_GROUP, Role.ADMIN})
-RECHECK_REGISTRARS = frozenset({Role.SAMPLER, Role.COMMUNITY_WORKER, Role.COMMAND_OFFICE, Role.ADMIN})
-SITE_EDITORS = frozenset({Role.COMMAND_OFFICE, Role.WORKING_GROUP, Role.ADMIN})
-LAB_EDITORS = frozenset({Role.COMMAND_OFFICE, Role.ADMIN})
-SAMPLE_WRITERS = frozenset({Role.SAMPLER, Role.COMMAND_OFFICE, Role.WORKING_GROUP, Role.ADMIN})
-RESULT_WRITERS = frozenset({Role.LAB, Role.COMMAND_OFFICE, Role.WORKING_GROUP, Role.ADMIN})
-
-
 def sees_personal_data(role: str) -> bool:
     return role in UNMASKED_ROLES

@@ -24,15 +24,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from lianfang.accounts.roles import (
-    ALERT_ACKNOWLEDGERS,
-    LAB_EDITORS,
-    RECHECK_REGISTRARS,
-    RESULT_WRITERS,
-    ROUND_OPENERS,
-    SAMPLE_WRITERS,
-    SITE_EDITORS,
-)
 from lianfang.accounts.scoping import Actor, actor_of, scoped
 from lianfang.accounts.services import audit_record
 from lianfang.analytics.screening import UNTESTED_COLUMNS
@@ -45,6 +36,7 @@ from lianfang.people.presenters import people_rows, person_public
 from lianfang.screening import selectors
 from lianfang.screening.models import PoolPolicy, Round, TaskStatus, TubeState
 from lianfang.screening.services import (
+    NotPermitted,
     ScreeningError,
     alert_acknowledge,
     recheck_sample_register,
@@ -52,16 +44,14 @@ from lianfang.screening.services import (
     round_open,
 )
 
-# Who may do what on these pages (everybody else sees the pages without the forms).
+# Who may do what is checked by the services (a refusal is a 403 here); the pages ask the same
+# role sets only to show or hide their forms, and to refuse an upload before storing it (the
+# import runs later, as a task, through the same services).
 
 UNTESTED_PAGE = 50
 TASK_PAGE = 100
 TASK_FILTERS = ("open", "overdue", "all")
 _SPLIT = re.compile(r"[\s,，;；、]+")
-
-
-def _may(actor: Actor, roles: frozenset) -> bool:
-    return actor.role in roles
 
 
 def _round_or_404(actor: Actor, code: str) -> Round:
@@ -158,6 +148,8 @@ def _round_open_submit(request, actor: Actor) -> tuple[Round | None, dict, Scree
             starts_at=times["starts_at"],
             deadline_at=times["deadline_at"],
         )
+    except NotPermitted as exc:
+        raise PermissionDenied from exc
     except ScreeningError as exc:
         return None, form, exc
     return rnd, form, None
@@ -167,11 +159,9 @@ def _round_open_submit(request, actor: Actor) -> tuple[Round | None, dict, Scree
 @require_http_methods(["GET", "POST"])
 def rounds(request):
     actor = actor_of(request)
-    may_open = _may(actor, ROUND_OPENERS)
+    may_open = actor.may("round.open")
     form, error = _open_form_defaults(), None
     if request.method == "POST":
-        if not may_open:
-            raise PermissionDenied
         rnd, form, error = _round_open_submit(request, actor)
         if rnd is not None:
             messages.success(request, _("已开启筛查轮次 %(code)s。") % {"code": rnd.code})
@@ -230,9 +220,9 @@ def _rounds_progress(listed: list[Round], actor: Actor) -> dict[int, dict]:
 
 def _uploads_for(actor: Actor) -> list[tuple[str, str]]:
     kinds = []
-    if _may(actor, SAMPLE_WRITERS):
+    if actor.may("samples.import"):
         kinds.append(("samples", _("采样记录 samples.csv")))
-    if _may(actor, RESULT_WRITERS):
+    if actor.may("results.import"):
         kinds.append(("results", _("检测结果 results.csv")))
     return kinds
 
@@ -280,8 +270,8 @@ def round_detail(request, code: str):
             "pools": pools,
             "abnormal_pools": sum(1 for p in pools if p["tube"].state == TubeState.ABNORMAL),
             "alerts": selectors.alerts_open(rnd=rnd, actor=actor),
-            "may_ack": _may(actor, ALERT_ACKNOWLEDGERS),
-            "may_close": _may(actor, ROUND_OPENERS) and rnd.is_open,
+            "may_ack": actor.may("alert.acknowledge"),
+            "may_close": actor.may("round.open") and rnd.is_open,
             "uploads": _uploads_for(actor),
             "scope": [(c, names.get(c, c)) for c in rnd.scope],
             "area": [(c, names.get(c, c)) for c in area],
@@ -341,7 +331,7 @@ def round_alerts(request, code: str):
         {
             "rnd": rnd,
             "alerts": selectors.alerts_open(rnd=rnd, actor=actor),
-            "may_ack": _may(actor, ALERT_ACKNOWLEDGERS),
+            "may_ack": actor.may("alert.acknowledge"),
         },
     )
 
@@ -354,9 +344,10 @@ def alert_ack(request, code: str, pk: int):
     alert = selectors.alert_get(rnd=rnd, actor=actor, pk=pk)
     if alert is None:
         raise Http404
-    if not _may(actor, ALERT_ACKNOWLEDGERS):
-        raise PermissionDenied
-    alert_acknowledge(actor=actor, alert=alert)
+    try:
+        alert_acknowledge(actor=actor, alert=alert)
+    except NotPermitted as exc:
+        raise PermissionDenied from exc
     if request.headers.get("HX-Request"):
         return round_alerts(request, code)
     messages.success(request, _("已签收异常混管 %(barcode)s 的报告。") % {"barcode": alert.tube.barcode})
@@ -368,9 +359,10 @@ def alert_ack(request, code: str, pk: int):
 def round_close_view(request, code: str):
     actor = actor_of(request)
     rnd = _round_or_404(actor, code)
-    if not _may(actor, ROUND_OPENERS):
-        raise PermissionDenied
-    round_close(actor=actor, rnd=rnd)
+    try:
+        round_close(actor=actor, rnd=rnd)
+    except NotPermitted as exc:
+        raise PermissionDenied from exc
     messages.success(
         request, _("轮次 %(code)s 已结束，之后的采样记录将被拒绝（检测结果仍可上传）。") % {"code": rnd.code}
     )
@@ -408,9 +400,9 @@ def round_upload(request, code: str):
     return redirect("web:import_job", pk=job.pk)
 
 
-def _reference_page(request, *, kind: str, editors: frozenset, template: str, items):
+def _reference_page(request, *, kind: str, editors: str, template: str, items):
     actor = actor_of(request)
-    may_upload = _may(actor, editors)
+    may_upload = actor.may(editors)
     error = ""
     if request.method == "POST":
         if not may_upload:
@@ -437,7 +429,7 @@ def sites(request):
     return _reference_page(
         request,
         kind="sites",
-        editors=SITE_EDITORS,
+        editors="sites.import",
         template="lianfang/screening/sites.html",
         items=selectors.sites_visible(actor=actor),
     )
@@ -450,7 +442,7 @@ def labs(request):
     return _reference_page(
         request,
         kind="labs",
-        editors=LAB_EDITORS,
+        editors="labs.import",
         template="lianfang/screening/labs.html",
         items=selectors.labs_visible(actor=actor),
     )
@@ -540,7 +532,7 @@ def _task_view(task, actor: Actor, now: dt.datetime, person=None) -> dict:
         "task": task,
         "p": person_public(person or task.person, actor) if (person or task.person_id) else None,
         "overdue": selectors.is_overdue(task, now),
-        "may_register": task.status == TaskStatus.OPEN and _may(actor, RECHECK_REGISTRARS),
+        "may_register": task.status == TaskStatus.OPEN and actor.may("recheck.register"),
     }
 
 
@@ -624,8 +616,6 @@ def task_sample(request, code: str, pk: int):
     task = selectors.task_get(rnd=rnd, actor=actor, pk=pk)
     if task is None:
         raise Http404
-    if not _may(actor, RECHECK_REGISTRARS):
-        raise PermissionDenied
     barcode = request.POST.get("barcode", "").strip()
     text = request.POST.get("sampled_at", "").strip()
     sampled_at = parse_time(text) if text else timezone.now()
@@ -641,6 +631,8 @@ def task_sample(request, code: str, pk: int):
     else:
         try:
             task = recheck_sample_register(actor=actor, task=task, barcode=barcode, sampled_at=sampled_at)
+        except NotPermitted as exc:
+            raise PermissionDenied from exc
         except ScreeningError as exc:
             error = exc
     if request.headers.get("HX-Request"):

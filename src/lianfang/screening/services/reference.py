@@ -1,0 +1,157 @@
+"""Reference data of the screening work: sites, labs, and the devices bound to them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from django.db import transaction
+
+from lianfang.accounts.scoping import Actor
+from lianfang.accounts.services import audit_record
+from lianfang.core.summary import ImportSummary
+from lianfang.geo.models import Division, Level
+from lianfang.screening.models import Device, Lab, Site
+from lianfang.screening.services.errors import ScreeningError, require
+
+
+def _text(table: pa.Table, name: str) -> list[str]:
+    if name not in table.column_names:
+        return [""] * table.num_rows
+    return [(v or "").strip() for v in table.column(name).to_pylist()]
+
+
+@transaction.atomic
+def sites_import(
+    *, table: pa.Table, actor: Actor | None, source: str = ""
+) -> tuple[ImportSummary, np.ndarray]:
+    """sites.csv: ``site_code, name, community_code`` required, ``desks`` optional (a positive integer).
+
+    Reasons, in order: ``missing_field:<col>``, ``unknown_community``, ``bad_desks``. A known code
+    with changed fields is an update; unchanged, a duplicate.
+    """
+    require(actor, "sites.import")
+    codes, names, communities, desks = (
+        _text(table, c) for c in ("site_code", "name", "community_code", "desks")
+    )
+    known_communities = Division.objects.filter(level=Level.COMMUNITY)
+    if actor is not None:
+        known_communities = known_communities.inside(actor)
+    valid = set(known_communities.filter(code__in=set(communities)).values_list("code", flat=True))
+    stored = {s.code: s for s in Site.objects.filter(code__in=set(codes))}
+    summary = ImportSummary(read=table.num_rows)
+    reasons = np.full(table.num_rows, "", dtype=object)
+    for i, (code, name, community, desk_text) in enumerate(
+        zip(codes, names, communities, desks, strict=True)
+    ):
+        reason = next(
+            (
+                f"missing_field:{c}"
+                for c, v in (("site_code", code), ("name", name), ("community_code", community))
+                if not v
+            ),
+            "",
+        )
+        if not reason and community not in valid:
+            reason = "unknown_community"
+        desk_count = 1
+        if not reason and desk_text:
+            try:
+                desk_count = int(float(desk_text))
+                if desk_count < 1 or desk_count != float(desk_text) or desk_count > 999:
+                    raise ValueError
+            except ValueError:
+                reason = "bad_desks"
+        if reason:
+            reasons[i] = reason
+            summary.reject(reason)
+            continue
+        site = stored.get(code)
+        if site is None:
+            site = stored[code] = Site(code=code)
+        elif (site.name, site.community_id, site.desks) == (
+            name,
+            community,
+            desk_count if desk_text else site.desks,
+        ):
+            summary.duplicate += 1
+            continue
+        site.name, site.community_id = name, community
+        site.town_code, site.county_code = community[:9], community[:6]
+        if desk_text or site.pk is None:
+            site.desks = desk_count
+        site.save()
+        summary.accepted += 1
+    audit_record(
+        actor=actor, action="import", object_type="sites", object_id=source[:64], detail=summary.as_dict()
+    )
+    return summary, reasons
+
+
+@transaction.atomic
+def labs_import(
+    *, table: pa.Table, actor: Actor | None, source: str = ""
+) -> tuple[ImportSummary, np.ndarray]:
+    """labs.csv: ``lab_code, name`` required, ``daily_capacity`` optional (tubes per day).
+
+    Reasons, in order: ``missing_field:<col>``, ``bad_capacity``.
+    """
+    require(actor, "labs.import")
+    codes, names, capacities = (_text(table, c) for c in ("lab_code", "name", "daily_capacity"))
+    stored = {lab.code: lab for lab in Lab.objects.filter(code__in=set(codes))}
+    summary = ImportSummary(read=table.num_rows)
+    reasons = np.full(table.num_rows, "", dtype=object)
+    for i, (code, name, cap_text) in enumerate(zip(codes, names, capacities, strict=True)):
+        reason = next((f"missing_field:{c}" for c, v in (("lab_code", code), ("name", name)) if not v), "")
+        capacity = None
+        if not reason and cap_text:
+            try:
+                capacity = int(float(cap_text))
+                if capacity < 0 or capacity != float(cap_text):
+                    raise ValueError
+            except ValueError:
+                reason = "bad_capacity"
+        if reason:
+            reasons[i] = reason
+            summary.reject(reason)
+            continue
+        lab = stored.get(code)
+        if lab is None:
+            lab = stored[code] = Lab(code=code)
+        elif (lab.name, lab.daily_capacity) == (name, capacity if cap_text else lab.daily_capacity):
+            summary.duplicate += 1
+            continue
+        lab.name = name
+        if cap_text:
+            lab.daily_capacity = capacity
+        lab.save()
+        summary.accepted += 1
+    audit_record(
+        actor=actor, action="import", object_type="labs", object_id=source[:64], detail=summary.as_dict()
+    )
+    return summary, reasons
+
+
+@transaction.atomic
+def device_token_issue(
+    *, user, name: str, site: Site | None = None, lab: Lab | None = None
+) -> tuple[Device, str]:
+    """A token for one sampling desk's device (bound to its site) or one lab's system (its lab).
+
+    The raw key is returned once; only its hash is stored.
+    """
+    from lianfang.accounts.services import token_issue
+
+    if (site is None) == (lab is None):
+        raise ScreeningError(
+            "bad_binding", "设备须绑定一个采样点或一个检测机构", "bind the device to one site or one lab"
+        )
+    token, raw = token_issue(user=user, name=name)
+    device = Device.objects.create(token=token, site=site, lab=lab)
+    audit_record(
+        actor=None,
+        action="create",
+        object_type="device",
+        object_id=device.pk,
+        detail={"site": site.code if site else None, "lab": lab.code if lab else None},
+    )
+    return device, raw
