@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 from django.utils import timezone
 
+from lianfang import protocol
 from lianfang.screening import services
-from lianfang.screening.models import PoolAlert, PositiveFinding, RecheckTask, Tube
+from lianfang.screening.models import PoolAlert, PositiveFinding, RecheckTask, Round, Tube
 from lianfang.screening.report import round_report_compute
 from lianfang.screening.services import ingest, samples
 from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, make_person, rid
@@ -124,9 +126,16 @@ def test_invalid_tube_member_with_a_negative_tube_needs_no_resample(w, negative_
     assert not PoolAlert.objects.exists()  # an invalid tube is not an abnormal pool
 
 
-def test_positive_pool_alert_and_recheck_tasks_with_protocol_deadlines(w, settings):
-    settings.LIANFANG_RECHECK_ARRIVE_HOURS = 3
-    settings.LIANFANG_RECHECK_RESULT_HOURS = 5
+def test_positive_pool_alert_and_recheck_tasks_with_protocol_deadlines(w, monkeypatch):
+    # The round's own edition sets the clocks: a local edition with 3 h to arrive, 5 h to result.
+    p9 = protocol.edition("p9")
+    local = dataclasses.replace(
+        p9,
+        code="local",
+        screening=dataclasses.replace(p9.screening, recheck_arrive_hours=3, recheck_result_hours=5),
+    )
+    monkeypatch.setitem(protocol.EDITIONS, "local", local)
+    Round.objects.filter(code="R1").update(edition="local")
     w.imp(
         "samples",
         [

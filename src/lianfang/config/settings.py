@@ -144,13 +144,6 @@ LIANFANG_RETRY_AFTER_S = env("RETRY_AFTER_S", 2, cast=int)
 # every duration, clock, test day and threshold comes from it.
 LIANFANG_PROTOCOL = env("PROTOCOL", "p9")
 
-# Screening protocol (DOMAIN.md §3: local practice, so parameters): a re-check team reaches the
-# person within ARRIVE hours of the abnormal pool; the single tube's result is due RESULT hours later.
-LIANFANG_RECHECK_ARRIVE_HOURS = env("RECHECK_ARRIVE_HOURS", 2, cast=float)
-LIANFANG_RECHECK_RESULT_HOURS = env("RECHECK_RESULT_HOURS", 6, cast=float)
-# Lab turnaround target (collected → reported), hours.
-LIANFANG_TURNAROUND_TARGET_HOURS = env("TURNAROUND_TARGET_HOURS", 6, cast=float)
-
 TASKS = {
     "default": {
         "BACKEND": (

@@ -29,6 +29,7 @@ from lianfang.accounts.services import audit_record
 from lianfang.analytics.screening import UNTESTED_COLUMNS
 from lianfang.core.downloads import table_response
 from lianfang.core.times import SHANGHAI, parse_time
+from lianfang.edition.services import in_force
 from lianfang.geo.models import Division, Level
 from lianfang.imports.models import ImportJob
 from lianfang.imports.services import UPLOAD_SUFFIXES, import_job_create
@@ -105,7 +106,7 @@ def _open_form_defaults() -> dict:
         "scope_extra": "",
         "pool_policy": PoolPolicy.TEN,
         "starts_at": _local_input(now),
-        "deadline_at": _local_input(now + dt.timedelta(hours=24)),
+        "deadline_at": _local_input(now + dt.timedelta(hours=in_force().screening.round_hours)),
     }
 
 
@@ -265,7 +266,7 @@ def round_detail(request, code: str):
             "o": overview,
             "counties": counties,
             "turnaround": turnaround,
-            "target_hours": settings.LIANFANG_TURNAROUND_TARGET_HOURS,
+            "target_hours": rnd.protocol.screening.result_target_hours,
             "sites": sites,
             "pools": pools,
             "abnormal_pools": sum(1 for p in pools if p["tube"].state == TubeState.ABNORMAL),

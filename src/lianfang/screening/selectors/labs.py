@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-from django.conf import settings
 from django.db.models import QuerySet
 
 from lianfang.accounts.scoping import Actor
@@ -50,7 +49,7 @@ def lab_turnaround(*, rnd: Round, actor: Actor) -> list[dict]:
     bucket), so no per-tube row leaves it.
     """
     where, params = _site_where(actor)
-    target_minutes = float(settings.LIANFANG_TURNAROUND_TARGET_HOURS) * 60
+    target_minutes = float(rnd.protocol.screening.result_target_hours) * 60
     minutes = _minutes("MIN(r.reported_at)", "t.first_collected_at")
     rows = _rows(
         f"SELECT lab_id, bucket, COUNT(*), SUM(on_time) FROM ("

@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lianfang import protocol
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
+from lianfang.core import codes
 from lianfang.core.db import temp_table_from_arrow
 from lianfang.core.times import as_utc
 from lianfang.screening.models import (
@@ -26,6 +27,7 @@ from lianfang.screening.models import (
     PositiveFinding,
     RecheckTask,
     Result,
+    Round,
     Sample,
     TaskKind,
     TaskStatus,
@@ -150,10 +152,17 @@ def _alerts_raise(changed: list[tuple]) -> None:
             alert.save(update_fields=["reason"])
 
 
-def _protocol_deadlines(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    arrive = dt.timedelta(hours=settings.LIANFANG_RECHECK_ARRIVE_HOURS)
-    result = dt.timedelta(hours=settings.LIANFANG_RECHECK_RESULT_HOURS)
+def _protocol_deadlines(now: dt.datetime, edition: str) -> tuple[dt.datetime, dt.datetime]:
+    """When the re-check team must have sampled the person, and the single tube's result is due,
+    by the protocol edition the round was opened under."""
+    rules = protocol.edition(edition).screening
+    arrive = dt.timedelta(hours=rules.recheck_arrive_hours)
+    result = dt.timedelta(hours=rules.recheck_result_hours)
     return now + arrive, now + arrive + result
+
+
+def _editions(round_ids) -> dict[int, str]:
+    return dict(Round.objects.filter(id__in=list(round_ids)).values_list("id", "edition"))
 
 
 def _tasks_sync(items: list[tuple[int, int, str, str]]) -> None:
@@ -241,7 +250,8 @@ def _tasks_create_or_update(tube_ids: list[int], round_ids: set[int], now: dt.da
         round_ids, members.filter(tube__state=TubeState.INVALID).values("person_id")
     )
     existing = {(t.tube_id, t.person_id): t for t in RecheckTask.objects.filter(tube_id__in=tube_ids)}
-    due_sample, due_result = _protocol_deadlines(now)
+    editions = _editions({r for r, *_ in tubes.values()})
+    deadlines = {r: _protocol_deadlines(now, e) for r, e in editions.items()}
     create = []
     for tube_id, person_id, person_community in members.values_list(
         "tube_id", "person_id", "person__community_id"
@@ -265,10 +275,10 @@ def _tasks_create_or_update(tube_ids: list[int], round_ids: set[int], now: dt.da
                     kind=wanted,
                     reason=reason,
                     community_id=community,
-                    town_code=community[:9],
-                    county_code=community[:6],
-                    due_sample_at=due_sample,
-                    due_result_at=due_result,
+                    town_code=codes.town(community),
+                    county_code=codes.county(community),
+                    due_sample_at=deadlines[round_id][0],
+                    due_result_at=deadlines[round_id][1],
                 )
             )
         elif task.status in OPEN_TASK_STATUSES:
@@ -282,7 +292,7 @@ def _tasks_create_or_update(tube_ids: list[int], round_ids: set[int], now: dt.da
             # A released re-sample task whose tube turned abnormal (every member is re-checked),
             # or whose member's negative tube was re-run positive (the re-sample is due again).
             task.kind, task.reason, task.status, task.closed_at = wanted, reason, TaskStatus.OPEN, None
-            task.due_sample_at, task.due_result_at = due_sample, due_result
+            task.due_sample_at, task.due_result_at = deadlines[round_id]
             task.save(
                 update_fields=["kind", "reason", "status", "closed_at", "due_sample_at", "due_result_at"]
             )
@@ -327,7 +337,8 @@ def _check_tubes_close(changed: list[tuple]) -> None:
             task.save(update_fields=["status", "closed_at"])
         else:  # inconclusive or invalid single: sample the person again
             task.status, task.check_tube, task.sampled_at = TaskStatus.OPEN, None, None
-            task.due_sample_at, task.due_result_at = _protocol_deadlines(now)
+            edition = _editions([task.round_id])[task.round_id]
+            task.due_sample_at, task.due_result_at = _protocol_deadlines(now, edition)
             task.save(update_fields=["status", "check_tube", "sampled_at", "due_sample_at", "due_result_at"])
 
 

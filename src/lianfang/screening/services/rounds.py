@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
+from lianfang.edition.services import in_force
 from lianfang.geo.models import Division
 from lianfang.screening.models import PoolPolicy, Round, RoundScope, RoundStatus
 from lianfang.screening.services.errors import ScreeningError, require
@@ -26,7 +27,8 @@ def round_open(
     starts_at: dt.datetime | None = None,
     deadline_at: dt.datetime | None = None,
 ) -> Round:
-    """Open a round over ``scope`` (division codes of any level); the deadline defaults to 24 h.
+    """Open a round over ``scope`` (division codes of any level) under the protocol edition in
+    force; the deadline defaults to that edition's round hours (24 h).
 
     Opening a round again with the same code and scope returns it unchanged (scripts may retry).
     """
@@ -60,7 +62,8 @@ def round_open(
     if pool_policy not in PoolPolicy.values:
         raise ScreeningError("bad_pool_policy", "混采策略无效", "unknown pool policy")
     starts_at = starts_at or timezone.now()
-    deadline_at = deadline_at or starts_at + dt.timedelta(hours=24)
+    rules = in_force()
+    deadline_at = deadline_at or starts_at + dt.timedelta(hours=rules.screening.round_hours)
     if deadline_at <= starts_at:
         raise ScreeningError("bad_deadline", "完成时限须晚于开始时间", "the deadline must be after the start")
     existing = Round.objects.filter(code=code).first()
@@ -77,6 +80,7 @@ def round_open(
         pool_policy=pool_policy,
         starts_at=starts_at,
         deadline_at=deadline_at,
+        edition=rules.code,
         opened_by=actor.user if actor else None,
     )
     RoundScope.objects.bulk_create([RoundScope(round=rnd, division_id=c) for c in codes])
