@@ -267,6 +267,28 @@ def test_box_handover(sampler):
     assert Tube.objects.get(barcode="T6").box_code == "B1"
 
 
+def test_box_handover_for_another_site_is_refused(sampler):
+    site, lab = _setup()
+    client = _client(sampler, site=site)
+    client.post("/api/v1/screening/tubes", _tube("T6", _ids(2)), content_type="application/json")
+    # A device bound to S1 naming another site: refused like a site that does not exist.
+    other = client.post(
+        "/api/v1/screening/boxes",
+        {"box_code": "B2", "round_code": "R1", "tubes": ["T6"], "site_code": "S2"},
+        content_type="application/json",
+    )
+    assert (other.status_code, other.json()) == (404, {"detail": "采样点不存在 / unknown site"})
+    # A box code another site uses: a conflict.
+    services.box_handover(actor=None, box_code="B3", round_code="R1", tubes=[], site_code="S2")
+    taken = client.post(
+        "/api/v1/screening/boxes",
+        {"box_code": "B3", "round_code": "R1", "tubes": ["T6"]},
+        content_type="application/json",
+    )
+    assert taken.status_code == 409 and "the box code belongs to another site" in taken.json()["detail"]
+    assert Tube.objects.get(barcode="T6").box_code == ""
+
+
 def test_open_round_by_api(db):
     office = make_user("office", Role.COMMAND_OFFICE, [JINJIANG])
     client = _client(office)

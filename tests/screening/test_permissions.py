@@ -18,7 +18,7 @@ from lianfang.accounts.roles import (
     Role,
 )
 from lianfang.screening import services
-from lianfang.screening.models import PoolAlert, RecheckTask, Round, Sample, Tube
+from lianfang.screening.models import Box, PoolAlert, RecheckTask, Round, Sample, Tube
 from tests.conftest import JINJIANG, JJ_COMMUNITY, actor, make_person, make_user, rid
 from tests.screening.helpers import result, sample, setup_world
 
@@ -95,6 +95,12 @@ CALLS = {
         ALERT_ACKNOWLEDGERS,
         lambda a, w: services.alert_acknowledge(actor=a, alert=w["alert"]),
     ),
+    "box_handover": (
+        SAMPLE_WRITERS,
+        lambda a, w: services.box_handover(
+            actor=a, box_code="B9", round_code="R1", tubes=["T1"], site_code="S01"
+        ),
+    ),
 }
 
 
@@ -107,6 +113,7 @@ def _state() -> tuple:
         Sample.objects.count(),
         list(PoolAlert.objects.values_list("acknowledged_at", flat=True)),
         list(RecheckTask.objects.values_list("status", flat=True)),
+        Box.objects.count(),
     )
 
 

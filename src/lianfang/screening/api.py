@@ -16,28 +16,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pyarrow as pa
-from django.db import connection, transaction
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.db import connection
+from django.http import Http404
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
-from lianfang.accounts.roles import SAMPLE_WRITERS
 from lianfang.accounts.scoping import Actor
-from lianfang.accounts.services import audit_record
 from lianfang.config.orm import loaded
 from lianfang.imports.summary import reason_text
-from lianfang.screening import services
-from lianfang.screening.models import Box, Device, Lab, RecheckTask, Round, Site, Tube
+from lianfang.screening import selectors, services
+from lianfang.screening.models import Device, Lab, RecheckTask, Site
 
 router = Router(tags=["screening"])
 
 MAX_BATCH = 5000
-
-
-def _require(actor: Actor, roles: frozenset) -> None:
-    if actor.role not in roles:
-        raise HttpError(403, "您的角色无权执行此操作 / your role may not do this")
 
 
 # A service's refusal as an HTTP answer: its role check 403, an object not there (or not the
@@ -249,7 +241,7 @@ def _samples(actor: Actor, rows: list[dict]) -> dict:
 
 @router.get("/rounds", response=list[RoundOut])
 def rounds(request):
-    return list(Round.objects.visible_to(request.auth))
+    return list(selectors.rounds_visible(actor=request.auth))
 
 
 @router.post("/rounds", response=RoundOut)
@@ -294,35 +286,19 @@ def samples_upload(request, body: SamplesIn):
 def box_handover(request, body: BoxIn):
     """Hand a sealed box over for transport: its tubes get the box code if they have none."""
     actor: Actor = request.auth
-    _require(actor, SAMPLE_WRITERS)
     device = _device(actor)
-    site_code = body.site_code or (device.site.code if device and device.site else "")
-    site = Site.objects.visible_to(actor).filter(code=site_code).first()
-    if site is None or (device and device.site and device.site != site):
-        raise HttpError(404, "采样点不存在 / unknown site")
-    rnd = Round.objects.visible_to(actor).filter(code=body.round_code).first()
-    if rnd is None:
-        raise HttpError(404, "轮次不存在 / unknown round")
-    with transaction.atomic():
-        box, _ = Box.objects.get_or_create(
-            code=body.box_code,
-            defaults={"round": rnd, "site": site, "handed_over_at": body.handed_over_at or timezone.now()},
+    with _refusals(409):
+        box, unknown = services.box_handover(
+            actor=actor,
+            box_code=body.box_code,
+            round_code=body.round_code,
+            tubes=body.tubes,
+            site_code=body.site_code,
+            lab_code=body.lab_code,
+            handed_over_at=body.handed_over_at,
+            site=device.site if device and device.site else None,
         )
-        if box.site_id != site.id:
-            raise HttpError(409, "箱码已被其他采样点使用 / the box code belongs to another site")
-        tubes = Tube.objects.filter(round=rnd, site=site, barcode__in=body.tubes)
-        known = set(tubes.values_list("barcode", flat=True))
-        tubes.filter(box_code="").update(box_code=box.code)
-        box.tubes = Tube.objects.filter(box_code=box.code).count()
-        if body.lab_code:
-            from lianfang.screening.models import Lab
-
-            box.lab = Lab.objects.filter(code=body.lab_code).first()
-        box.save(update_fields=["tubes", "lab"])
-        audit_record(
-            actor=actor, action="update", object_type="box", object_id=box.code, detail={"tubes": len(known)}
-        )
-    return {"box_code": box.code, "tubes": box.tubes, "unknown_tubes": sorted(set(body.tubes) - known)}
+    return {"box_code": box.code, "tubes": box.tubes, "unknown_tubes": unknown}
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -367,23 +343,19 @@ def _task_out(task: RecheckTask) -> dict:
 @router.get("/tasks", response=list[TaskOut])
 def tasks(request, round_code: str | None = None, open_only: bool = True, limit: int = 200):
     """Re-check tasks in the token's jurisdiction (person details: /persons/{id} with its own audit)."""
-    actor: Actor = request.auth
-    qs = RecheckTask.objects.visible_to(actor).select_related("tube", "check_tube")
-    if round_code:
-        qs = qs.filter(round__code=round_code)
-    if open_only:
-        qs = qs.open()
-    return [_task_out(t) for t in qs[: max(1, min(limit, 1000))]]
+    listed = selectors.tasks_visible(actor=request.auth, round_code=round_code, open_only=open_only)
+    return [_task_out(t) for t in listed[: max(1, min(limit, 1000))]]
 
 
 @router.post("/tasks/{task_id}/sample", response=TaskOut)
 def task_sample(request, task_id: int, body: TaskSampleIn):
     """The emergency team sampled the person alone: register the single tube against the task."""
     actor: Actor = request.auth
-    task = get_object_or_404(RecheckTask.objects.visible_to(actor), pk=task_id)
+    task = selectors.task_visible(actor=actor, pk=task_id)
+    if task is None:
+        raise Http404  # as get_object_or_404 did: the same answer for not there and not yours
     with _refusals(409):
         task = services.recheck_sample_register(
             actor=actor, task=task, barcode=body.tube_barcode, sampled_at=body.sampled_at
         )
-    task = RecheckTask.objects.select_related("tube", "check_tube").get(pk=task.pk)
-    return _task_out(task)
+    return _task_out(selectors.task_visible(actor=actor, pk=task.pk))

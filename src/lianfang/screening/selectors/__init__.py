@@ -57,6 +57,8 @@ from lianfang.screening.selectors.pools import (
     pools_visible,
     recheck_tasks,
     task_get,
+    task_visible,
+    tasks_visible,
 )
 from lianfang.screening.selectors.rounds import (
     AGE_BUCKETS,
@@ -104,6 +106,8 @@ __all__ = [
     "sites_visible",
     "start_cutoff",
     "task_get",
+    "task_visible",
+    "tasks_visible",
     "tube_counts",
     "untested_people",
 ]

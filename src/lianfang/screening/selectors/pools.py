@@ -184,3 +184,21 @@ def recheck_tasks(*, rnd: Round, actor: Actor, which: str = "open", now: dt.date
 
 def task_get(*, rnd: Round, actor: Actor, pk: int) -> RecheckTask | None:
     return recheck_tasks(rnd=rnd, actor=actor, which="all").filter(pk=pk).first()
+
+
+def tasks_visible(
+    *, actor: Actor, round_code: str | None = None, open_only: bool = False
+) -> QuerySet[RecheckTask]:
+    """Re-check tasks in the actor's jurisdiction, of any round or of ``round_code``, with their tubes
+    (the device API's list; person details are read with their own audit)."""
+    tasks = RecheckTask.objects.visible_to(actor).select_related("tube", "check_tube")
+    if round_code:
+        tasks = tasks.filter(round__code=round_code)
+    if open_only:
+        tasks = tasks.open()
+    return tasks
+
+
+def task_visible(*, actor: Actor, pk: int) -> RecheckTask | None:
+    """The task ``pk`` if it is in the actor's jurisdiction; else None (a 404)."""
+    return tasks_visible(actor=actor).filter(pk=pk).first()

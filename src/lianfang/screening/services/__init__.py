@@ -18,13 +18,14 @@ The package, along its seams:
 * :mod:`.ingest` — what samples and results share: batch sizes, locks, temporary tables, chunks;
 * :mod:`.samples` — samples and their writers; :mod:`.unregistered` — people sampled but not in
   the registry;
-* :mod:`.results` — lab results;
+* :mod:`.results` — lab results; :mod:`.boxes` — transport boxes handed over;
 * :mod:`.followup` — tube states, alerts, re-check tasks and their closing, the positive hand-off.
 
 The batch sizes (``BIG_BATCH``, ``SMALL_BATCH``, ``CHUNK_ROWS``, ``_IN_LIST``) are not re-exported
 here: a test shrinks them in the module that reads them (:mod:`.ingest`, :mod:`.samples`).
 """
 
+from lianfang.screening.services.boxes import box_handover
 from lianfang.screening.services.errors import NotFound, NotPermitted, ScreeningError
 from lianfang.screening.services.followup import alert_acknowledge, recheck_sample_register, tubes_refresh
 from lianfang.screening.services.ingest import Progress
@@ -39,6 +40,7 @@ __all__ = [
     "Progress",
     "ScreeningError",
     "alert_acknowledge",
+    "box_handover",
     "device_token_issue",
     "labs_import",
     "recheck_sample_register",
