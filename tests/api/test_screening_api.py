@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pyarrow as pa
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from lianfang.accounts.roles import Role
 from lianfang.screening import services
@@ -252,6 +254,33 @@ def test_lab_results_held_then_matched_and_abnormal_creates_tasks(sampler):
         .status_code
         == 404
     )
+
+
+def test_task_sample_refuses_a_future_time(sampler):
+    """The sample time of a re-check tube may run 5 minutes ahead of the server's clock, no more."""
+    site, lab = _setup()
+    make_person(id_number=_ids(1)[0])
+    _client(sampler, site=site).post(
+        "/api/v1/screening/tubes", _tube("T1", _ids(1)), content_type="application/json"
+    )
+    services.results_import(
+        table=pa.table(
+            {"tube_barcode": ["T1"], "lab_code": ["L1"], "result": ["positive"], "reported_at": [T]}
+        ),
+        actor=None,
+    )
+    task = RecheckTask.objects.get()
+    worker = _client(make_user("grid", Role.COMMUNITY_WORKER, [JINJIANG]))
+    url = f"/api/v1/screening/tasks/{task.pk}/sample"
+    later = (timezone.now() + dt.timedelta(minutes=10)).isoformat()
+    r = worker.post(url, {"tube_barcode": "S-1", "sampled_at": later}, content_type="application/json")
+    assert r.status_code == 409
+    assert r.json() == {"detail": "采样时间不能晚于当前时间 / the sampling time is in the future"}
+    task.refresh_from_db()
+    assert task.status == "open" and not Tube.objects.filter(barcode="S-1").exists()
+    soon = (timezone.now() + dt.timedelta(minutes=4)).isoformat()
+    r = worker.post(url, {"tube_barcode": "S-1", "sampled_at": soon}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["status"] == "sampled" and r.json()["check_tube"] == "S-1"
 
 
 def test_box_handover(sampler):
