@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pyarrow as pa
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from lianfang.accounts.roles import Role
 from lianfang.screening import services
@@ -254,6 +256,33 @@ def test_lab_results_held_then_matched_and_abnormal_creates_tasks(sampler):
     )
 
 
+def test_task_sample_refuses_a_future_time(sampler):
+    """The sample time of a re-check tube may run 5 minutes ahead of the server's clock, no more."""
+    site, lab = _setup()
+    make_person(id_number=_ids(1)[0])
+    _client(sampler, site=site).post(
+        "/api/v1/screening/tubes", _tube("T1", _ids(1)), content_type="application/json"
+    )
+    services.results_import(
+        table=pa.table(
+            {"tube_barcode": ["T1"], "lab_code": ["L1"], "result": ["positive"], "reported_at": [T]}
+        ),
+        actor=None,
+    )
+    task = RecheckTask.objects.get()
+    worker = _client(make_user("grid", Role.COMMUNITY_WORKER, [JINJIANG]))
+    url = f"/api/v1/screening/tasks/{task.pk}/sample"
+    later = (timezone.now() + dt.timedelta(minutes=10)).isoformat()
+    r = worker.post(url, {"tube_barcode": "S-1", "sampled_at": later}, content_type="application/json")
+    assert r.status_code == 409
+    assert r.json() == {"detail": "采样时间不能晚于当前时间 / the sampling time is in the future"}
+    task.refresh_from_db()
+    assert task.status == "open" and not Tube.objects.filter(barcode="S-1").exists()
+    soon = (timezone.now() + dt.timedelta(minutes=4)).isoformat()
+    r = worker.post(url, {"tube_barcode": "S-1", "sampled_at": soon}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["status"] == "sampled" and r.json()["check_tube"] == "S-1"
+
+
 def test_box_handover(sampler):
     site, lab = _setup()
     client = _client(sampler, site=site)
@@ -280,6 +309,28 @@ def test_box_handover(sampler):
         content_type="application/json",
     )
     assert taken.status_code == 409 and "the box code belongs to another site" in taken.json()["detail"]
+
+
+def test_box_handover_for_another_site_is_refused(sampler):
+    site, lab = _setup()
+    client = _client(sampler, site=site)
+    client.post("/api/v1/screening/tubes", _tube("T6", _ids(2)), content_type="application/json")
+    # A device bound to S1 naming another site: refused like a site that does not exist.
+    other = client.post(
+        "/api/v1/screening/boxes",
+        {"box_code": "B2", "round_code": "R1", "tubes": ["T6"], "site_code": "S2"},
+        content_type="application/json",
+    )
+    assert (other.status_code, other.json()) == (404, {"detail": "采样点不存在 / unknown site"})
+    # A box code another site uses: a conflict.
+    services.box_handover(actor=None, box_code="B3", round_code="R1", tubes=[], site_code="S2")
+    taken = client.post(
+        "/api/v1/screening/boxes",
+        {"box_code": "B3", "round_code": "R1", "tubes": ["T6"]},
+        content_type="application/json",
+    )
+    assert taken.status_code == 409 and "the box code belongs to another site" in taken.json()["detail"]
+    assert Tube.objects.get(barcode="T6").box_code == ""
 
 
 def test_open_round_by_api(db):

@@ -625,10 +625,6 @@ def task_sample(request, code: str, pk: int):
         error = ScreeningError(
             "bad_time", f"采样时间格式无效：{text}", f"the sampling time is not a time: {text}"
         )
-    elif sampled_at > timezone.now() + dt.timedelta(minutes=5):
-        error = ScreeningError(
-            "future_time", "采样时间不能晚于当前时间", "the sampling time is in the future"
-        )
     else:
         try:
             task = recheck_sample_register(actor=actor, task=task, barcode=barcode, sampled_at=sampled_at)

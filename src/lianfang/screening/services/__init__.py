@@ -27,7 +27,12 @@ here: a test shrinks them in the module that reads them (:mod:`.ingest`, :mod:`.
 
 from lianfang.screening.services.boxes import box_handover
 from lianfang.screening.services.errors import NotFound, NotPermitted, ScreeningError
-from lianfang.screening.services.followup import alert_acknowledge, recheck_sample_register, tubes_refresh
+from lianfang.screening.services.followup import (
+    SAMPLE_TIME_TOLERANCE,
+    alert_acknowledge,
+    recheck_sample_register,
+    tubes_refresh,
+)
 from lianfang.screening.services.ingest import Progress
 from lianfang.screening.services.reference import device_token_issue, labs_import, sites_import
 from lianfang.screening.services.results import results_import
@@ -38,6 +43,7 @@ __all__ = [
     "NotFound",
     "NotPermitted",
     "Progress",
+    "SAMPLE_TIME_TOLERANCE",
     "ScreeningError",
     "alert_acknowledge",
     "box_handover",

@@ -342,12 +342,33 @@ def _check_tubes_close(changed: list[tuple]) -> None:
             task.save(update_fields=["status", "check_tube", "sampled_at", "due_sample_at", "due_result_at"])
 
 
+# A sample time given by a device or a person may run this far ahead of the server's clock (the
+# device's clock drifts, a form is filled in within the minute); further ahead it is a mistake.
+SAMPLE_TIME_TOLERANCE = dt.timedelta(minutes=5)
+
+
+def _sample_time(value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """A given sample time (``now`` when none), refused when it lies in the future. A naive time is
+    read in the server's time zone, as the database would have stored it."""
+    if value is None:
+        return now
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_default_timezone())
+    if value > now + SAMPLE_TIME_TOLERANCE:
+        raise ScreeningError("future_time", "采样时间不能晚于当前时间", "the sampling time is in the future")
+    return value
+
+
 @transaction.atomic
 def recheck_sample_register(
     *, actor: Actor | None, task: RecheckTask, barcode: str, sampled_at: dt.datetime | None = None
 ) -> RecheckTask:
-    """The emergency team sampled the person alone: register the single tube against the task."""
+    """The emergency team sampled the person alone: register the single tube against the task.
+
+    ``sampled_at`` (now when None) may not lie more than :data:`SAMPLE_TIME_TOLERANCE` ahead.
+    """
     require(actor, "recheck.register")
+    sampled_at = _sample_time(sampled_at, timezone.now())
     barcode = barcode.strip()
     if not barcode or len(barcode) > 64:
         raise ScreeningError(
@@ -360,7 +381,6 @@ def recheck_sample_register(
         raise ScreeningError(
             "tube_exists", f"管码 {barcode} 已被使用", f"tube barcode {barcode} is already in use"
         )
-    sampled_at = sampled_at or timezone.now()
     tube = Tube.objects.create(
         barcode=barcode,
         round_id=task.round_id,
