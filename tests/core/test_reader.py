@@ -19,9 +19,11 @@ import pytest
 
 from lianfang.core import reader
 from lianfang.core.reader import (
+    EXTRA_CELLS,
     EXTRA_COLUMN,
     ImportFileError,
     detect_format,
+    extra_cells,
     read_table,
     to_csv_bytes,
     write_rejects,
@@ -55,7 +57,7 @@ def both_csv_paths(path) -> tuple[pa.Table, pa.Table]:
         fast = reader._read_csv_arrow(path, names, len(raw))
     except reader._FallBack:
         fast = None
-    return fast, reader._read_csv_python(path, names)
+    return fast, reader._read_csv_python(path, names, len(raw))
 
 
 # --------------------------------------------------------------------------- CSV
@@ -136,39 +138,65 @@ def test_header_only_gives_empty_table(tmp_path):
 def test_short_rows_are_padded(tmp_path):
     table = read_table(write(tmp_path, "short.csv", "a,b,c\n1,2,3\n4\n5,6\n7,8,9\n"))
     assert rows(table) == [("1", "2", "3"), ("4", "", ""), ("5", "6", ""), ("7", "8", "9")]
-    assert EXTRA_COLUMN not in table.column_names
+    assert EXTRA_COLUMN not in table.column_names and EXTRA_CELLS not in table.column_names
+    assert extra_cells(table) is None  # fewer cells are not extra cells
     assert_all_strings(table)
 
 
-def test_long_rows_keep_their_surplus_in_extra_column(tmp_path):
-    # an unquoted comma in the address shifts the row: the row is kept, surplus is not lost
+def test_long_rows_keep_their_surplus_and_are_marked_extra_cells(tmp_path):
+    # an unquoted comma in the address shifts the row: marked, and the surplus is not lost
     text = "name,address,phone\nx,北京市,朝阳区,13800000000\ny,上海,139\nz,a,b, , \n"
     table = read_table(write(tmp_path, "long.csv", text))
-    assert table.column_names == ["name", "address", "phone", EXTRA_COLUMN]
+    assert table.column_names == ["name", "address", "phone", EXTRA_CELLS]
     assert rows(table) == [
         ("x", "北京市", "朝阳区", "13800000000"),
-        ("y", "上海", "139", ""),
-        ("z", "a", "b", ""),  # surplus cells that are empty carry no data
+        ("y", "上海", "139", None),  # a row that fits has no surplus at all
+        ("z", "a", "b", ""),  # empty surplus cells: still more cells than the header
     ]
+    assert extra_cells(table).to_pylist() == [True, False, True]
 
 
-def test_long_rows_with_only_empty_surplus_add_no_column(tmp_path):
-    table = read_table(write(tmp_path, "trailing.csv", "a,b\n1,2,\n3,4,,\n"))
+def test_a_trailing_comma_is_one_cell_too_many(tmp_path):
+    table = read_table(write(tmp_path, "trailing.csv", "a,b\n1,2,\n3,4\n5,6,,\n"))
+    assert table.column_names == ["a", "b", EXTRA_CELLS]
+    assert rows(table) == [("1", "2", ""), ("3", "4", None), ("5", "6", "")]
+    assert extra_cells(table).to_pylist() == [True, False, True]
+
+
+def test_quoted_commas_and_a_bom_are_not_extra_cells(tmp_path):
+    text = '\ufeffname,address,phone\n张三,"福建省,晋江市",138\n李四,"a ""b"", c",\n'
+    table = read_table(write(tmp_path, "quoted.csv", text))
+    assert table.column_names == ["name", "address", "phone"]
+    assert rows(table) == [("张三", "福建省,晋江市", "138"), ("李四", 'a "b", c', "")]
+    assert extra_cells(table) is None
+
+
+def test_trailing_empty_rows_with_extra_commas_are_not_rows(tmp_path):
+    table = read_table(write(tmp_path, "tail.csv", "a,b\n1,2\n,,,\n , , ,\n"))
     assert table.column_names == ["a", "b"]
-    assert rows(table) == [("1", "2"), ("3", "4")]
+    assert rows(table) == [("1", "2")]
 
 
 def test_surplus_is_csv_joined_so_it_stays_unambiguous(tmp_path):
     table = read_table(write(tmp_path, "j.csv", 'a\n1,"x,y", z\n'))
-    assert table.column(EXTRA_COLUMN).to_pylist() == ['"x,y",z']
+    assert table.column(EXTRA_CELLS).to_pylist() == ['"x,y",z']
+
+
+def test_the_extra_cells_column_cannot_clash_with_a_header(tmp_path):
+    text = "a,extra_cells,_extra\n1,2,3,4\n"
+    table = read_table(write(tmp_path, "names.csv", text))
+    assert table.column_names == ["a", "extra_cells", "_extra", EXTRA_CELLS]
+    assert rows(table) == [("1", "2", "3", "4")]
 
 
 def test_trailing_unnamed_header_cells_are_not_columns(tmp_path):
     empty_data = read_table(write(tmp_path, "e.csv", "a,b,,\n1,2,,\n"))
     assert empty_data.column_names == ["a", "b"]
     with_data = read_table(write(tmp_path, "d.csv", "a,b,\n1,2,note\n3,4,\n"))
+    # a cell under an unnamed header cell is an unnamed column, not one cell too many
     assert with_data.column_names == ["a", "b", EXTRA_COLUMN]
     assert rows(with_data) == [("1", "2", "note"), ("3", "4", "")]
+    assert extra_cells(with_data) is None
 
 
 def test_blank_and_empty_rows_inside_are_kept_trailing_ones_dropped(tmp_path):
@@ -185,7 +213,10 @@ def test_no_row_is_dropped_in_a_large_irregular_file(tmp_path):
     table = read_table(path)
     assert table.num_rows == 5000
     assert table.column("a").to_pylist() == [str(i) for i in range(5000)]
-    assert table.column(EXTRA_COLUMN).to_pylist()[2::4] == ["z"] * 1250
+    assert table.column(EXTRA_CELLS).to_pylist()[2::4] == ["z"] * 1250
+    assert extra_cells(table).to_pylist() == [i % 4 == 2 for i in range(5000)]
+    fast, slow = both_csv_paths(path)
+    assert fast is not None and fast.equals(slow) and table.equals(slow)
 
 
 @pytest.mark.parametrize(
@@ -207,12 +238,27 @@ def test_fast_path_and_fallback_build_the_same_table(tmp_path, text):
     assert read_table(path).equals(slow)
 
 
-def test_malformed_file_uses_fallback_and_matches_padded_expectation(tmp_path):
-    path = write(tmp_path, "bad.csv", "a,b,c\n1,2,3\n4,5\n6,7,8,9\n")
+def test_records_of_another_width_are_put_back_in_place_on_the_fast_path(tmp_path):
+    path = write(tmp_path, "bad.csv", 'a,b,c\n1,2,3\n4,5\n"x\ny",2,3\n6,7,8,9\n10,11,12\n')
     fast, slow = both_csv_paths(path)
-    assert fast is None  # pyarrow cannot pad, so it hands over
+    assert fast is not None  # pyarrow skips them, the reader pads / marks them in their place
+    assert fast.equals(slow) and read_table(path).equals(slow)
+    assert rows(slow) == [
+        ("1", "2", "3", None),
+        ("4", "5", "", None),
+        ("x\ny", "2", "3", None),
+        ("6", "7", "8", "9"),
+        ("10", "11", "12", None),
+    ]
+
+
+def test_too_many_irregular_records_hand_over_to_the_csv_module(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "_MAX_IRREGULAR", 2)
+    path = write(tmp_path, "many.csv", "a,b\n1\n2,x,y\n3\n4,5\n")
+    fast, slow = both_csv_paths(path)
+    assert fast is None
     assert read_table(path).equals(slow)
-    assert rows(slow) == [("1", "2", "3", ""), ("4", "5", "", ""), ("6", "7", "8", "9")]
+    assert rows(slow) == [("1", "", None), ("2", "x", "y"), ("3", "", None), ("4", "5", None)]
 
 
 def test_not_utf8_is_rejected_with_save_as_hint_in_both_languages(tmp_path):
@@ -267,7 +313,7 @@ def test_reserved_extra_column_name_clashes_only_when_needed(tmp_path):
     ok = read_table(write(tmp_path, "ok.csv", "a,_extra\n1,2\n"))
     assert ok.column_names == ["a", "_extra"]
     with pytest.raises(ImportFileError) as info:
-        read_table(write(tmp_path, "clash.csv", "a,_extra\n1,2,3\n"))
+        read_table(write(tmp_path, "clash.csv", "a,_extra,\n1,2,3\n"))
     assert info.value.code == "duplicate_column"
 
 

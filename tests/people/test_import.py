@@ -332,3 +332,106 @@ def test_slices_give_the_whole_files_outcome(db, tmp_path, monkeypatch):
     assert whole[0]["accepted"] == 5 and (whole[1], whole[2]) == (2, 1)  # A and D created, B updated once
     for chunk in (1, 2, 3):
         assert run(chunk) == whole, chunk
+
+
+def csv_line(cells: list[str], *, unquoted_tail: str = "") -> str:
+    """One CSV record as Excel would write it, then ``unquoted_tail`` as typed by hand."""
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(cells)
+    return buf.getvalue() + unquoted_tail + "\r\n"
+
+
+def test_extra_cells_rejected_before_every_other_check_and_nothing_stored(db, tmp_path):
+    d = rid("350582", "19850505", "357")
+    lines = [
+        csv_line(HEADER),
+        # A quoted comma (and the BOM before the header) is not an extra cell.
+        csv_line(["resident_id", A, "陈建国", "", JJ_COMMUNITY, "桂香花园,3栋501", "", ""]),
+        # An unquoted comma in the address shifts the row by one cell.
+        csv_line(
+            ["resident_id", B, "林美玲", "", JJ_COMMUNITY], unquoted_tail=",福建省,晋江市,1992-06-15,pregnant"
+        ),
+        csv_line(["resident_id", C, "王小宝", "", LC_COMMUNITY, "鲤城", "", ""], unquoted_tail=",extra"),
+        # No name either: extra_cells comes first.
+        csv_line(
+            ["resident_id", rid("350582", "19700101", "111"), "", "", JJ_COMMUNITY, "", "", ""],
+            unquoted_tail=",",
+        ),
+        csv_line(["resident_id", d, "郑海", "", JJ_COMMUNITY, "", "", ""]),
+        csv_line(["resident_id", rid("350582", "19700101", "113"), "", "", JJ_COMMUNITY, "", "", ""]),
+    ]
+    path = tmp_path / "shifted.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(lines).encode())
+    rejects = tmp_path / "rejects.csv"
+
+    calls: list = []
+
+    def progress(done: int, total: int) -> None:
+        calls.append((done, total))
+
+    for _ in range(2):  # the same file again: the same rejections, the good rows duplicate
+        s = import_file(kind="persons", path=path, actor=None, rejects_path=rejects, progress=progress)
+        assert s.read == 6 == s.accepted + s.duplicate + s.held + s.rejected
+        assert calls[-1] == (6, 6)  # the web job's progress counts the shifted rows as done
+        assert dict(s.reasons) == {"extra_cells": 3, "missing_field:name": 1}
+        with open(rejects, encoding="utf-8-sig") as f:
+            back = list(csv.DictReader(f))
+        assert [(r["id_number"], r["reason"]) for r in back] == [
+            (B, "extra_cells"),
+            (C, "extra_cells"),
+            (rid("350582", "19700101", "111"), "extra_cells"),
+            (rid("350582", "19700101", "113"), "missing_field:name"),
+        ]
+    assert (s.accepted, s.duplicate) == (0, 2)
+    # The rejects file holds every cell of the shifted rows: the header's columns, then the surplus.
+    assert (back[0]["address"], back[0]["birth_date"], back[0]["tags"], back[0]["EXTRA_CELLS"]) == (
+        "福建省",
+        "晋江市",
+        "1992-06-15",
+        "pregnant",
+    )
+    assert back[1]["EXTRA_CELLS"] == "extra" and back[3]["EXTRA_CELLS"] == ""
+    assert sorted(Person.objects.values_list("id_number", flat=True)) == sorted([A, d])
+    assert Person.objects.get(id_number=A).address == "桂香花园,3栋501"
+
+
+def test_a_file_of_only_shifted_rows_stores_nothing(db, tmp_path):
+    path = tmp_path / "all.csv"
+    path.write_text(
+        csv_line(HEADER)
+        + csv_line(["resident_id", A, "陈建国", "", JJ_COMMUNITY, "a", "", ""], unquoted_tail=",b"),
+        encoding="utf-8",
+    )
+    s = import_file(kind="persons", path=path, actor=None)
+    assert s.as_dict() == {
+        "read": 1,
+        "accepted": 0,
+        "duplicate": 0,
+        "held": 0,
+        "rejected": 1,
+        "reasons": {"extra_cells": 1},
+    }
+    assert not Person.objects.exists()
+
+
+def test_divisions_import_rejects_extra_cells_first(db, tmp_path):
+    path = tmp_path / "towns.csv"
+    path.write_text(
+        'code,name\n350582998,新街道\n350582997,坏,街道\n,空,\n350582996,"引号,街道"\n', encoding="utf-8"
+    )
+    from lianfang.geo.models import Division
+    from lianfang.geo.services import divisions_import_files
+
+    s = divisions_import_files(paths=[path], rejects_path=tmp_path / "rejects.csv")
+    assert (s.read, s.accepted, s.rejected) == (4, 2, 2)
+    assert dict(s.reasons) == {"extra_cells": 2}
+    assert not Division.objects.filter(code="350582997").exists()
+    assert Division.objects.get(code="350582996").name == "引号,街道"
+    with open(tmp_path / "rejects.csv", encoding="utf-8-sig") as f:
+        back = list(csv.DictReader(f))
+    assert [(r["code"], r["name"], r["EXTRA_CELLS"], r["reason"]) for r in back] == [
+        ("350582997", "坏", "街道", "extra_cells"),
+        ("", "空", "", "extra_cells"),
+    ]

@@ -269,3 +269,51 @@ def test_persons_community_unchanged_by_samples(prepared):
     """A sampled registered person stays in their community (the sampling site says nothing about it)."""
     Importer(prepared)("samples", [sample("T1", A, site="S03")])
     assert Person.objects.get(id_number=A).community_id == JJ_COMMUNITY
+
+
+def test_extra_cells_rejected_first_nothing_stored_the_rest_accepted(prepared, pad):
+    import csv
+    import io
+
+    def line(row: dict, tail: str = "") -> str:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="").writerow([row[c] for c in SAMPLE_HEADER])
+        return buf.getvalue() + tail + "\r\n"
+
+    shifted_name = sample("T7", P[7], name="外来")
+    lines = [
+        ",".join(SAMPLE_HEADER) + "\r\n",
+        line(sample("T6", A, name="陈,建国")),  # a quoted comma is one cell
+        line(sample("T7", P[6], box="BX7"), ",extra"),  # one cell too many
+        line(shifted_name).replace("外来", "外来,人员"),  # an unquoted comma in the name
+        line(sample("T7", "", rnd=""), ","),  # missing fields too: extra_cells comes first
+        line(sample("T6", B, site="S404")),  # the other checks still run
+        *(line(row) for row in pad),
+    ]
+    path = prepared / "shifted.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(lines).encode())
+    summary = import_rows(path, prepared / "rejects.csv")
+
+    assert summary.read == 5 + len(pad)
+    assert summary.read == summary.accepted + summary.duplicate + summary.held + summary.rejected
+    assert (summary.accepted, summary.rejected) == (1 + len(pad), 4)
+    assert dict(summary.reasons) == {"extra_cells": 3, "unknown_site": 1}
+    back = read_csv(prepared / "rejects.csv")
+    assert [(r["tube_barcode"], r["reason"]) for r in back] == [
+        ("T7", "extra_cells"),
+        ("T7", "extra_cells"),
+        ("T7", "extra_cells"),
+        ("T6", "unknown_site"),
+    ]
+    assert list(back[0]) == [*SAMPLE_HEADER, "EXTRA_CELLS", "reason"]
+    assert (back[0]["box_code"], back[0]["EXTRA_CELLS"]) == ("BX7", "extra")
+    # Shifted by the name's comma: the empty box code is the one cell too many.
+    assert (back[1]["name"], back[1]["site_code"], back[1]["collected_at"], back[1]["EXTRA_CELLS"]) == (
+        "外来",
+        "人员",
+        "S01",
+        "",
+    )
+    assert not Tube.objects.filter(barcode="T7").exists()
+    assert not Person.objects.filter(id_number__in=[P[6], P[7]]).exists()
+    assert list(Tube.objects.get(barcode="T6").samples.values_list("person__id_number", flat=True)) == [A]

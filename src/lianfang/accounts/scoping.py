@@ -11,12 +11,14 @@ that is marked neither, so a new page that forgets scoping is refused rather tha
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.db import models
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import sees_personal_data
 from lianfang.core import codes as codes_
@@ -78,18 +80,37 @@ def actor_of(request) -> Actor:
     return actor
 
 
-def division_q(codes: tuple[str, ...], *, county: str, town: str, community: str) -> models.Q:
-    """A filter for rows whose community lies inside any of ``codes``.
+# The code columns of a located row, by the length of the codes they hold.
+LOCATED_COLUMNS: Mapping[int, str] = codes_.COLUMN_OF_LENGTH
 
-    Exact matches on the indexed county / town / community columns wherever the code's level
-    allows it (fast on both databases); a prefix only above county level.
+
+def inside_q(codes: Iterable[str], columns: Mapping[int, str] = LOCATED_COLUMNS) -> models.Q:
+    """A filter for rows whose code columns lie inside any of ``codes``: the tests of
+    :func:`lianfang.core.codes.lookups` (exact matches on the indexed columns wherever a code's
+    length allows it, fast on both databases; a prefix otherwise). No code matches nothing.
+
+    A single column holding codes of any level (a division's own code) is declared at 12, the
+    longest: a shorter code is then a prefix, which also matches the code itself.
     """
-    columns = {"county_code": county, "town_code": town, "community_id": community}
-    q = models.Q()
-    for code in codes:
-        column = codes_.COLUMN_OF_LENGTH.get(len(code))
-        q |= models.Q(**{columns[column]: code} if column else {f"{county}__startswith": code})
-    return q
+    q = None
+    for column, code, prefix in codes_.lookups(codes, columns):
+        test = models.Q(**{f"{column}__startswith" if prefix else column: code})
+        q = test if q is None else q | test
+    return models.Q(pk__in=[]) if q is None else q
+
+
+def overlap_q(codes: Iterable[str], column: str) -> models.Q:
+    """Rows whose division code ``column`` (any level) lies inside one of ``codes`` or contains
+    one of them: the divisions above an actor's jurisdictions and those within."""
+    codes = tuple(codes)
+    enclosing = sorted({a for code in codes for a in codes_.ancestors(code)})
+    return inside_q(codes, {12: column}) | models.Q(**{f"{column}__in": enclosing})
+
+
+def division_q(codes: tuple[str, ...], *, county: str, town: str, community: str) -> models.Q:
+    """A filter for rows whose community lies inside any of ``codes``, the columns named (through
+    a relation, e.g. ``site__county_code``); no code matches nothing."""
+    return inside_q(codes, {6: county, 9: town, 12: community})
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -101,6 +122,50 @@ class ScopedQuerySet(models.QuerySet):
     def dangerously_all(self):
         """Unscoped: for the CLI (server authority), migrations and background jobs only."""
         return self.all()
+
+
+class LocatedQuerySet(ScopedQuerySet):
+    """Rows that lie in one community: ``visible_to`` written once, from a declared path.
+
+    A subclass declares ``located_path``: ``""`` when the model carries the code columns itself
+    (``county_code``, ``town_code``, ``community_id``; see :class:`Located`), or the foreign key
+    leading to the row that does (``"site"``, ``"task"``). A model with fewer code columns names
+    them in ``located_columns``, by the length of the codes they hold (a table keyed by community
+    alone: ``{12: "community__code"}``; a prefix match on a key goes through its target field,
+    which Django resolves without a join).
+
+    Deny by default: a queryset that declares no path shows nothing, to every actor, and so does
+    an actor without jurisdictions.
+    """
+
+    located_path: str | None = None
+    located_columns: Mapping[int, str] = LOCATED_COLUMNS
+
+    def visible_to(self, actor: Actor):
+        path = self.located_path
+        if path is None or not actor.codes:
+            return self.none()
+        through = f"{path}__" if path else ""
+        columns = {length: through + column for length, column in self.located_columns.items()}
+        return self.filter(inside_q(actor.codes, columns))
+
+
+class Located(models.Model):
+    """The indexed code columns of a row that lies in one community.
+
+    ``town_code`` and ``county_code`` are the community's code cut to 9 and 6 digits, written
+    with the community by whoever writes the row; :class:`LocatedQuerySet` filters on them with
+    exact matches. Pair it with a ``LocatedQuerySet`` declaring ``located_path = ""``.
+    """
+
+    community = models.ForeignKey(
+        "geo.Division", on_delete=models.PROTECT, related_name="+", verbose_name=_("社区村")
+    )
+    town_code = models.CharField(max_length=9, db_index=True, editable=False)
+    county_code = models.CharField(max_length=6, db_index=True, editable=False)
+
+    class Meta:
+        abstract = True
 
 
 def scoped(view):

@@ -9,7 +9,7 @@ No Django here: the models, the SQL of selectors and reports, and the pages all 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 PROVINCE, CITY, COUNTY, TOWN, COMMUNITY = 1, 2, 3, 4, 5
 
@@ -104,20 +104,38 @@ def overlapping(code: str, codes: Iterable[str]) -> bool:
     return any(code.startswith(c) or c.startswith(code) for c in codes)
 
 
+def lookups(
+    codes: Iterable[str], columns: Mapping[int, str] = COLUMN_OF_LENGTH
+) -> list[tuple[str, str, bool]]:
+    """How to test "a row lies inside ``codes``": ``(column, code, prefix)`` triples, any of which
+    suffices (``column = code``, or with ``prefix`` ``column LIKE 'code%'``).
+
+    ``columns`` names the row's code columns by the length of the codes they hold (a located row:
+    county 6, town 9, community 12). A code is an exact match on the column of its own length, a
+    prefix of the first column holding longer codes otherwise; a code longer than every column
+    matches nothing and is left out. So no code gives no test: nothing matches.
+    """
+    out = []
+    for code in codes:
+        column = columns.get(len(code))
+        if column is not None:
+            out.append((column, code, False))
+            continue
+        longer = [n for n in sorted(columns) if n > len(code)]
+        if longer:
+            out.append((columns[longer[0]], code, True))
+    return out
+
+
 def where(codes: Iterable[str], alias: str = "") -> tuple[str, list]:
     """SQL (both databases) for "a located row ``alias`` lies inside ``codes``", with its params.
 
-    Exact matches on the indexed county / town / community columns wherever a code's length
-    allows it, a prefix of the county column above county level; no code matches nothing.
+    The tests of :func:`lookups` on the indexed county / town / community columns; no code
+    matches nothing.
     """
     prefix = f"{alias}." if alias else ""
     parts, params = [], []
-    for code in codes:
-        column = COLUMN_OF_LENGTH.get(len(code))
-        if column:
-            parts.append(f"{prefix}{column} = %s")
-            params.append(code)
-        else:
-            parts.append(f"{prefix}county_code LIKE %s")
-            params.append(code + "%")
+    for column, code, like in lookups(codes):
+        parts.append(f"{prefix}{column} {'LIKE' if like else '='} %s")
+        params.append(code + "%" if like else code)
     return "(" + " OR ".join(parts or ["1 = 0"]) + ")", params

@@ -29,16 +29,23 @@ Decisions about irregular rows (the same in every format)
   with no fields and so becomes a row of ``""``.
 * **Too few fields** (a CSV record shorter than the header, an XLSX row ending
   early): missing trailing cells are padded with ``""``.
-* **Too many fields** (more cells than header columns; in CSV usually an unquoted
-  comma that shifted the data): the first *n* cells fill the *n* header columns.
-  If the surplus cells are all empty they are dropped (a trailing delimiter carries
-  no data).  Otherwise the surplus is kept, stripped and CSV-joined, in an extra
-  last column named :data:`EXTRA_COLUMN` (``"_extra"``), which is ``""`` for every
-  regular row.  The column only exists if at least one row needed it.  The
-  importer should reject rows whose ``_extra`` is non-empty (reason e.g. "more
-  cells than header columns"); the surplus then reaches the rejects file, so no
-  data is silently lost.  Columns past the last *named* header cell (empty header
-  cells at the end of the header row) are surplus in the same way.
+* **Too many fields in CSV** (a record with more cells than the header record; an
+  unquoted comma shifted the data): the first cells fill the header columns as
+  usual, and the cells past the header record, stripped and CSV-joined without
+  trailing empties, go to a last column named :data:`EXTRA_CELLS`, which is
+  *null* for every record that fits (``""`` for a longer record whose surplus
+  cells are empty: a trailing comma still shifted it).  The column only exists if
+  at least one row needed it, and its name cannot clash with a header name
+  (normalised names are lower-case).  FORMATS.md makes such a row ``extra_cells``
+  before any other check: :func:`extra_cells` gives the mask, the importer stores
+  nothing of those rows, and the rejects file shows them with their surplus.
+* **Cells under no name** (data past the last *named* header cell: empty header
+  cells at the end of the header row, or in XLSX/Parquet any cell past the header):
+  an unnamed column, ignored by the importer like any unknown column.  Empty ones
+  are dropped; otherwise they are kept, stripped and CSV-joined, in a last column
+  named :data:`EXTRA_COLUMN` (``"_extra"``, ``""`` for every other row), so that
+  they reach the rejects file.  XLSX and Parquet have no ``extra_cells``: a sheet's
+  row cannot be shifted by a comma.
 * A column with an empty header name *between* named columns is dropped if all its
   cells are empty (a spacer column; no data is lost) and raises ``empty_header``
   otherwise.  A first row with no names at all (empty file, blank first line)
@@ -50,9 +57,14 @@ CSV reading
 The fast path is ``pyarrow.csv`` (multi-threaded; ~0.5 s for 1 M rows x 8
 columns) with every column forced to string, ``strings_can_be_null=False``,
 ``newlines_in_values=True`` and an ``invalid_row_handler``.  pyarrow's handler can
-only skip a bad row or abort, never pad it, so on the *first* record with the wrong
-number of fields (or any other parse error except invalid UTF-8) the fast path is
-abandoned and the whole file is re-read with Python's :mod:`csv` module (same
+only skip a bad row or abort, never pad it, so the first read aborts on the first
+record with the wrong number of fields; the file is then read again on one thread
+(which numbers the records), skipping those records and keeping their number and
+text.  Only they are parsed with Python's :mod:`csv` module and put back in their
+place (padded, or with their surplus in :data:`EXTRA_CELLS`), so a 10 M-row file with
+a few shifted rows stays on the fast path.  Any other parse error (except invalid
+UTF-8), a record without a number, or more than :data:`_MAX_IRREGULAR` such records
+abandon the fast path: the whole file is re-read with the :mod:`csv` module (same
 dialect: ``,`` ``"`` doubled quotes), which pads/keeps the surplus as described
 above.  Both paths feed the same post-processing, so they give identical tables for
 the same file; the fallback is merely slower (~4 s for 1 M rows x 8 columns on a
@@ -111,16 +123,19 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import PurePath
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 __all__ = [
+    "EXTRA_CELLS",
     "EXTRA_COLUMN",
     "FORMATS",
     "REASON_COLUMN",
     "ImportFileError",
     "detect_format",
+    "extra_cells",
     "read_table",
     "to_csv_bytes",
     "write_rejects",
@@ -128,6 +143,8 @@ __all__ = [
 
 FORMATS = ("csv", "xlsx", "parquet")
 EXTRA_COLUMN = "_extra"
+# Upper case: no header name can be it (names are lower-cased), so it never clashes.
+EXTRA_CELLS = "EXTRA_CELLS"
 REASON_COLUMN = "reason"
 
 _EXTENSIONS = {
@@ -145,6 +162,7 @@ _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, password-prote
 _BOM = "\ufeff"
 _CSV_BLOCK_SIZE = 8 << 20
 _BATCH_ROWS = 65536
+_MAX_IRREGULAR = 1 << 20  # records of another width the fast path puts back in place
 _SAVE_AS_ZH = "请在 Excel 中选择“另存为”，文件类型选“CSV UTF-8（逗号分隔）(*.csv)”后重新上传。"
 _SAVE_AS_EN = (
     'In Excel choose "Save As" with file type "CSV UTF-8 (Comma delimited) (*.csv)" and upload again.'
@@ -297,6 +315,14 @@ def read_table(path, *, fmt: str | None = None) -> pa.Table:
     raise _unknown_format(fmt)
 
 
+def extra_cells(table: pa.Table) -> pa.ChunkedArray | None:
+    """Per row, true when it was a CSV record with more cells than the header (FORMATS.md's
+    ``extra_cells``); ``None`` when no row was."""
+    if EXTRA_CELLS not in table.column_names:
+        return None
+    return pc.is_valid(table.column(EXTRA_CELLS))
+
+
 def to_csv_bytes(table: pa.Table, *, bom: bool = True) -> bytes:
     """Serialise ``table`` as CSV (header always, CRLF, quotes only where needed).
 
@@ -402,8 +428,15 @@ def _extra_text(cells: Sequence[str]) -> str:
     return buf.getvalue()
 
 
-def _assemble(names: list[str], columns: list, fmt: str, extra: list[str] | None = None) -> pa.Table:
-    """Trim values, drop empty unnamed columns, attach the surplus column, drop trailing empty rows."""
+def _assemble(
+    names: list[str],
+    columns: list,
+    fmt: str,
+    extra: list[str] | None = None,
+    longer: pa.Array | None = None,
+) -> pa.Table:
+    """Trim values, drop empty unnamed columns, attach the unnamed cells (``extra``) and the
+    surplus of longer CSV records (``longer``, null where a record fits), drop trailing empty rows."""
     columns = [pc.utf8_trim_whitespace(c) for c in columns]
     if "" in names:
         keep = []
@@ -428,21 +461,36 @@ def _assemble(names: list[str], columns: list, fmt: str, extra: list[str] | None
             )
         names = [*names, EXTRA_COLUMN]
         columns.append(pa.array(extra, type=pa.string()))
-    table = pa.table(columns, names=names)
-    return _drop_trailing_empty_rows(table)
+    if longer is not None and longer.null_count < len(longer):
+        names = [*names, EXTRA_CELLS]
+        columns.append(longer)
+    table = _drop_trailing_empty_rows(pa.table(columns, names=names))
+    if EXTRA_CELLS in table.column_names and table.column(EXTRA_CELLS).null_count == table.num_rows:
+        table = table.drop_columns([EXTRA_CELLS])  # the longer records were trailing empty ones
+    return table
 
 
 def _drop_trailing_empty_rows(table: pa.Table) -> pa.Table:
     n = table.num_rows
-    if n == 0 or any(table.column(i)[n - 1].as_py() != "" for i in range(table.num_columns)):
+    if n == 0 or any(table.column(i)[n - 1].as_py() not in ("", None) for i in range(table.num_columns)):
         return table
     nonempty = None
     for col in table.columns:
-        mask = pc.greater(pc.binary_length(col), 0)
+        mask = pc.fill_null(pc.greater(pc.binary_length(col), 0), False)
         nonempty = mask if nonempty is None else pc.or_(nonempty, mask)
     idx = pc.indices_nonzero(nonempty)
     last = idx[len(idx) - 1].as_py() if len(idx) else -1
     return table.slice(0, last + 1)
+
+
+def _sparse_text(length: int, texts: dict[int, str]) -> pa.Array | None:
+    """A string array of ``length`` holding ``texts`` at their positions, null elsewhere."""
+    if not texts:
+        return None
+    at = np.full(length, -1, dtype=np.int64)
+    at[np.fromiter(texts.keys(), dtype=np.int64, count=len(texts))] = np.arange(len(texts))
+    values = pa.array(list(texts.values()), type=pa.string())
+    return values.take(pa.array(at, mask=at < 0))
 
 
 def _surplus_from_columns(columns: list) -> list[str] | None:
@@ -522,20 +570,15 @@ def _read_csv(path) -> pa.Table:
     try:
         return _read_csv_arrow(path, names, len(raw_header))
     except _FallBack:
-        return _read_csv_python(path, names)
+        return _read_csv_python(path, names, len(raw_header))
 
 
-def _read_csv_arrow(path, names: list[str], width: int) -> pa.Table:
-    aborted = []
-
-    def on_invalid_row(row) -> str:
-        aborted.append(row)
-        return "error"
-
+def _arrow_csv(path, width: int, on_invalid_row, *, threads: bool) -> pa.Table:
+    """The file as ``width`` string columns, the header as row 0 (``pyarrow.csv``)."""
     read_options = pacsv.ReadOptions(
         autogenerate_column_names=True,  # the header row becomes data row 0 (string-typed)
         block_size=_CSV_BLOCK_SIZE,
-        use_threads=True,
+        use_threads=threads,
     )
     parse_options = pacsv.ParseOptions(
         delimiter=",",
@@ -553,36 +596,91 @@ def _read_csv_arrow(path, names: list[str], width: int) -> pa.Table:
         null_values=[],
         check_utf8=True,
     )
+    with pa.memory_map(os.fspath(path), "r") as source:
+        return pacsv.read_csv(
+            source, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+        )
+
+
+def _read_csv_arrow(path, names: list[str], width: int) -> pa.Table:
+    aborted = []
+
+    def abort(row) -> str:
+        aborted.append(row)
+        return "error"
+
+    irregular: dict[int, str] = {}  # record number (the header is 1) -> its text
+
+    def keep(row) -> str:
+        if row.number is None or len(irregular) >= _MAX_IRREGULAR:
+            return "error"
+        irregular[row.number] = row.text
+        return "skip"
+
     try:
-        with pa.memory_map(os.fspath(path), "r") as source:
-            table = pacsv.read_csv(
-                source,
-                read_options=read_options,
-                parse_options=parse_options,
-                convert_options=convert_options,
-            )
+        table = _arrow_csv(path, width, abort, threads=True)
     except pa.ArrowException as e:
-        if not aborted and isinstance(e, pa.ArrowInvalid) and "UTF8" in str(e):
-            raise _not_utf8(_first_bad_utf8_line(path)) from e
-        raise _FallBack from e
+        if not aborted:
+            if isinstance(e, pa.ArrowInvalid) and "UTF8" in str(e):
+                raise _not_utf8(_first_bad_utf8_line(path)) from e
+            raise _FallBack from e
+        # A record of another width: read again on one thread, which numbers the records.
+        try:
+            table = _arrow_csv(path, width, keep, threads=False)
+        except pa.ArrowException as e2:
+            raise _FallBack from e2
     if table.num_columns != width or not all(pa.types.is_string(t) for t in table.schema.types):
         raise _FallBack
     if _odd_quote_count(path):
         raise _FallBack  # maybe a quote open at EOF; the csv-module path checks precisely
-    table = table.slice(1)  # drop the header row
-    columns = table.columns
-    extra = _surplus_from_columns(columns[len(names) :])
-    return _assemble(names, columns[: len(names)], "csv", extra)
-
-
-def _read_csv_python(path, names: list[str]) -> pa.Table:
+    columns = table.slice(1).columns  # drop the header row
+    longer = None
+    if irregular:
+        columns, longer = _put_back(columns, irregular, width)
     n = len(names)
-    padding = [""] * n
+    extra = _surplus_from_columns(columns[n:])
+    return _assemble(names, columns[:n], "csv", extra, longer)
+
+
+def _put_back(columns: list, irregular: dict[int, str], width: int) -> tuple[list, pa.Array | None]:
+    """Insert the records pyarrow skipped (number -> text) at their place among ``columns``:
+    padded to ``width`` cells, the cells past it as the records' surplus (null for the others)."""
+    rows = len(columns[0]) + len(irregular) if columns else 0
+    at = np.fromiter(irregular.keys(), dtype=np.int64, count=len(irregular)) - 2
+    if not len(at) or at[0] < 0 or at[-1] >= rows or np.any(np.diff(at) <= 0):
+        raise _FallBack
+    cells: list[list[str]] = []
+    surplus: dict[int, str] = {}
+    for i, text in zip(at.tolist(), irregular.values(), strict=True):
+        records = list(csv.reader(io.StringIO(text, newline="")))
+        if len(records) > 1:
+            raise _FallBack
+        row = records[0] if records else []
+        if len(row) > width:
+            surplus[i] = _extra_text(row[width:])
+            row = row[:width]
+        cells.append(row + [""] * (width - len(row)))
+    placed = np.zeros(rows, dtype=bool)
+    placed[at] = True
+    take = np.empty(rows, dtype=np.int64)
+    take[~placed] = np.arange(rows - len(at))
+    take[placed] = np.arange(rows - len(at), rows)
+    take = pa.array(take)
+    merged = []
+    for column, values in zip(columns, zip(*cells, strict=True), strict=True):
+        added = pa.array(values, type=pa.string())
+        merged.append(pa.chunked_array([*column.chunks, added], type=pa.string()).take(take))
+    return merged, _sparse_text(rows, surplus)
+
+
+def _read_csv_python(path, names: list[str], width: int) -> pa.Table:
+    n = len(names)
+    padding = [""] * width
     rows: list[list[str]] = []  # current batch; converted to Arrow every _BATCH_ROWS rows
     append = rows.append
-    chunks: list[list[pa.Array]] = [[] for _ in range(n)]
+    chunks: list[list[pa.Array]] = [[] for _ in range(width)]
     done = 0  # rows already converted
-    surplus: dict[int, str] = {}
+    surplus: dict[int, str] = {}  # past the header record (extra_cells)
 
     def flush() -> None:
         nonlocal done
@@ -601,15 +699,13 @@ def _read_csv_python(path, names: list[str]) -> pa.Table:
             for row in reader:
                 last_start, record_start = record_start, reader.line_num + 1
                 k = len(row)
-                if k == n:
+                if k == width:
                     append(row)
-                elif k < n:
+                elif k < width:
                     append(row + padding[k:])
                 else:
-                    append(row[:n])
-                    text = _extra_text(row[n:])
-                    if text:
-                        surplus[done + len(rows) - 1] = text
+                    append(row[:width])
+                    surplus[done + len(rows) - 1] = _extra_text(row[width:])
                 if len(rows) == _BATCH_ROWS:
                     flush()
             if rows:
@@ -625,12 +721,8 @@ def _read_csv_python(path, names: list[str]) -> pa.Table:
     if done and _last_record_has_open_quote(path, last_start):
         raise _unclosed_quote(last_start)
     columns = [pa.chunked_array(c, type=pa.string()) for c in chunks]
-    extra = None
-    if surplus:
-        extra = [""] * done
-        for i, text in surplus.items():
-            extra[i] = text
-    return _assemble(names, columns, "csv", extra)
+    extra = _surplus_from_columns(columns[n:])
+    return _assemble(names, columns[:n], "csv", extra, _sparse_text(done, surplus))
 
 
 def _last_record_has_open_quote(path, start_line: int) -> bool:

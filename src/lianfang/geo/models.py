@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from lianfang.accounts.scoping import ScopedQuerySet
+from lianfang.accounts.scoping import ScopedQuerySet, inside_q, overlap_q
 from lianfang.core import codes
 
 
@@ -27,21 +27,13 @@ class DivisionQuerySet(ScopedQuerySet):
         """Divisions inside the actor's jurisdictions, and their ancestors (for the breadcrumb)."""
         if not actor.codes:
             return self.none()
-        ancestors = {a for code in actor.codes for a in codes.ancestors(code)}
-        return self.filter(_inside_q(actor.codes) | models.Q(code__in=ancestors))
+        return self.filter(overlap_q(actor.codes, "code"))
 
     def inside(self, actor):
         """Only divisions within the actor's jurisdictions (no ancestors)."""
         if not actor.codes:
             return self.none()
-        return self.filter(_inside_q(actor.codes))
-
-
-def _inside_q(codes) -> models.Q:
-    q = models.Q()
-    for code in codes:
-        q |= models.Q(code__startswith=code)
-    return q
+        return self.filter(inside_q(actor.codes, {12: "code"}))
 
 
 class Division(models.Model):

@@ -8,7 +8,7 @@ import pyarrow as pa
 from django.db import transaction
 
 from lianfang.core import codes
-from lianfang.core.reader import read_table, write_rejects
+from lianfang.core.reader import extra_cells, read_table, write_rejects
 from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Division
 
@@ -31,15 +31,19 @@ def divisions_import(*, paths, rejects: list | None = None) -> ImportSummary:
 
     The level and parent come from the code itself (2 → 4 → 6 → 9 → 12 digits), so one
     loader takes the china-division files of every level, in any order. Reasons, in order:
-    ``missing_field:<col>``, ``bad_code`` (not 2/4/6/9/12 digits), ``unknown_parent``.
+    ``extra_cells`` (a CSV row with more cells than the header), ``missing_field:<col>``,
+    ``bad_code`` (not 2/4/6/9/12 digits), ``unknown_parent``.
     """
     summary = ImportSummary()
     rows: list[tuple[str, str, dict]] = []
+    shifted: list[bool] = []
     for path in paths:
         table = read_table(path)
         cols = table.column_names
         code_list = table.column("code").to_pylist() if "code" in cols else [""] * table.num_rows
         names = table.column("name").to_pylist() if "name" in cols else [""] * table.num_rows
+        flags = extra_cells(table)
+        shifted += flags.to_pylist() if flags is not None else [False] * table.num_rows
         originals = table.to_pylist() if rejects is not None else None
         for i, (code, name) in enumerate(zip(code_list, names, strict=True)):
             rows.append((code, name, originals[i] if originals else {}))
@@ -48,9 +52,11 @@ def divisions_import(*, paths, rejects: list | None = None) -> ImportSummary:
     known = set(existing)
     candidates: dict[str, str] = {}
     outcome: list[str | None] = []
-    for code, name, _ in rows:
+    for (code, name, _), extra in zip(rows, shifted, strict=True):
         reason = None
-        if not code:
+        if extra:
+            reason = "extra_cells"
+        elif not code:
             reason = "missing_field:code"
         elif not name:
             reason = "missing_field:name"
@@ -100,9 +106,10 @@ def divisions_import_files(*, paths, actor=None, rejects_path=None) -> ImportSum
     rejects: list = []
     summary = divisions_import(paths=paths, rejects=rejects)
     if rejects_path:
-        table = (
-            pa.Table.from_pylist([r for r, _ in rejects]) if rejects else pa.table({"code": [], "name": []})
-        )
+        # Every column of every file (rows of a file with extra cells carry one more).
+        names = list(dict.fromkeys(name for row, _ in rejects for name in row)) or ["code", "name"]
+        schema = pa.schema([(name, pa.string()) for name in names])
+        table = pa.Table.from_pylist([r for r, _ in rejects], schema=schema)
         write_rejects(rejects_path, table, [reason for _, reason in rejects])
     return summary
 

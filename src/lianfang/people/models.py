@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from lianfang.accounts.scoping import ScopedQuerySet, division_q
+from lianfang.accounts.scoping import LocatedQuerySet
 
 
 class IdType(models.TextChoices):
@@ -34,13 +34,9 @@ class Tag(models.TextChoices):
 HOME_SAMPLING_TAGS = frozenset({Tag.BEDRIDDEN, Tag.INFANT, Tag.PREGNANT, Tag.DISABLED, Tag.ELDERLY_ALONE})
 
 
-class PersonQuerySet(ScopedQuerySet):
-    def visible_to(self, actor):
-        if not actor.codes:
-            return self.none()
-        return self.filter(
-            division_q(actor.codes, county="county_code", town="town_code", community="community_id")
-        )
+class PersonQuerySet(LocatedQuerySet):
+    # The person's own columns (not the Located base: ``community`` may be empty for the unplaced).
+    located_path = ""
 
     def registered(self):
         return self.filter(registered=True)
@@ -98,14 +94,10 @@ class Person(models.Model):
         return [t for t in self.tags.split(";") if t]
 
 
-class CommunityStatsQuerySet(ScopedQuerySet):
-    def visible_to(self, actor):
-        if not actor.codes:
-            return self.none()
-        q = models.Q()
-        for code in actor.codes:
-            q |= models.Q(community__pk__startswith=code)
-        return self.filter(q)
+class CommunityStatsQuerySet(LocatedQuerySet):
+    # Keyed by community alone: a county or town is a prefix of it.
+    located_path = ""
+    located_columns = {12: "community__code"}
 
 
 class CommunityStats(models.Model):

@@ -13,17 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from lianfang.accounts.scoping import ScopedQuerySet, division_q
-from lianfang.core import codes
-
-
-def _overlap_q(actor, field: str) -> models.Q:
-    """Rows whose division code ``field`` is inside the actor's jurisdictions or contains one of them."""
-    prefixes = {a for code in actor.codes for a in (*codes.ancestors(code), code)}
-    q = models.Q(**{f"{field}__in": prefixes})
-    for code in actor.codes:
-        q |= models.Q(**{f"{field}__startswith": code})
-    return q
+from lianfang.accounts.scoping import Located, LocatedQuerySet, ScopedQuerySet, overlap_q
 
 
 class RoundStatus(models.TextChoices):
@@ -48,7 +38,7 @@ class RoundQuerySet(ScopedQuerySet):
         if not actor.codes:
             return self.none()
         return self.filter(
-            pk__in=RoundScope.objects.filter(_overlap_q(actor, "division__code")).values("round_id")
+            pk__in=RoundScope.objects.filter(overlap_q(actor.codes, "division__code")).values("round_id")
         )
 
 
@@ -106,25 +96,15 @@ class RoundScope(models.Model):
         return f"{self.round_id}:{self.division_id}"
 
 
-class SiteQuerySet(ScopedQuerySet):
-    def visible_to(self, actor):
-        if not actor.codes:
-            return self.none()
-        return self.filter(
-            division_q(actor.codes, county="county_code", town="town_code", community="community_id")
-        )
+class SiteQuerySet(LocatedQuerySet):
+    located_path = ""
 
 
-class Site(models.Model):
-    """A sampling site (采样点) with its desks (采样台)."""
+class Site(Located):
+    """A sampling site (采样点) with its desks (采样台), in one community."""
 
     code = models.CharField(_("采样点编号"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=100)
-    community = models.ForeignKey(
-        "geo.Division", on_delete=models.PROTECT, related_name="+", verbose_name=_("社区村")
-    )
-    town_code = models.CharField(max_length=9, db_index=True, editable=False)
-    county_code = models.CharField(max_length=6, db_index=True, editable=False)
     desks = models.PositiveSmallIntegerField(_("采样台数"), default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -195,19 +175,10 @@ class TubeState(models.TextChoices):
     ABNORMAL = "abnormal", _("异常")
 
 
-class TubeQuerySet(ScopedQuerySet):
-    def visible_to(self, actor):
-        """Tubes sampled at a site inside the actor's jurisdictions."""
-        if not actor.codes:
-            return self.none()
-        return self.filter(
-            division_q(
-                actor.codes,
-                county="site__county_code",
-                town="site__town_code",
-                community="site__community_id",
-            )
-        )
+class TubeQuerySet(LocatedQuerySet):
+    """Tubes sampled at a site inside the actor's jurisdictions."""
+
+    located_path = "site"
 
 
 class Tube(models.Model):
@@ -332,14 +303,12 @@ class TaskStatus(models.TextChoices):
 OPEN_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.SAMPLED)
 
 
-class RecheckTaskQuerySet(ScopedQuerySet):
-    def visible_to(self, actor):
-        """Tasks assigned to a community inside the actor's jurisdictions."""
-        if not actor.codes:
-            return self.none()
-        return self.filter(
-            division_q(actor.codes, county="county_code", town="town_code", community="community_id")
-        )
+class RecheckTaskQuerySet(LocatedQuerySet):
+    """Tasks assigned to a community inside the actor's jurisdictions."""
+
+    # The task's own columns (not the Located base, whose fields differ from these in verbose
+    # name and editability: inheriting would need a migration).
+    located_path = ""
 
     def open(self):
         return self.filter(status__in=OPEN_TASK_STATUSES)
@@ -404,18 +373,10 @@ class PoolAlert(models.Model):
         return f"alert {self.tube_id}"
 
 
-class PositiveFindingQuerySet(ScopedQuerySet):
-    def visible_to(self, actor):
-        if not actor.codes:
-            return self.none()
-        return self.filter(
-            division_q(
-                actor.codes,
-                county="task__county_code",
-                town="task__town_code",
-                community="task__community_id",
-            )
-        )
+class PositiveFindingQuerySet(LocatedQuerySet):
+    """Findings whose re-check task lies inside the actor's jurisdictions."""
+
+    located_path = "task"
 
 
 class PositiveFinding(models.Model):
