@@ -16,8 +16,8 @@ The package, along its seams:
 * :mod:`.rounds` — opening and closing rounds;
 * :mod:`.reference` — sites, labs and device tokens;
 * :mod:`.ingest` — what samples and results share: batch sizes, locks, temporary tables, chunks;
-* :mod:`.samples` — samples and their writers; :mod:`.unregistered` — people sampled but not in
-  the registry;
+* :mod:`.samples` — samples and their writers (people sampled but not in the registry are
+  created by ``people.services.persons_create_unregistered``);
 * :mod:`.results` — lab results; :mod:`.boxes` — transport boxes handed over;
 * :mod:`.followup` — tube states, alerts, re-check tasks and their closing, the positive hand-off.
 

@@ -20,6 +20,7 @@ from lianfang.core.times import naive_utc, parse_time
 from lianfang.people.idnumbers import validate_resident_ids_arrow
 from lianfang.people.models import Person
 from lianfang.people.normalize import ID_TYPE_ALIASES
+from lianfang.people.services import persons_create_unregistered
 from lianfang.screening import rules
 from lianfang.screening.models import Round, RoundStatus, Sample, Site, Tube, TubePurpose, TubeState
 from lianfang.screening.services import ingest
@@ -37,7 +38,6 @@ from lianfang.screening.services.ingest import (
     _summary_audited,
     _with_keys,
 )
-from lianfang.screening.services.unregistered import _persons_create_unregistered
 
 # Batches up to this size (a device's tube or buffer) are decided and written without DuckDB
 # and without staging tables: the fixed costs would dominate such a request.
@@ -307,7 +307,7 @@ def _stage_flush() -> list[int]:
             "ON p.id_type = s.id_type AND p.id_number = s.id_number WHERE p.id IS NULL",
         )
         if missing:
-            _persons_create_unregistered(cursor, missing, timezone.now())
+            persons_create_unregistered(people=missing, now=timezone.now())
         cast = (
             "CAST(s.collected_at AS TIMESTAMP WITH TIME ZONE)"
             if connection.vendor == "postgresql"
@@ -394,8 +394,8 @@ def _write_samples_small(decided: dict[str, pa.Table], existing: pa.Table) -> li
         params = [v for row in values for v in row]
         cursor.execute(insert, params)
         if cursor.rowcount < len(values):
-            _persons_create_unregistered(
-                cursor, [(r["id_type"], r["id_number"], r["name"]) for r in rows], now
+            persons_create_unregistered(
+                people=[(r["id_type"], r["id_number"], r["name"]) for r in rows], now=now
             )
             cursor.execute(f"{insert} ON CONFLICT (tube_id, person_id) DO NOTHING", params)
     return sorted({tube_id[r["barcode"]] for r in rows})
