@@ -19,9 +19,9 @@ from tests.conftest import rid
 IDS = [rid("350582", "19800101", f"{i:03d}") for i in range(4)] + ["123", "AB1234", "35058219800101001x"]
 ROW = st.fixed_dictionaries(
     {
-        "round_code": st.sampled_from(["R1", "R1", "R1", "R2", "RX", ""]),
+        "round_code": st.sampled_from(["R1", "R1", "R1", "R2", "R3", "RX", ""]),
         "tube_barcode": st.sampled_from(["T1", "T2", "T3", "T4", ""]),
-        "pool_size": st.sampled_from(["1", "5", "5", "10", "10.0", "7", "x", ""]),
+        "pool_size": st.sampled_from(["1", "5", "5", "10", "10.0", "20", "7", "x", ""]),
         "id_type": st.sampled_from(["", "", "resident_id", "身份证", "passport", "bogus"]),
         "id_number": st.sampled_from([*IDS, ""]),
         "name": st.sampled_from(["", "张三"]),
@@ -46,7 +46,15 @@ VALID = st.fixed_dictionaries(
         "box_code": st.just(""),
     }
 )
-ROUNDS = pa.table({"code": ["R1", "R2"], "round_id": pa.array([1, 2], pa.int64()), "is_open": [True, False]})
+# R1's edition takes 20-person pools, R3's does not (an edition of early 2022).
+ROUNDS = pa.table(
+    {
+        "code": ["R1", "R2", "R3"],
+        "round_id": pa.array([1, 2, 3], pa.int64()),
+        "is_open": [True, False, True],
+        "pool_sizes": pa.array([[1.0, 5.0, 10.0, 20.0]] * 2 + [[1.0, 5.0, 10.0]], pa.list_(pa.float64())),
+    }
+)
 SITES = pa.table({"code": ["S1", "S2"], "site_id": pa.array([10, 20], pa.int64())})
 STORED = st.lists(
     st.tuples(

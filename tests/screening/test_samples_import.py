@@ -317,3 +317,31 @@ def test_extra_cells_rejected_first_nothing_stored_the_rest_accepted(prepared, p
     assert not Tube.objects.filter(barcode="T7").exists()
     assert not Person.objects.filter(id_number__in=[P[6], P[7]]).exists()
     assert list(Tube.objects.get(barcode="T6").samples.values_list("person__id_number", flat=True)) == [A]
+
+
+@pytest.mark.parametrize("path", ["small", "bulk"])
+def test_pool_sizes_come_from_the_rounds_edition(db, tmp_path, monkeypatch, path):
+    """A round opened under an edition without 20-person pools refuses them; the default takes them."""
+    import dataclasses
+
+    from lianfang import protocol
+    from lianfang.screening.services import samples
+
+    if path == "bulk":
+        monkeypatch.setattr(samples, "SMALL_BATCH", 0)
+    p9 = protocol.edition("p9")
+    early = dataclasses.replace(
+        p9, code="early", screening=dataclasses.replace(p9.screening, sample_pool_sizes=(1, 5, 10))
+    )
+    monkeypatch.setitem(protocol.EDITIONS, "early", early)
+    setup_world(tmp_path)
+    services.round_open(
+        actor=None, code="R2", name="早期", scope=["350582"], starts_at=Round.objects.get().starts_at
+    )
+    Round.objects.filter(code="R2").update(edition="early")
+    a, b = rid("350582", "19800101", "051"), rid("350582", "19800101", "052")
+    summary, rejects = Importer(tmp_path)(
+        "samples", [sample("P20A", a, pool="20"), sample("P20B", b, rnd="R2", pool="20")]
+    )
+    assert (summary.accepted, dict(summary.reasons)) == (1, {"bad_pool_size": 1})
+    assert [(r["tube_barcode"], r["reason"]) for r in rejects] == [("P20B", "bad_pool_size")]

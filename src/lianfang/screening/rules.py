@@ -100,7 +100,8 @@ def samples_decide(
     """Decide every row of a samples batch.
 
     ``raw``: :func:`text_table` of the batch. ``rid_ok``: per row, is ``id_number`` a valid
-    resident ID. ``rounds``: code, round_id, is_open. ``sites``: code, site_id. ``existing_tubes``:
+    resident ID. ``rounds``: code, round_id, is_open, pool_sizes (the sizes its protocol edition
+    accepts, as a list of doubles). ``sites``: code, site_id. ``existing_tubes``:
     barcode, tube_id, round_id, pool_size, screening (bool), members, first_collected_at.
     ``existing_members``: barcode, id_type, id_number.
 
@@ -144,7 +145,7 @@ def samples_decide(
                      WHEN NOT rd.is_open THEN 'round_closed'
                      WHEN s.site_id IS NULL THEN 'unknown_site'
                      WHEN TRY_CAST(r.pool_size AS DOUBLE) IS NULL
-                       OR TRY_CAST(r.pool_size AS DOUBLE) NOT IN (1, 5, 10, 20) THEN 'bad_pool_size'
+                       OR NOT list_contains(rd.pool_sizes, TRY_CAST(r.pool_size AS DOUBLE)) THEN 'bad_pool_size'
                      WHEN t.ts IS NULL THEN 'bad_time'
                    END AS reason
             FROM raw r
@@ -325,7 +326,6 @@ def summarise(outcomes: pa.Table) -> dict[str, int]:
 # property test holds the two implementations to identical outputs on random batches.
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9]{4,32}")
-_POOLS = {1, 5, 10, 20}
 
 _ACCEPTED_SCHEMA = pa.schema(
     [
@@ -352,12 +352,13 @@ _EARLIER_SCHEMA = pa.schema([("tube_id", pa.int64()), ("first_collected_at", pa.
 _OUTCOME_SCHEMA = pa.schema([("pos", pa.int64()), ("outcome", pa.string())])
 
 
-def _pool_size(text: str) -> int | None:
+def _pool_size(text: str, allowed) -> int | None:
+    """The pool size of a row, when it is one of the sizes its round's edition ``allowed``."""
     try:
         value = float(text)
     except ValueError:
         return None
-    return int(value) if value in _POOLS else None
+    return int(value) if value in allowed else None
 
 
 def samples_decide_small(
@@ -372,7 +373,7 @@ def samples_decide_small(
     parse_time,
 ) -> dict[str, pa.Table]:
     """:func:`samples_decide` for small batches: same arguments, same results, no DuckDB."""
-    round_of = {r["code"]: (r["round_id"], r["is_open"]) for r in rounds.to_pylist()}
+    round_of = {r["code"]: (r["round_id"], r["is_open"], set(r["pool_sizes"])) for r in rounds.to_pylist()}
     site_of = {s["code"]: s["site_id"] for s in sites.to_pylist()}
     tubes: dict[str, dict] = {}
     for t in existing_tubes.to_pylist():
@@ -402,7 +403,7 @@ def samples_decide_small(
         site_id = site_of.get(values["site_code"])
         if not outcome and site_id is None:
             outcome = "unknown_site"
-        pool = _pool_size(values["pool_size"]) if not outcome else None
+        pool = _pool_size(values["pool_size"], rnd[2]) if not outcome else None
         if not outcome and pool is None:
             outcome = "bad_pool_size"
         if not outcome:

@@ -13,6 +13,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lianfang import protocol
 from lianfang.accounts.scoping import Actor
 from lianfang.core.db import analyze_after_bulk, bulk_cache, insert_arrow
 from lianfang.core.summary import ImportSummary
@@ -121,7 +122,7 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False) -> pa.T
     decide = rules.samples_decide_small if n <= SMALL_BATCH else rules.samples_decide
     existing, members = _existing(barcodes, staged=staged)
     known = _rounds_and_sites(
-        rounds.filter(code__in=round_codes).values_list("code", "id", "status"),
+        rounds.filter(code__in=round_codes).values_list("code", "id", "status", "edition"),
         sites.filter(code__in=site_codes).values_list("code", "id"),
     )
     decided = decide(
@@ -129,11 +130,19 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False) -> pa.T
         rid_ok=rid_ok,
         id_type_aliases={k: str(v) for k, v in ID_TYPE_ALIASES.items()},
         rounds=pa.Table.from_pylist(
-            [{"code": c, "round_id": i, "is_open": s == RoundStatus.OPEN} for c, i, s in known["round"]],
-            schema=pa.schema([("code", pa.string()), ("round_id", pa.int64()), ("is_open", pa.bool_())]),
+            [
+                {
+                    "code": c,
+                    "round_id": i,
+                    "is_open": s == RoundStatus.OPEN,
+                    "pool_sizes": [float(n) for n in protocol.edition(e).screening.sample_pool_sizes],
+                }
+                for c, i, s, e in known["round"]
+            ],
+            schema=ROUNDS_SCHEMA,
         ),
         sites=pa.Table.from_pylist(
-            [{"code": c, "site_id": i} for c, i, _ in known["site"]],
+            [{"code": c, "site_id": i} for c, i, *_ in known["site"]],
             schema=pa.schema([("code", pa.string()), ("site_id", pa.int64())]),
         ),
         existing_tubes=existing,
@@ -160,10 +169,10 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False) -> pa.T
 
 
 def _rounds_and_sites(rounds, sites) -> dict[str, list[tuple]]:
-    """The batch's (scoped) rounds and sites in one round trip: {"round": [(code, id, status)],
-    "site": [(code, id, "")]}. A device's request is a dozen queries; each one counts."""
+    """The batch's (scoped) rounds and sites in one round trip: {"round": [(code, id, status,
+    edition)], "site": [(code, id, "", "")]}. A device's request is a dozen queries; each one counts."""
     sql, params = [], []
-    for kind, qs, extra in (("round", rounds, ""), ("site", sites, ", ''")):
+    for kind, qs, extra in (("round", rounds, ""), ("site", sites, ", '', ''")):
         try:
             q, p = qs.order_by().query.sql_with_params()
         except EmptyResultSet:  # no code of this kind in the batch
@@ -179,6 +188,14 @@ def _rounds_and_sites(rounds, sites) -> dict[str, list[tuple]]:
     return found
 
 
+ROUNDS_SCHEMA = pa.schema(
+    [
+        ("code", pa.string()),
+        ("round_id", pa.int64()),
+        ("is_open", pa.bool_()),
+        ("pool_sizes", pa.list_(pa.float64())),
+    ]
+)
 _TUBE_SCHEMA = pa.schema(
     [
         ("barcode", pa.string()),
