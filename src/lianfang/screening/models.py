@@ -29,9 +29,6 @@ class PoolPolicy(models.TextChoices):
     TWENTY = "20", _("20混1")
 
 
-POOL_SIZES = (1, 5, 10, 20)
-
-
 class RoundQuerySet(ScopedQuerySet):
     def visible_to(self, actor):
         """A round is visible when its scope and the actor's jurisdictions overlap."""

@@ -80,8 +80,7 @@ def demo_round_prepare(*, seed: int = 2022, hours_in: float = 14.0, coverage: fl
             code=DEMO_ROUND,
             name="第三轮全员核酸筛查",
             scope=["3505"],
-            starts_at=start,
-            deadline_at=start + dt.timedelta(hours=24),
+            starts_at=start,  # the deadline: the protocol's round hours after the start
         )
     n = len(people)
     sampled = np.flatnonzero(rng.random(n) < coverage)
