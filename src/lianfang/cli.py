@@ -43,6 +43,7 @@ def cmd_init(args) -> int:
 @needs_database
 def cmd_import(args) -> int:
     from lianfang.core import plugins
+    from lianfang.core.errors import Refused
     from lianfang.core.reader import ImportFileError
     from lianfang.imports.services import import_file
 
@@ -57,6 +58,8 @@ def cmd_import(args) -> int:
             summary = import_file(kind=args.kind, path=args.files[0], actor=None, rejects_path=args.rejects)
     except ImportFileError as exc:
         return fail(f"cannot import {args.files}: {exc}")
+    except Refused as exc:
+        return fail(str(exc))
     except FileNotFoundError as exc:
         return fail(f"file not found / 文件不存在: {exc.filename}")
     print_summary(summary, args.json)

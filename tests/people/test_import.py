@@ -10,10 +10,11 @@ import sys
 import pytest
 
 from lianfang.accounts.models import AuditEvent
+from lianfang.accounts.roles import Role
 from lianfang.core.reader import read_table
 from lianfang.imports.services import import_file
 from lianfang.people.models import CommunityStats, Person
-from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, actor, rid
+from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, actor, make_user, rid
 
 HEADER = ["id_type", "id_number", "name", "phone", "community_code", "address", "birth_date", "tags"]
 A = rid("350582", "19800101", "123")
@@ -435,3 +436,34 @@ def test_divisions_import_rejects_extra_cells_first(db, tmp_path):
         ("350582997", "坏", "街道", "extra_cells"),
         ("", "空", "", "extra_cells"),
     ]
+
+
+def test_the_registry_import_checks_the_role_itself(db, tmp_path):
+    """The service refuses a role without ``persons.import`` whichever edge calls it."""
+    from lianfang.core.errors import Refused
+
+    volunteer = make_user("vol_import", Role.VOLUNTEER, [JJ_COMMUNITY])
+    path = write_csv(tmp_path / "p.csv", ROWS[:1])
+    with pytest.raises(Refused, match="your role may not do this"):
+        import_file(kind="persons", path=path, actor=actor(volunteer))
+    assert not Person.objects.exists()
+
+
+def test_an_upload_whose_user_lost_the_right_fails_with_the_reason(db, tmp_path, settings):
+    """A job queued by a grid worker who is a volunteer by the time it runs fails with a clear message."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from lianfang.imports.models import JobStatus
+    from lianfang.imports.services import import_job_create, import_job_run
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    grid = make_user("grid_import", Role.COMMUNITY_WORKER, [JJ_COMMUNITY])
+    content = write_csv(tmp_path / "p.csv", ROWS[:1]).read_bytes()
+    # The test's transaction holds the queued task back (on_commit): the job waits, as for a worker.
+    job = import_job_create(actor=actor(grid), uploaded_file=SimpleUploadedFile("p.csv", content))
+    grid.role = Role.VOLUNTEER
+    grid.save(update_fields=["role"])
+    import_job_run(job_id=str(job.pk))
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "your role may not do this" in job.error
+    assert not Person.objects.exists()

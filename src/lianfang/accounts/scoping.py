@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from lianfang.accounts.roles import sees_personal_data
 from lianfang.core import codes as codes_
 from lianfang.core import plugins
+from lianfang.core.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,20 @@ class Actor:
     def of(cls, user, *, codes: tuple[str, ...], ip: str | None = None, token_id: int | None = None) -> Actor:
         """An active user's actor, their jurisdiction codes already read."""
         return cls(user=user, role=user.role, codes=codes_.outermost(codes), token_id=token_id, ip=ip)
+
+
+class NotPermitted(Refused):
+    """The actor's role lacks the verb (declared in an app's plugin)."""
+
+    def __init__(self):
+        super().__init__("not_permitted", "您的角色无权执行此操作", "your role may not do this")
+
+
+def require(actor: Actor | None, verb: str, *, error: type[Refused] = NotPermitted) -> None:
+    """Refuse an actor whose role lacks ``verb``; None (the server's authority: the CLI, loaders)
+    may do anything. Services call this first, so every edge meets the same rule."""
+    if actor is not None and not actor.may(verb):
+        raise error()
 
 
 def client_ip(request) -> str | None:

@@ -8,6 +8,7 @@ import pyarrow as pa
 from django.db import transaction
 
 from lianfang.core import codes
+from lianfang.core.errors import Refused
 from lianfang.core.reader import extra_cells, read_table, write_rejects
 from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Division
@@ -102,7 +103,7 @@ def divisions_import_files(*, paths, actor=None, rejects_path=None) -> ImportSum
     """The ``divisions`` import kind: several files at once (parents may come in a later file),
     by server authority only (the division tree is everybody's reference data)."""
     if actor is not None:
-        raise PermissionError("区划只能由服务器命令导入 / divisions are imported from the command line only")
+        raise Refused("server_only", "区划只能由服务器命令导入", "divisions are imported from the command line only")
     rejects: list = []
     summary = divisions_import(paths=paths, rejects=rejects)
     if rejects_path:

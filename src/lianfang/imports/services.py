@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor
 from lianfang.core import plugins
+from lianfang.core.errors import Refused
 from lianfang.core.reader import EXTRA_CELLS, ImportFileError, extra_cells, read_table, write_rejects
 from lianfang.core.summary import ImportSummary
 from lianfang.imports.models import ImportJob, JobStatus
@@ -116,7 +117,7 @@ def import_job_run(*, job_id: str) -> None:
             fmt=_fmt_of(job.original_name),
             progress=progress,
         )
-    except ImportFileError as exc:
+    except (ImportFileError, Refused) as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now()
         )

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from django.db import connection, transaction
 from django.utils import timezone
 
-from lianfang.accounts.scoping import Actor
+from lianfang.accounts.scoping import Actor, require
 from lianfang.accounts.services import audit_bulk, audit_record
 from lianfang.core import codes
 from lianfang.core.db import analyze_after_bulk, bulk_cache, bulk_insert, temp_key_table
@@ -98,10 +98,12 @@ def persons_import(
     progress: Progress | None = None,
     today: dt.date | None = None,
 ) -> tuple[ImportSummary, np.ndarray]:
-    """Import the grid registry. ``actor`` None is the server's own authority (the CLI).
+    """Import the grid registry. ``actor`` None is the server's own authority (the CLI); any
+    other actor needs ``persons.import``.
 
     Returns the summary and, per input row, the rejection reason ("" when not rejected).
     """
+    require(actor, "persons.import")
     n = table.num_rows
     summary = ImportSummary(read=n)
     today = today or timezone.localdate()

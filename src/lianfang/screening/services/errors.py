@@ -7,22 +7,20 @@ only translate a refusal (:class:`NotPermitted` → 403, :class:`NotFound` → 4
 
 from __future__ import annotations
 
+from lianfang.accounts import scoping
 from lianfang.accounts.scoping import Actor
+from lianfang.core.errors import Refused
 
 
-class ScreeningError(ValueError):
+class ScreeningError(Refused, ValueError):
     """A request that cannot be done, with a message in Chinese and in English."""
 
-    def __init__(self, code: str, zh: str, en: str):
-        super().__init__(f"{zh} / {en}")
-        self.code, self.zh, self.en = code, zh, en
 
-
-class NotPermitted(ScreeningError):
-    """The actor's role may not do this (the role sets of :mod:`lianfang.accounts.roles`)."""
+class NotPermitted(ScreeningError, scoping.NotPermitted):
+    """The actor's role lacks the verb (declared in the screening plugin)."""
 
     def __init__(self):
-        super().__init__("not_permitted", "您的角色无权执行此操作", "your role may not do this")
+        scoping.NotPermitted.__init__(self)
 
 
 class NotFound(ScreeningError):
@@ -30,7 +28,5 @@ class NotFound(ScreeningError):
 
 
 def require(actor: Actor | None, verb: str) -> None:
-    """Refuse an actor whose role lacks ``verb`` (declared in the plugin); None (the server's
-    authority) may do anything."""
-    if actor is not None and not actor.may(verb):
-        raise NotPermitted
+    """:func:`lianfang.accounts.scoping.require`, refusing with the screening error the edges map."""
+    scoping.require(actor, verb, error=NotPermitted)
