@@ -17,7 +17,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lianfang.core import reader
 from lianfang.core.reader import (
     EXTRA_CELLS,
     EXTRA_COLUMN,
@@ -28,6 +27,7 @@ from lianfang.core.reader import (
     to_csv_bytes,
     write_rejects,
 )
+from lianfang.core.reader import csv as reader_csv
 
 BOM = b"\xef\xbb\xbf"
 
@@ -51,13 +51,13 @@ def rows(table: pa.Table) -> list[tuple[str, ...]]:
 
 def both_csv_paths(path) -> tuple[pa.Table, pa.Table]:
     """The Arrow fast path (None if it hands over) and the csv-module fallback."""
-    raw = reader._csv_header(path)
-    names = reader._header(raw, "csv")
+    raw = reader_csv._csv_header(path)
+    names = reader_csv._header(raw, "csv")
     try:
-        fast = reader._read_csv_arrow(path, names, len(raw))
-    except reader._FallBack:
+        fast = reader_csv._read_csv_arrow(path, names, len(raw))
+    except reader_csv._FallBack:
         fast = None
-    return fast, reader._read_csv_python(path, names, len(raw))
+    return fast, reader_csv._read_csv_python(path, names, len(raw))
 
 
 # --------------------------------------------------------------------------- CSV
@@ -253,7 +253,7 @@ def test_records_of_another_width_are_put_back_in_place_on_the_fast_path(tmp_pat
 
 
 def test_too_many_irregular_records_hand_over_to_the_csv_module(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "_MAX_IRREGULAR", 2)
+    monkeypatch.setattr(reader_csv, "_MAX_IRREGULAR", 2)
     path = write(tmp_path, "many.csv", "a,b\n1\n2,x,y\n3\n4,5\n")
     fast, slow = both_csv_paths(path)
     assert fast is None

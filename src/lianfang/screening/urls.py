@@ -6,7 +6,7 @@ from lianfang.screening import views
 
 app_name = "screening"
 urlpatterns = [
-    path("rounds/", views.rounds, name="rounds"),
+    path("rounds/", views.round_list, name="rounds"),
     path("rounds/<str:code>/", views.round_detail, name="round"),
     path("rounds/<str:code>/alerts/", views.round_alerts, name="round_alerts"),
     path("rounds/<str:code>/alerts/<int:pk>/ack/", views.alert_ack, name="round_alert_ack"),
@@ -19,7 +19,7 @@ urlpatterns = [
         name="round_untested_export",
     ),
     path("rounds/<str:code>/pools/<str:barcode>/", views.pool, name="round_pool"),
-    path("rounds/<str:code>/tasks/", views.tasks, name="round_tasks"),
+    path("rounds/<str:code>/tasks/", views.task_list, name="round_tasks"),
     path("rounds/<str:code>/tasks/<int:pk>/sample/", views.task_sample, name="round_task_sample"),
     path("screening/sites/", views.sites, name="sites"),
     path("screening/labs/", views.labs, name="labs"),
