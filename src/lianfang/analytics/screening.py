@@ -26,6 +26,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lianfang.analytics import status
+from lianfang.analytics.status import exempt_birth_cutoff
+
 COVERAGE_COLUMNS = [
     "county_code",
     "town_code",
@@ -120,6 +123,11 @@ _TUBES = pa.schema(
 )
 _RESULTS = pa.schema([("tube_id", pa.int64()), ("result", pa.string())])
 _DETAILS = pa.schema([("person_id", pa.int64()), *[(c, pa.string()) for c in DETAIL_COLUMNS]])
+
+# The status rules come from :mod:`lianfang.analytics.status`: the ranks of the effective results,
+# and the four "some result is X" columns of the results per tube (``r`` in :func:`_load`).
+_RANK = status.RANK
+_FLAGS = {value: f"r.any_{value}" for value in status.RESULTS}
 
 # coverage = sampled / expected rounded half up to 4 decimals in exact integer arithmetic; 0 when
 # nobody is expected.
@@ -226,19 +234,6 @@ def write_report(report: RoundReport, out_dir: Path) -> None:
     )
 
 
-def exempt_birth_cutoff(start_date: dt.date, years: int) -> dt.date:
-    """The last birth date of someone already ``years`` completed years old on ``start_date``
-    (the protocol's exempt age: 2).
-
-    People born after it are exempt. For a 29 February start the day ``years`` earlier may not
-    exist, so the cutoff is then 28 February (a child born 1 March is still under age).
-    """
-    try:
-        return start_date.replace(year=start_date.year - years)
-    except ValueError:
-        return dt.date(start_date.year - years, 2, 28)
-
-
 def format_shanghai(times: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Instants as ``YYYY-MM-DD HH:MM:SS`` strings in Asia/Shanghai (+08:00); nulls stay null."""
     micros = _utc_micros(times)
@@ -285,7 +280,8 @@ def _load(con: duckdb.DuckDBPyConnection, inp: RoundInput) -> None:
     """Register the inputs and build the working tables.
 
     Effective results are ranked so that a person's status is the maximum over their tubes:
-    3 abnormal, 2 negative, 1 invalid, 0 pending (sampled, no result yet).
+    3 abnormal, 2 negative, 1 invalid, 0 pending (sampled, no result yet); the rules and the
+    exempt test are :mod:`lianfang.analytics.status`'s.
 
     ``sc`` communities in scope; ``tube`` every tube of the round with its effective result
     (``rank``), ``reason``, result count, members and first sample time; ``pstat`` every sampled
@@ -318,14 +314,11 @@ def _load(con: duckdb.DuckDBPyConnection, inp: RoundInput) -> None:
         """
     )
     con.execute(
-        """
+        f"""
         CREATE TEMP TABLE tube AS
         WITH r AS (
             SELECT tube_id, count(*) AS n_results,
-                   bool_or(result = 'positive') AS any_pos,
-                   bool_or(result = 'inconclusive') AS any_inc,
-                   bool_or(result = 'negative') AS any_neg,
-                   bool_or(result = 'invalid') AS any_inv
+                   {", ".join(f"{expr} AS any_{value}" for value, expr in status.result_flags("result").items())}
             FROM in_results GROUP BY tube_id
         ), s AS (
             SELECT tube_id, count(DISTINCT person_id) AS members, min(collected_us) AS first_us
@@ -333,27 +326,25 @@ def _load(con: duckdb.DuckDBPyConnection, inp: RoundInput) -> None:
         )
         SELECT t.tube_id, t.tube_barcode, t.site_code, t.box_code,
                coalesce(r.n_results, 0) AS n_results,
-               CASE WHEN r.any_pos OR r.any_inc THEN 3 WHEN r.any_neg THEN 2 WHEN r.any_inv THEN 1 ELSE 0 END
-                   ::TINYINT AS rank,
-               CASE WHEN r.any_pos THEN 'positive' WHEN r.any_inc THEN 'inconclusive' ELSE 'invalid' END
-                   AS reason,
+               ({status.tube_rank(_FLAGS)})::TINYINT AS rank,
+               {status.tube_reason(_FLAGS)} AS reason,
                coalesce(s.members, 0) AS members, s.first_us
         FROM in_tubes t LEFT JOIN r ON r.tube_id = t.tube_id LEFT JOIN s ON s.tube_id = t.tube_id
         """
     )
     con.execute(
-        """
+        f"""
         CREATE TEMP TABLE pstat AS
-        SELECT s.person_id, max(t.rank) AS rank, bool_or(t.rank = 2) AS has_neg
+        SELECT s.person_id, max(t.rank) AS rank, bool_or(t.rank = {_RANK[status.NEGATIVE]}) AS has_neg
         FROM in_samples s JOIN tube t ON t.tube_id = s.tube_id
         GROUP BY s.person_id
         """
     )
     con.execute(
-        """
+        f"""
         CREATE TEMP TABLE exp AS
         SELECT p.person_id, p.community_code,
-               coalesce(p.in_custody, false) OR coalesce(p.birth_date > ?, false) AS exempt,
+               {status.exempt("p.birth_date", "?", in_custody="p.in_custody")} AS exempt,
                ps.rank
         FROM in_persons p
         JOIN sc ON sc.community_code = p.community_code
@@ -369,19 +360,16 @@ def _load(con: duckdb.DuckDBPyConnection, inp: RoundInput) -> None:
 
 def _coverage(con: duckdb.DuckDBPyConnection) -> pa.Table:
     counts = ", ".join(f"coalesce(a.{c}, 0)::BIGINT AS {c}" for c in COUNT_COLUMNS)
+    person_counts = ", ".join(
+        f"count(*) FILTER (WHERE {pred}) AS {key}"
+        for key, pred in status.person_counts("rank", "exempt").items()
+    )
     return _arrow(
         con,
         f"""
         WITH a AS (
             SELECT community_code,
-                   count(*) AS expected,
-                   count(*) FILTER (WHERE exempt) AS exempt,
-                   count(*) FILTER (WHERE rank IS NOT NULL) AS sampled,
-                   count(*) FILTER (WHERE rank = 2) AS negative,
-                   count(*) FILTER (WHERE rank = 0) AS pending,
-                   count(*) FILTER (WHERE rank = 1) AS invalid,
-                   count(*) FILTER (WHERE rank = 3) AS abnormal,
-                   count(*) FILTER (WHERE NOT exempt AND rank IS NULL) AS untested
+                   count(*) AS expected, {person_counts}
             FROM exp GROUP BY community_code
         ), c AS (
             SELECT sc.county_code, sc.town_code, sc.community_code, sc.community_name, {counts}
@@ -397,11 +385,12 @@ def _people_lists(
 ) -> tuple[pa.Table, pa.Table]:
     """``untested`` and ``recheck``, with the details of exactly their people (one callback call)."""
     con.execute(
-        "CREATE TEMP TABLE u AS SELECT person_id, community_code FROM exp WHERE NOT exempt AND rank IS NULL"
+        "CREATE TEMP TABLE u AS SELECT person_id, community_code FROM exp "
+        f"WHERE {status.person_counts('rank', 'exempt')[status.UNTESTED]}"
     )
     # Every member of an abnormal tube; members of an invalid tube unless they have a negative tube.
     con.execute(
-        """
+        f"""
         CREATE TEMP TABLE rc AS
         SELECT t.tube_id, t.tube_barcode, t.reason, s.person_id,
                CASE WHEN p.registered THEN p.community_code END AS community_code,
@@ -410,7 +399,7 @@ def _people_lists(
         JOIN tube t ON t.tube_id = s.tube_id
         JOIN pstat ps ON ps.person_id = s.person_id
         LEFT JOIN in_persons p ON p.person_id = s.person_id
-        WHERE t.rank = 3 OR (t.rank = 1 AND NOT ps.has_neg)
+        WHERE t.rank = {_RANK[status.ABNORMAL]} OR (t.rank = {_RANK[status.INVALID]} AND NOT ps.has_neg)
         """
     )
     ids = _arrow(con, "SELECT person_id FROM u UNION SELECT person_id FROM rc ORDER BY person_id")
@@ -475,9 +464,9 @@ def _summary(con: duckdb.DuckDBPyConnection, inp: RoundInput, coverage: pa.Table
         """
     ).fetchall()[0]
     tubes, tubes_abnormal = con.execute(
-        """
+        f"""
         SELECT count(*) FILTER (WHERE members > 0)::BIGINT,
-               count(*) FILTER (WHERE members > 0 AND rank = 3)::BIGINT
+               count(*) FILTER (WHERE members > 0 AND rank = {_RANK[status.ABNORMAL]})::BIGINT
         FROM tube
         """
     ).fetchall()[0]

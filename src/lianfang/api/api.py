@@ -9,7 +9,7 @@ from ninja.security import HttpBearer
 
 from lianfang.accounts.scoping import Actor, client_ip
 from lianfang.accounts.services import audit_record, token_actor
-from lianfang.core import plugins
+from lianfang.core import codes, plugins
 from lianfang.geo.models import Division
 from lianfang.people.models import CommunityStats, IdType
 from lianfang.people.presenters import person_public
@@ -79,16 +79,16 @@ def _division_out(division: Division, counts: dict) -> dict:
     }
 
 
-def _counts(actor: Actor, codes: list[str]) -> dict[str, dict]:
-    out: dict[str, dict] = {code: {"registered": 0, "unregistered": 0} for code in codes}
-    if not codes:
+def _counts(actor: Actor, division_codes: list[str]) -> dict[str, dict]:
+    out: dict[str, dict] = {code: {"registered": 0, "unregistered": 0} for code in division_codes}
+    if not division_codes:
         return out
-    lengths = {len(c) for c in codes}
+    levels = {codes.level(c) for c in division_codes}
     for row in CommunityStats.objects.visible_to(actor).values_list(
         "community_id", "registered", "unregistered"
     ):
-        for length in lengths:
-            bucket = out.get(row[0][:length])
+        for lvl in levels:
+            bucket = out.get(codes.at_level(row[0], lvl))
             if bucket is not None:
                 bucket["registered"] += row[1]
                 bucket["unregistered"] += row[2]

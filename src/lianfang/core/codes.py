@@ -73,6 +73,14 @@ def child_length(code_or_length: str | int) -> int:
     return next((m for m in LENGTHS if m > n), LENGTHS[-1])
 
 
+def column_at(lvl: int, columns: Mapping[int, str] | None = None) -> str:
+    """The code column of a located row to group by for the divisions at ``lvl``: the column
+    holding codes of that level, or the first holding longer ones (a province's or a city's
+    divisions are read from the county column, whose codes start with theirs)."""
+    columns = COLUMN_OF_LENGTH if columns is None else columns
+    return columns[next(n for n in sorted(columns) if n >= LENGTH[lvl])]
+
+
 def inside(code: str, area: str) -> bool:
     """True when ``code`` (any level) lies inside ``area`` (any level)."""
     return code.startswith(area)

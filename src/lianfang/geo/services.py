@@ -103,7 +103,9 @@ def divisions_import_files(*, paths, actor=None, rejects_path=None) -> ImportSum
     """The ``divisions`` import kind: several files at once (parents may come in a later file),
     by server authority only (the division tree is everybody's reference data)."""
     if actor is not None:
-        raise Refused("server_only", "区划只能由服务器命令导入", "divisions are imported from the command line only")
+        raise Refused(
+            "server_only", "区划只能由服务器命令导入", "divisions are imported from the command line only"
+        )
     rejects: list = []
     summary = divisions_import(paths=paths, rejects=rejects)
     if rejects_path:

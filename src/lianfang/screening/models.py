@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.scoping import Located, LocatedQuerySet, ScopedQuerySet, overlap_q
+from lianfang.analytics import status as status_rules
 
 
 class RoundStatus(models.TextChoices):
@@ -166,10 +167,12 @@ class TubePurpose(models.TextChoices):
 
 
 class TubeState(models.TextChoices):
-    PENDING = "pending", _("待出结果")
-    NEGATIVE = "negative", _("阴性")
-    INVALID = "invalid", _("无效")
-    ABNORMAL = "abnormal", _("异常")
+    """A tube's effective result (the values of :mod:`lianfang.analytics.status`, which decides it)."""
+
+    PENDING = status_rules.PENDING, _("待出结果")
+    NEGATIVE = status_rules.NEGATIVE, _("阴性")
+    INVALID = status_rules.INVALID, _("无效")
+    ABNORMAL = status_rules.ABNORMAL, _("异常")
 
 
 class TubeQuerySet(LocatedQuerySet):
@@ -240,10 +243,10 @@ class Sample(models.Model):
 
 
 class ResultValue(models.TextChoices):
-    NEGATIVE = "negative", _("阴性")
-    POSITIVE = "positive", _("阳性")
-    INCONCLUSIVE = "inconclusive", _("可疑")
-    INVALID = "invalid", _("无效")
+    NEGATIVE = status_rules.NEGATIVE, _("阴性")
+    POSITIVE = status_rules.POSITIVE, _("阳性")
+    INCONCLUSIVE = status_rules.INCONCLUSIVE, _("可疑")
+    INVALID = status_rules.INVALID, _("无效")
 
 
 class Result(models.Model):

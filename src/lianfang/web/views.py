@@ -86,11 +86,11 @@ set_language = public(django_set_language)
 # --- home and divisions -----------------------------------------------------------------------
 
 
-def _rollup(stats_rows, length: int) -> dict[str, dict]:
-    """Sum community stats up to codes of ``length`` digits."""
+def _rollup(stats_rows, lvl: int | None) -> dict[str, dict]:
+    """Sum community stats up to the divisions at level ``lvl`` (None: one total, under "")."""
     out: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     for row in stats_rows:
-        bucket = out[row.community_id[:length]]
+        bucket = out[codes.at_level(row.community_id, lvl) if lvl else ""]
         bucket["registered"] += row.registered
         bucket["unregistered"] += row.unregistered
         bucket["households"] += row.households
@@ -103,11 +103,10 @@ def _rollup(stats_rows, length: int) -> dict[str, dict]:
 def home(request):
     actor = actor_of(request)
     stats = list(CommunityStats.objects.visible_to(actor))
-    totals = _rollup(stats, 0).get("", defaultdict(int))
+    totals = _rollup(stats, None).get("", defaultdict(int))
     # The level below the actor's widest jurisdiction: a city user sees counties, a county user towns.
-    widest = min((len(c) for c in actor.codes), default=12)
-    child_len = codes.child_length(widest)
-    by_child = _rollup(stats, child_len)
+    widest = min((len(c) for c in actor.codes), default=codes.LENGTH[codes.COMMUNITY])
+    by_child = _rollup(stats, codes.LEVEL_OF_LENGTH[codes.child_length(widest)])
     names = dict(Division.objects.filter(code__in=list(by_child)).values_list("code", "name"))
     own = list(Division.objects.filter(code__in=actor.codes).order_by("code"))
     rows = [
@@ -145,9 +144,9 @@ def division(request, code: str | None = None):
     if current is not None:
         stats = stats.filter(community__pk__startswith=current.code)
     stats = list(stats)
-    rolled = {length: _rollup(stats, length) for length in {len(c.code) for c in children}}
+    rolled = {lvl: _rollup(stats, lvl) for lvl in {codes.level(c.code) for c in children}}
     for child in children:
-        child.counts = rolled[len(child.code)].get(child.code, {})
+        child.counts = rolled[codes.level(child.code)].get(child.code, {})
     breadcrumb = list(visible.filter(code__in=current.ancestor_codes).order_by("code")) if current else []
     people_page = None
     if current is not None and current.level == Level.COMMUNITY:

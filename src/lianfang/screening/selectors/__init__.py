@@ -15,9 +15,11 @@ Every function takes the actor. Two scoping rules, both inside the actor's juris
 Everything heavy is one SQL aggregate (GROUP BY in the database, a bounded number of rows back);
 nothing loads a whole table into Python. Coverage follows FORMATS.md's rules, the same as the
 round report (:mod:`lianfang.screening.report`), restricted to the area: expected = registered
-people of the area, exempt = under 2 on the round's start day (custody is not modelled yet),
-sampled = expected people with a screening sample in the round, status = the best of their tubes'
-cached effective results.
+people of the area, exempt = under the edition's exempt age on the round's start day (custody is
+not modelled yet), sampled = expected people with a screening sample in the round, status = the
+best of their tubes' cached effective results. The status rules and the exempt test are the SQL
+expressions of :mod:`lianfang.analytics.status`, which the round report and ``tubes_refresh``
+use too; division codes are :mod:`lianfang.core.codes`'s.
 
 The package: :mod:`.rounds` (the list, headline numbers, progress), :mod:`.areas` (areas,
 coverage, the untested), :mod:`.pools` (pools, alerts, re-check tasks), :mod:`.labs` (labs and
@@ -25,14 +27,12 @@ sites, turnaround, throughput), :mod:`.common` (SQL helpers, the site scoping ru
 """
 
 from lianfang.screening.selectors.areas import (
-    CHILD_LENGTH,
     COUNT_KEYS,
     area_division,
     coverage_breakdown,
     coverage_children,
     coverage_totals,
     division_names,
-    intersect_codes,
     round_area,
     rounds_progress,
     start_cutoff,
@@ -73,7 +73,6 @@ from lianfang.screening.selectors.rounds import (
 
 __all__ = [
     "AGE_BUCKETS",
-    "CHILD_LENGTH",
     "COUNT_KEYS",
     "SCREENING",
     "TURNAROUND_BUCKET_MINUTES",
@@ -86,7 +85,6 @@ __all__ = [
     "coverage_children",
     "coverage_totals",
     "division_names",
-    "intersect_codes",
     "is_overdue",
     "lab_turnaround",
     "labs_visible",

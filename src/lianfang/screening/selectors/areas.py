@@ -6,65 +6,37 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor, division_q
-from lianfang.analytics.screening import exempt_birth_cutoff
-from lianfang.geo.models import LEVEL_OF_LENGTH, Division
+from lianfang.analytics import status
+from lianfang.core import codes
+from lianfang.geo.models import Division
 from lianfang.people.models import HOME_SAMPLING_TAGS, Person
-from lianfang.screening.models import (
-    Round,
-    Sample,
-    Tube,
-    TubeState,
-)
-from lianfang.screening.selectors.common import SCREENING, _codes_where, _ratio, _rows, _t
+from lianfang.screening.models import Round, Sample, Tube
+from lianfang.screening.selectors.common import SCREENING, _ratio, _rows, _t
 
-# The level below a code of each length (city → counties → towns → communities).
-CHILD_LENGTH = {2: 4, 4: 6, 6: 9, 9: 12}
-COUNT_KEYS = ("expected", "exempt", "sampled", "negative", "pending", "invalid", "abnormal", "untested")
-
-
-def _outermost(codes: Iterable[str]) -> tuple[str, ...]:
-    kept: list[str] = []
-    for code in sorted(set(codes), key=len):
-        if not any(code.startswith(k) for k in kept):
-            kept.append(code)
-    return tuple(sorted(kept))
-
-
-def intersect_codes(a: Iterable[str], b: Iterable[str]) -> tuple[str, ...]:
-    """The division codes covered by both sets of prefixes (as the outermost codes)."""
-    out = set()
-    b = tuple(b)
-    for x in a:
-        for y in b:
-            if x.startswith(y):
-                out.add(x)
-            elif y.startswith(x):
-                out.add(y)
-    return _outermost(out)
+# The people counts of a round: expected, then the status rules' counts, in coverage.csv's order.
+COUNT_KEYS = ("expected", *status.PERSON_COUNTS)
 
 
 def round_area(*, rnd: Round, actor: Actor) -> tuple[str, ...]:
     """The round's scope intersected with the actor's jurisdictions."""
-    return intersect_codes(rnd.scope, actor.codes)
+    return codes.intersect(rnd.scope, actor.codes)
 
 
 def start_cutoff(rnd: Round) -> dt.date:
-    """People born after this day are under 2 on the round's start day (exempt)."""
-    return exempt_birth_cutoff(
+    """People born after this day are under the exempt age on the round's start day."""
+    return status.exempt_birth_cutoff(
         timezone.localtime(rnd.starts_at).date(), rnd.protocol.screening.exempt_under_years
     )
 
 
-# A sample's rank (3 abnormal, 2 negative, 1 invalid, 0 pending; NULL: no screening tube): a
+# A sample's rank (status.RANK of its tube's cached effective result; NULL: no screening tube): a
 # person's status is the maximum over their tubes, as in the round report.
-_RANK = (
-    f"CASE WHEN t.id IS NULL THEN NULL WHEN t.state = '{TubeState.ABNORMAL}' THEN 3 "
-    f"WHEN t.state = '{TubeState.NEGATIVE}' THEN 2 WHEN t.state = '{TubeState.INVALID}' THEN 1 ELSE 0 END"
-)
+_RANK = f"CASE WHEN t.id IS NULL THEN NULL ELSE {status.state_rank('t.state')} END"
 
 
 def _coverage_sql(rnd: Round, area: tuple[str, ...], group: str | None) -> tuple[str, list]:
@@ -74,18 +46,14 @@ def _coverage_sql(rnd: Round, area: tuple[str, ...], group: str | None) -> tuple
     samples of the round through the person index: a community costs a few index lookups, a city
     one pass. ``+s.round_id`` keeps SQLite from picking the round index for that join instead.
     """
-    where, where_params = _codes_where(area, "p")
+    where, where_params = codes.where(area, "p")
     cutoff = connection.ops.adapt_datefield_value(start_cutoff(rnd))
     inner_group = f", p.{group}" if group else ""
+    predicates = status.person_counts("x.rnk", status.exempt("x.bd", "%s"))
+    counts = ", ".join(f"SUM(CASE WHEN {predicates[k]} THEN 1 ELSE 0 END)" for k in status.PERSON_COUNTS)
+    cutoffs = [cutoff] * sum(predicates[k].count("%s") for k in status.PERSON_COUNTS)
     sql = (
-        f"SELECT {'x.g' if group else '%s'}, COUNT(*), "
-        "SUM(CASE WHEN x.bd > %s THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN x.rnk IS NOT NULL THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN x.rnk = 2 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN x.rnk = 0 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN x.rnk = 1 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN x.rnk = 3 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN x.rnk IS NULL AND (x.bd IS NULL OR x.bd <= %s) THEN 1 ELSE 0 END) "
+        f"SELECT {'x.g' if group else '%s'}, COUNT(*), {counts} "
         f"FROM (SELECT p.id, p.birth_date AS bd{f', p.{group} AS g' if group else ''}, MAX({_RANK}) AS rnk "
         f"FROM {_t(Person)} p LEFT JOIN {_t(Sample)} s ON s.person_id = p.id AND +s.round_id = %s "
         f"LEFT JOIN {_t(Tube)} t ON t.id = s.tube_id AND t.purpose = %s "
@@ -94,7 +62,7 @@ def _coverage_sql(rnd: Round, area: tuple[str, ...], group: str | None) -> tuple
     if group:
         sql += " GROUP BY x.g"
     key_params = [] if group else [rnd.pk]
-    return sql, [*key_params, cutoff, cutoff, rnd.pk, SCREENING, *where_params]
+    return sql, [*key_params, *cutoffs, rnd.pk, SCREENING, *where_params]
 
 
 def _counts(row: Iterable) -> dict:
@@ -120,7 +88,7 @@ def coverage_totals(*, rnd: Round, actor: Actor, within: str | None = None) -> d
     """People counts of the round over the actor's area (or the part of it inside ``within``)."""
     area = round_area(rnd=rnd, actor=actor)
     if within:
-        area = intersect_codes(area, (within,))
+        area = codes.intersect(area, (within,))
     if not area:
         return _zero()
     sql, params = _coverage_sql(rnd, area, None)
@@ -154,31 +122,28 @@ def coverage_breakdown(*, rnd: Round, actor: Actor, parent: str | None = None) -
     """
     area = round_area(rnd=rnd, actor=actor)
     if parent:
-        area = intersect_codes(area, (parent,))
+        area = codes.intersect(area, (parent,))
     if not area:
         return [], _zero()
-    length = CHILD_LENGTH.get(len(parent), 0) if parent else 6
-    if not length:
+    if parent and codes.level(parent) == codes.COMMUNITY:
         sql, params = _coverage_sql(rnd, area, None)
         return [], _counts(_rows(sql, params)[0][1:])
+    child = codes.level(parent) + 1 if parent else codes.COUNTY
     q = Q()
     for code in area:
-        q |= Q(code=code[:length]) if len(code) >= length else Q(code__startswith=code)
-    children = list(
-        Division.objects.filter(q, level=LEVEL_OF_LENGTH[length]).order_by("code").values_list("code", "name")
-    )
-    # A city's children (4 digits) are summed up from counties.
-    group = {9: "town_code", 12: "community_id"}.get(length, "county_code")
-    sql, params = _coverage_sql(rnd, area, group)
+        q |= Q(code=codes.at_level(code, child)) if codes.level(code) >= child else Q(code__startswith=code)
+    children = list(Division.objects.filter(q, level=child).order_by("code").values_list("code", "name"))
+    # A province's children (cities) are summed up from counties.
+    sql, params = _coverage_sql(rnd, area, codes.column_at(child))
     by_code: dict[str, dict] = {}
     for row in _rows(sql, params):
-        code = (row[0] or "")[:length]
+        code = codes.at_level(row[0], child)
         by_code[code] = _sum([by_code.get(code, _zero()), _counts(row[1:])])
     rows = [
         {
             "code": code,
             "name": name,
-            "partial": not any(code.startswith(a) for a in area),
+            "partial": not codes.covered(code, area),
             **by_code.get(code, _zero()),
         }
         for code, name in children
@@ -191,12 +156,19 @@ def coverage_children(*, rnd: Round, actor: Actor, parent: str | None = None) ->
     return coverage_breakdown(rnd=rnd, actor=actor, parent=parent)[0]
 
 
+def _exempt(rnd: Round) -> RawSQL:
+    """The exempt test of the round (:func:`lianfang.analytics.status.exempt`) on the person row."""
+    cutoff = connection.ops.adapt_datefield_value(start_cutoff(rnd))
+    sql = status.exempt(f"{_t(Person)}.birth_date", "%s")
+    return RawSQL(sql, [cutoff] * sql.count("%s"), output_field=BooleanField())
+
+
 def untested_people(*, rnd: Round, actor: Actor, code: str, home_only: bool = False) -> QuerySet[Person]:
     """Registered people of the area inside ``code``, not exempt, without a screening sample in the round.
 
     Sorted like the report's ``untested.csv`` (community, ID number).
     """
-    area = intersect_codes(round_area(rnd=rnd, actor=actor), (code,))
+    area = codes.intersect(round_area(rnd=rnd, actor=actor), (code,))
     if not area:
         return Person.objects.none()
     # NOT EXISTS (an anti-join), not NOT IN: PostgreSQL runs a NOT IN over a big subquery row by
@@ -208,7 +180,7 @@ def untested_people(*, rnd: Round, actor: Actor, code: str, home_only: bool = Fa
         Person.objects.visible_to(actor)
         .filter(division_q(area, county="county_code", town="town_code", community="community_id"))
         .filter(registered=True)
-        .exclude(birth_date__gt=start_cutoff(rnd))
+        .exclude(_exempt(rnd))
         .filter(~Exists(sampled))
     )
     if home_only:
@@ -221,13 +193,13 @@ def untested_people(*, rnd: Round, actor: Actor, code: str, home_only: bool = Fa
 
 def area_division(*, rnd: Round, actor: Actor, code: str) -> Division | None:
     """The division ``code`` if part of it lies in the round's area for the actor; else None (a 404)."""
-    if not intersect_codes(round_area(rnd=rnd, actor=actor), (code,)):
+    if not codes.intersect(round_area(rnd=rnd, actor=actor), (code,)):
         return None
     return Division.objects.filter(code=code).first()
 
 
-def division_names(codes: Iterable[str]) -> dict[str, str]:
-    codes = set(codes)
-    if not codes:
+def division_names(division_codes: Iterable[str]) -> dict[str, str]:
+    wanted = set(division_codes)
+    if not wanted:
         return {}
-    return dict(Division.objects.filter(code__in=codes).values_list("code", "name"))
+    return dict(Division.objects.filter(code__in=wanted).values_list("code", "name"))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 from django.db import connection
 from django.db.models import Q
 
 from lianfang.accounts.scoping import Actor, division_q
+from lianfang.core import codes
 from lianfang.screening.models import (
     TubePurpose,
 )
@@ -18,20 +18,6 @@ SCREENING = TubePurpose.SCREENING
 
 def _t(model) -> str:
     return model._meta.db_table
-
-
-def _codes_where(codes: Iterable[str], alias: str) -> tuple[str, list]:
-    """``alias`` (a person or a site: county_code, town_code, community_id) lies inside ``codes``."""
-    parts, params = [], []
-    for code in codes:
-        column = {6: "county_code", 9: "town_code", 12: "community_id"}.get(len(code))
-        if column:
-            parts.append(f"{alias}.{column} = %s")
-            params.append(code)
-        else:
-            parts.append(f"{alias}.county_code LIKE %s")
-            params.append(code + "%")
-    return "(" + " OR ".join(parts or ["1 = 0"]) + ")", params
 
 
 def _hour(column: str) -> str:
@@ -68,7 +54,8 @@ def _ratio(part: int, whole: int) -> float:
 
 
 def _site_where(actor: Actor, alias: str = "st") -> tuple[str, list]:
-    return _codes_where(actor.codes, alias)
+    """SQL for "the site ``alias`` lies in the actor's jurisdiction" (:func:`lianfang.core.codes.where`)."""
+    return codes.where(actor.codes, alias)
 
 
 def _site_q(actor: Actor, prefix: str = "site__") -> Q:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from lianfang import protocol
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
+from lianfang.analytics import status
 from lianfang.core import codes
 from lianfang.core.db import temp_table_from_arrow
 from lianfang.core.times import as_utc
@@ -46,7 +47,8 @@ def tubes_refresh(
     """Bring tubes up to date with their results: state, alert, re-check tasks, task closing.
 
     The effective result of each tube (FORMATS.md: abnormal if any positive or inconclusive; else
-    negative; else invalid) is computed and stored by one ``UPDATE … FROM`` in the database, which
+    negative; else invalid; the expressions of :mod:`lianfang.analytics.status`, as in the round
+    report) is computed and stored by one ``UPDATE … FROM`` in the database, which
     returns only the tubes whose state or reason changed: a results file of 100 k negative tubes
     moves no tube through Python. ``members_changed``: the tubes got new members, whose tasks are
     due even if the state stays.
@@ -65,16 +67,9 @@ def tubes_refresh(
             pa.table({"k": pa.array(keys, pa.string() if column == "barcode" else pa.int64())}),
         )
         join, where = f"JOIN refresh_keys k ON k.k = t.{column}", ""
-    positive, inconclusive, negative, invalid = (
-        f"SUM(CASE WHEN r.result = '{v}' THEN 1 ELSE 0 END) > 0"
-        for v in ("positive", "inconclusive", "negative", "invalid")
-    )
+    flags = status.result_flags("r.result")
     effective = (
-        f"SELECT t.id, CASE WHEN {positive} OR {inconclusive} THEN '{TubeState.ABNORMAL}' "
-        f"WHEN {negative} THEN '{TubeState.NEGATIVE}' WHEN {invalid} THEN '{TubeState.INVALID}' "
-        f"ELSE '{TubeState.PENDING}' END AS state, "
-        f"CASE WHEN {positive} THEN 'positive' WHEN {inconclusive} THEN 'inconclusive' "
-        f"WHEN {negative} THEN '' WHEN {invalid} THEN 'invalid' ELSE '' END AS reason, "
+        f"SELECT t.id, {status.tube_state(flags)} AS state, {status.tube_reason(flags)} AS reason, "
         "MIN(r.reported_at) AS resulted_at "
         f"FROM {tube} t {join} JOIN {result} r ON r.tube_barcode = t.barcode {where} GROUP BY t.id"
     )

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
+from lianfang.core import codes
 from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Division, Level
 from lianfang.screening.models import Device, Lab, Site
@@ -30,18 +31,18 @@ def sites_import(
     with changed fields is an update; unchanged, a duplicate.
     """
     require(actor, "sites.import")
-    codes, names, communities, desks = (
+    site_codes, names, communities, desks = (
         _text(table, c) for c in ("site_code", "name", "community_code", "desks")
     )
     known_communities = Division.objects.filter(level=Level.COMMUNITY)
     if actor is not None:
         known_communities = known_communities.inside(actor)
     valid = set(known_communities.filter(code__in=set(communities)).values_list("code", flat=True))
-    stored = {s.code: s for s in Site.objects.filter(code__in=set(codes))}
+    stored = {s.code: s for s in Site.objects.filter(code__in=set(site_codes))}
     summary = ImportSummary(read=table.num_rows)
     reasons = np.full(table.num_rows, "", dtype=object)
     for i, (code, name, community, desk_text) in enumerate(
-        zip(codes, names, communities, desks, strict=True)
+        zip(site_codes, names, communities, desks, strict=True)
     ):
         reason = next(
             (
@@ -76,7 +77,7 @@ def sites_import(
             summary.duplicate += 1
             continue
         site.name, site.community_id = name, community
-        site.town_code, site.county_code = community[:9], community[:6]
+        site.town_code, site.county_code = codes.town(community), codes.county(community)
         if desk_text or site.pk is None:
             site.desks = desk_count
         site.save()
@@ -96,11 +97,11 @@ def labs_import(
     Reasons, in order: ``missing_field:<col>``, ``bad_capacity``.
     """
     require(actor, "labs.import")
-    codes, names, capacities = (_text(table, c) for c in ("lab_code", "name", "daily_capacity"))
-    stored = {lab.code: lab for lab in Lab.objects.filter(code__in=set(codes))}
+    lab_codes, names, capacities = (_text(table, c) for c in ("lab_code", "name", "daily_capacity"))
+    stored = {lab.code: lab for lab in Lab.objects.filter(code__in=set(lab_codes))}
     summary = ImportSummary(read=table.num_rows)
     reasons = np.full(table.num_rows, "", dtype=object)
-    for i, (code, name, cap_text) in enumerate(zip(codes, names, capacities, strict=True)):
+    for i, (code, name, cap_text) in enumerate(zip(lab_codes, names, capacities, strict=True)):
         reason = next((f"missing_field:{c}" for c, v in (("lab_code", code), ("name", name)) if not v), "")
         capacity = None
         if not reason and cap_text:
