@@ -16,8 +16,8 @@ SRC = Path(lianfang.__file__).parent
 ALLOWED = {
     ("screening/rules.py", "hours", 8): "Asia/Shanghai's UTC offset (no daylight saving)",
     ("analytics/screening.py", "hours", 8): "Asia/Shanghai's UTC offset",
-    ("screening/views.py", "hours", 8): "Asia/Shanghai's UTC offset for the chart's time axis",
-    ("screening/views.py", "hours", 1): "the progress chart's step",
+    ("screening/views/common.py", "hours", 8): "Asia/Shanghai's UTC offset for the chart's time axis",
+    ("screening/views/common.py", "hours", 1): "the progress chart's step",
     ("simulate/screening.py", "hours", 3): "the synthetic lab's delay in the demo",
 }
 UNITS = {"weeks", "days", "hours"}
