@@ -24,7 +24,7 @@ from ninja.errors import HttpError
 from lianfang.accounts.scoping import Actor
 from lianfang.core.db import loaded
 from lianfang.core.summary import reason_text
-from lianfang.screening import selectors, services
+from lianfang.screening import rules, selectors, services
 from lianfang.screening.models import Device, Lab, RecheckTask, Site
 
 router = Router(tags=["screening"])
@@ -217,18 +217,9 @@ def _samples(actor: Actor, rows: list[dict]) -> dict:
     if device is not None and device.site is not None:
         for row in rows:
             row["site_code"] = row["site_code"] or device.site.code
-    columns = (
-        "round_code",
-        "tube_barcode",
-        "pool_size",
-        "id_type",
-        "id_number",
-        "name",
-        "site_code",
-        "collected_at",
-        "box_code",
+    table = pa.table(
+        {c: pa.array([str(r.get(c, "") or "") for r in rows], pa.string()) for c in rules.SAMPLE_COLUMNS}
     )
-    table = pa.table({c: pa.array([str(r.get(c, "") or "") for r in rows], pa.string()) for c in columns})
     with _refusals():
         summary, outcomes = services.samples_import(
             table=table, actor=actor, source="api", site=device.site if device and device.site else None
