@@ -72,6 +72,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import peak_rss_mb, prepare_database  # noqa: E402
+from lianfang.people.idnumbers import check_digit  # noqa: E402  (no Django: the load generator imports it)
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -83,7 +84,6 @@ GTHREADS = 8
 WARMUP_S = 2.0
 SURGE_LIMIT_S = 180.0
 _SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _EPOCH = dt.date(1950, 1, 1)
 
 
@@ -95,7 +95,7 @@ def visitor_id(region: int, n: int) -> str:
     """The n-th valid resident ID of region ``11xxxx`` (outside Fujian): never in the synthetic registry."""
     born = _EPOCH + dt.timedelta(days=n // 1000)
     body = f"11{region:04d}{born:%Y%m%d}{n % 1000:03d}"
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True)) % 11]
+    return body + check_digit(body)
 
 
 class Payloads:

@@ -119,3 +119,30 @@ def test_bulk_validator_matches_stdnum_on_100k_numbers():
     # The scalar check agrees too.
     sample = rng.choice(n, size=2000, replace=False)
     assert all(is_valid_resident_id(numbers[i], today=TODAY) == expected[i] for i in sample)
+
+
+def test_check_digit_sql_agrees_with_the_python_check_in_duckdb_and_sqlite():
+    """One module gives the check both as Python and as SQL (the benchmarks' raw baselines use it)."""
+    import random
+    import sqlite3
+
+    import duckdb
+
+    from lianfang.people.idnumbers import check_digit, check_digit_sql
+
+    rng = random.Random(11643)
+    bodies = [f"{rng.randrange(10**17):017d}" for _ in range(2000)] + [
+        "35058219800101001",
+        "11010519491231002",
+    ]
+    sql = f"SELECT id, {check_digit_sql('id')} FROM ids"
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ids (id VARCHAR)")
+    con.executemany("INSERT INTO ids VALUES (?)", [(b,) for b in bodies])
+    lite = sqlite3.connect(":memory:")
+    lite.execute("CREATE TABLE ids (id TEXT)")
+    lite.executemany("INSERT INTO ids VALUES (?)", [(b,) for b in bodies])
+    want = {b: check_digit(b) for b in bodies}
+    assert dict(con.execute(sql).fetchall()) == want
+    assert dict(lite.execute(sql).fetchall()) == want
+    assert want["11010519491231002"] == "X"

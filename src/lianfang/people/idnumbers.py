@@ -31,8 +31,16 @@ def _today() -> dt.date:
 
 
 def check_digit(first17: str) -> str:
+    """The GB 11643 check character of the first 17 digits."""
     total = sum(int(c) * int(w) for c, w in zip(first17, WEIGHTS, strict=True))
-    return "10X98765432"[total % 11]
+    return chr(CHECK_CHARS[total % 11])
+
+
+def check_digit_sql(column: str) -> str:
+    """The same check character as a SQL expression over a text column of 17+ digits: only
+    ``substr`` and integer arithmetic, so DuckDB, SQLite and PostgreSQL all run it."""
+    total = " + ".join(f"CAST(substr({column}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(WEIGHTS))
+    return f"substr('{CHECK_CHARS.tobytes().decode()}', (({total}) % 11) + 1, 1)"
 
 
 def is_valid_resident_id(number: str, *, today: dt.date | None = None) -> bool:
