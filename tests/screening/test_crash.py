@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,24 @@ def test_killed_samples_import_then_rerun(tmp_path):
         )
     finally:
         con.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_nearly_big_batch_tubes_takes_its_locks(settings):
+    """1,664 to BIG_BATCH tubes once failed on PostgreSQL: one SELECT of a lock per tube is more
+    than a select list may hold. The locks are taken in statements of at most 1,000, in order."""
+    from django.db import connection, transaction
+
+    from lianfang.screening.services import ingest
+
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's; SQLite serialises writers by itself")
+    barcodes = [f"T{i:06d}" for i in range(ingest.BIG_BATCH)]
+    with transaction.atomic():
+        ingest._lock_ingest(barcodes)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+            )
+            held = cursor.fetchone()[0]
+    assert held == len({zlib.crc32(b.encode()) for b in barcodes}) + 1  # every tube and the shared lock

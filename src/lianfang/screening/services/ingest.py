@@ -39,6 +39,10 @@ _INGEST_LOCK = 7_240_301  # pg advisory lock key of the screening ingest
 _TUBE_LOCK_CLASS = 7_240
 
 
+# Lock calls per statement (PostgreSQL: "target lists can have at most 1664 entries").
+_LOCKS_PER_STATEMENT = 1000
+
+
 def _lock_ingest(barcodes: list[str] | None) -> None:
     """Serialise writers of the same tubes (PostgreSQL; SQLite's IMMEDIATE transactions already do).
 
@@ -56,16 +60,15 @@ def _lock_ingest(barcodes: list[str] | None) -> None:
             # instead of spilling to disk (the server default is 4 MB).
             cursor.execute("SET LOCAL work_mem = '256MB'")
             return
-        # One round trip: the select list is evaluated left to right, so the tube locks are
-        # taken after the shared lock and in sorted order.
+        # A select list is evaluated left to right, so the tube locks are taken after the shared
+        # lock and in sorted order: one round trip for a device's batch. PostgreSQL allows at
+        # most 1,664 entries in a select list, so a batch of more tubes goes in several.
         keys = sorted({zlib.crc32(b.encode()) - 2**31 for b in barcodes})
-        locks = ", ".join(
-            ["pg_advisory_xact_lock_shared(%s)"] + ["pg_advisory_xact_lock(%s, %s)"] * len(keys)
-        )
-        params = [_INGEST_LOCK]
-        for key in keys:
-            params += [_TUBE_LOCK_CLASS, key]
-        cursor.execute(f"SELECT {locks}", params)
+        calls = [("pg_advisory_xact_lock_shared(%s)", [_INGEST_LOCK])]
+        calls += [("pg_advisory_xact_lock(%s, %s)", [_TUBE_LOCK_CLASS, key]) for key in keys]
+        for start in range(0, len(calls), _LOCKS_PER_STATEMENT):
+            part = calls[start : start + _LOCKS_PER_STATEMENT]
+            cursor.execute(f"SELECT {', '.join(c for c, _ in part)}", [a for _, args in part for a in args])
 
 
 def _rows(cursor, sql: str, params=()) -> list[tuple]:
