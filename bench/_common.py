@@ -78,11 +78,18 @@ def result(bench: str, scale: int, db: str, timer: Timer, ratio: dict, *, peak: 
     }
 
 
-def report(bench: str, scale: int, db: str, timer: Timer, ratio_of: dict[str, str]) -> dict:
-    ratio = {phase: round(timer.phases[phase] / timer.baseline[base], 2) for phase, base in ratio_of.items()}
-    out = result(bench, scale, db, timer, ratio)
-    for phase, value in ratio.items():
-        print(f"  ratio    {phase:<28} {value:8.2f} ×  (vs {ratio_of[phase]})", file=sys.stderr)
+def report(
+    bench: str, scale: int, db: str, timer: Timer, ratio_of: dict[str, str | tuple[str, str]], **extra
+) -> dict:
+    """Print the ratios and the JSON line. ``ratio_of``: {phase: baseline}, or {ratio key: (phase,
+    baseline)} when a phase is compared with more than one baseline. ``extra``: more JSON keys."""
+    pairs = {key: (key, of) if isinstance(of, str) else of for key, of in ratio_of.items()}
+    ratio = {
+        key: round(timer.phases[phase] / timer.baseline[base], 2) for key, (phase, base) in pairs.items()
+    }
+    out = {**result(bench, scale, db, timer, ratio), **extra}
+    for key, value in ratio.items():
+        print(f"  ratio    {key:<28} {value:8.2f} ×  ({pairs[key][0]} vs {pairs[key][1]})", file=sys.stderr)
     print(f"  peak RSS {out['peak_rss_mb']:.0f} MB", file=sys.stderr)
     print(json.dumps(out))
     return out

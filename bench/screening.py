@@ -22,14 +22,25 @@ Baselines, in the same process on the same files:
 * ``raw_load`` — samples.csv and results.csv read with the csv module and bulk-loaded into two
   plain tables (text columns, no index) of the same database: SQLite executemany in one
   transaction, PostgreSQL COPY (``lianfang.core.db.bulk_insert``, as in people_import.py).
+* ``indexed_load`` — the rows the two imports left in the product's tables (``screening_tube``,
+  ``screening_sample``, ``screening_result``, ``screening_recheck_task``…, and the
+  ``people_person`` rows created for unregistered people: every table whose integer key grew
+  during an import), read back after the run and loaded by COPY (PostgreSQL) / executemany
+  (SQLite) in one transaction into empty copies of those tables with every index and constraint
+  they have (``bench/_indexed.py``). It is the cheapest way to store the imports' final rows in
+  the product's schema: no reading, checking, joining or deciding. ``indexed_load_samples`` and
+  ``indexed_load_results`` are the loads of each import's rows alone (the commit is in the total).
 * ``duckdb_report`` — plain DuckDB SQL computing the same five report files straight from the
   Parquet files written at generation (applying the row rules the data needs: ID check digit,
   known site, time, duplicates, pool capacity; result validity and duplicates; held results).
   Its summary must equal the product's ``summary.json`` (the run fails loudly otherwise); the
   other four files are compared byte for byte and any difference is reported.
 
-Ratios: ingest = (import_samples + import_results) / raw_load, goal ≤ 4×; report = round_report /
-duckdb_report, goal ≤ 3×; peak RSS goal ≤ 4 GB. Generating the city and loading the registry run
+Ratios: ``ingest_vs_indexed`` = (import_samples + import_results) / indexed_load, goal ≤ 2×;
+``ingest`` = the same over raw_load (the earlier goal, ≤ 4×, which PostgreSQL cannot reach while
+it keeps the unique (tube, person) key: kept for comparison); ``import_samples_vs_indexed`` and
+``import_results_vs_indexed`` per import; report = round_report / duckdb_report, goal ≤ 1.5×; peak
+RSS goal ≤ 4 GB. Generating the city and loading the registry run
 in a child process (``peak_rss_setup_child_mb``), so that the memory they leave behind does not
 count against the screening phases; ``peak_rss_mb`` is the whole main process (the baselines
 included) and ``peak_rss_screening_mb`` the peak during the three timed phases alone (Linux
@@ -62,6 +73,7 @@ from lianfang.simulate.screening_files import DAY, LABS, ROUND_CODE, write_files
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Timer, peak_rss_mb, prepare_database, result  # noqa: E402
+from _indexed import PREFIX, id_marks, indexed_load, written  # noqa: E402
 
 SCOPE = "3505"
 
@@ -411,11 +423,20 @@ def empty_screening() -> None:
         m.Device, m.RoundScope, m.Round, m.Site, m.Lab,
     )  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
-        for model in order:
-            cursor.execute(f"DELETE FROM {model._meta.db_table}")
+        if connection.vendor == "postgresql":
+            # TRUNCATE, not DELETE: autovacuum may be off, and a million dead samples left in the
+            # heap and in the unique (tube, person) index slow the next import's inserts (the
+            # indexed baseline's empty copies have none). The tables go together (they
+            # reference each other); CASCADE reaches only tables that reference them.
+            cursor.execute(f"TRUNCATE {', '.join(model._meta.db_table for model in order)} CASCADE")
+        else:
+            for model in order:
+                cursor.execute(f"DELETE FROM {model._meta.db_table}")
         cursor.execute(f"DELETE FROM {Person._meta.db_table} WHERE NOT registered")
         for name in ("bench_raw_samples", "bench_raw_results"):
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        for model in (*order, Person):  # copies an interrupted indexed baseline left
+            cursor.execute(f"DROP TABLE IF EXISTS {PREFIX}{model._meta.db_table}")
 
 
 def main() -> None:
@@ -522,16 +543,19 @@ def main() -> None:
         profiler.enable()
     notes: dict = {}
     phase_peak: dict[str, float] = {}
+    marks = [id_marks()]  # the tables' keys before, between and after the imports
     phase_start: dict[str, float] = {"import_samples": rss_mb()}
     hwm_reset()
     samples = timed_import("samples", folder / "samples.csv", timer, notes, args.chunk_rows)
     phase_peak["import_samples"] = hwm_mb()
     print(f"  samples  {samples.as_dict()}", file=sys.stderr)
+    marks.append(id_marks())
     phase_start["import_results"] = rss_mb()
     hwm_reset()
     results = timed_import("results", folder / "results.csv", timer, notes, args.chunk_rows)
     phase_peak["import_results"] = hwm_mb()
     print(f"  results  {results.as_dict()}", file=sys.stderr)
+    marks.append(id_marks())
     phase_start["round_report"] = rss_mb()
     hwm_reset()
     with timer.phase("round_report"):
@@ -546,6 +570,11 @@ def main() -> None:
     with timer.phase("raw_load", baseline=True):
         loaded = raw_load(folder)
     assert loaded == made["sample_rows"] + made["result_rows"], loaded
+    indexed = indexed_load(written(marks), ["import_samples", "import_results"])
+    timer.baseline["indexed_load"] = indexed["seconds"]
+    timer.baseline["indexed_load_samples"] = indexed["by_phase"]["import_samples"]
+    timer.baseline["indexed_load_results"] = indexed["by_phase"]["import_results"]
+    print(f"  {'baseline':8} {'indexed_load':<28} {indexed['seconds']:8.2f} s", file=sys.stderr)
     with timer.phase("duckdb_report", baseline=True):
         base = duckdb_report(folder, folder / "baseline", start=start)
 
@@ -570,22 +599,27 @@ def main() -> None:
         )
 
     ph, bl = timer.phases, timer.baseline
+    ingest = ph["import_samples"] + ph["import_results"]
     ratio = {
-        "ingest": round((ph["import_samples"] + ph["import_results"]) / bl["raw_load"], 2),
+        "ingest_vs_indexed": round(ingest / bl["indexed_load"], 2),
+        "import_samples_vs_indexed": round(ph["import_samples"] / bl["indexed_load_samples"], 2),
+        "import_results_vs_indexed": round(ph["import_results"] / bl["indexed_load_results"], 2),
+        "ingest": round(ingest / bl["raw_load"], 2),
         "report": round(ph["round_report"] / bl["duckdb_report"], 2),
     }
-    goals = {"ingest": 4.0, "report": 3.0}
+    goals = {"ingest_vs_indexed": 2.0, "report": 1.5}
     for k, v in ratio.items():
-        print(
-            f"  ratio    {k:<28} {v:8.2f} ×  (goal ≤ {goals[k]:g}×) {'ok' if v <= goals[k] else 'OVER'}",
-            file=sys.stderr,
-        )
+        verdict = f"(goal ≤ {goals[k]:g}×) {'ok' if v <= goals[k] else 'OVER'}" if k in goals else ""
+        print(f"  ratio    {k:<28} {v:8.2f} ×  {verdict}", file=sys.stderr)
     out = {
         **result("screening", args.persons, db, timer, ratio, peak=whole_run_peak_mb()),
         "peak_rss_setup_child_mb": setup_peak,
         "peak_rss_screening_mb": screening_peak,
         "peak_rss_phase_mb": phase_peak,
         "rss_at_phase_start_mb": phase_start,
+        "goals": goals,
+        "indexed_load_tables": indexed["tables"],
+        "indexed_load_commit_s": indexed["commit"],
         "files": made,
         "files_identical": not problems,
         "imports": notes,
