@@ -67,7 +67,7 @@ import tempfile
 from pathlib import Path
 
 from lianfang.analytics.screening import SUMMARY_KEYS, TIME_FORMAT
-from lianfang.people.idnumbers import CHECK_CHARS, WEIGHTS
+from lianfang.people.idnumbers import check_digit_sql
 from lianfang.simulate.screening_files import DAY, LABS, ROUND_CODE, write_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -144,11 +144,6 @@ def raw_load(folder: Path) -> int:
 # Baseline 2: the round report in plain DuckDB SQL from the generated files
 
 
-def _check_digit_sql(col: str) -> str:
-    total = " + ".join(f"(ascii({col}[{i + 1}]) - 48) * {w}" for i, w in enumerate(WEIGHTS))
-    return f"substr('{CHECK_CHARS.tobytes().decode()}', (({total}) % 11) + 1, 1)"
-
-
 def duckdb_report(folder: Path, out: Path, *, start: dt.datetime) -> dict:
     """The five report files of the round, from persons/samples/results Parquet, sites.csv, labs.csv."""
     import duckdb
@@ -198,7 +193,7 @@ def duckdb_report(folder: Path, out: Path, *, start: dt.datetime) -> dict:
         SELECT pos, barcode, id_number, id_type, name, site_code, box_code, pool_size, ts FROM s0
         WHERE round_code = '{ROUND_CODE}' AND id_type = 'resident_id'
           AND regexp_full_match(id_number, '[0-9]{{17}}[0-9X]')
-          AND {_check_digit_sql("id_number")} = id_number[18]
+          AND {check_digit_sql("id_number")} = id_number[18]
           AND CAST(try_strptime(substr(id_number, 7, 8), '%Y%m%d') AS DATE) <= current_date
           AND site_code IN (SELECT site_code FROM site)
           AND pool_size IN (1, 5, 10, 20) AND ts IS NOT NULL
