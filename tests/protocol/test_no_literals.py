@@ -81,3 +81,14 @@ def test_the_allow_list_is_still_needed():
 def test_the_scan_finds_a_literal_clock(tmp_path):
     tree = ast.parse("import datetime as dt\ndeadline = now + dt.timedelta(hours=24)\n")
     assert list(_literal_durations(tree)) == [(2, "hours", 24)]
+
+
+def test_no_protocol_durations_in_page_text():
+    """Pages say the edition's numbers ("未满{{ years }}岁"), never a number of their own."""
+    pattern = re.compile(r"[0-9]+ ?(岁|小时|天|日内)")
+    found = [
+        f"{path.relative_to(SRC)}: {m.group(0)}"
+        for path in sorted(SRC.rglob("templates/**/*.html"))
+        for m in pattern.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert not found, found

@@ -138,6 +138,7 @@ def round_list(request):
             "error": error,
             "scope_choices": _scope_choices(actor) if may_open else [],
             "pool_policies": PoolPolicy.choices,
+            "round_hours": in_force().screening.round_hours,
         },
         status=400 if error else 200,
     )
