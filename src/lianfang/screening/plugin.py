@@ -60,7 +60,7 @@ PLUGIN = Plugin(
             "the result must be negative, positive, inconclusive or invalid",
         ),
         "bad_ct": ("Ct 值须为数字", "a Ct value must be a number"),
-        "bad_desks": ("采样台数须为非负整数", "desks must be a whole number, 0 or more"),
+        "bad_desks": ("采样台数须为 1 至 999 的整数", "desks must be a whole number from 1 to 999"),
         "bad_capacity": ("日检测能力须为非负整数", "daily capacity must be a whole number, 0 or more"),
     },
     cli="lianfang.screening.cli.register",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyarrow as pa
 from django.db import transaction
@@ -44,24 +46,12 @@ def sites_import(
     for i, (code, name, community, desk_text) in enumerate(
         zip(site_codes, names, communities, desks, strict=True)
     ):
-        reason = next(
-            (
-                f"missing_field:{c}"
-                for c, v in (("site_code", code), ("name", name), ("community_code", community))
-                if not v
-            ),
-            "",
-        )
+        reason = _first_missing((("site_code", code), ("name", name), ("community_code", community)))
         if not reason and community not in valid:
             reason = "unknown_community"
-        desk_count = 1
-        if not reason and desk_text:
-            try:
-                desk_count = int(float(desk_text))
-                if desk_count < 1 or desk_count != float(desk_text) or desk_count > 999:
-                    raise ValueError
-            except ValueError:
-                reason = "bad_desks"
+        desk_count = _whole(desk_text, low=1, high=999) if desk_text else 1
+        if not reason and desk_count is None:
+            reason = "bad_desks"
         if reason:
             reasons[i] = reason
             summary.reject(reason)
@@ -88,6 +78,22 @@ def sites_import(
     return summary, reasons
 
 
+def _first_missing(fields) -> str:
+    """``missing_field:<col>`` for the first empty required field, in the contract's order."""
+    return next((f"missing_field:{column}" for column, value in fields if not value), "")
+
+
+def _whole(text: str, *, low: int, high: int | None = None) -> int | None:
+    """A whole number within [low, high] written in a cell ("3", "3.0"), else None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value != int(value) or value < low or (high is not None and value > high):
+        return None
+    return int(value)
+
+
 @transaction.atomic
 def labs_import(
     *, table: pa.Table, actor: Actor | None, source: str = ""
@@ -102,15 +108,10 @@ def labs_import(
     summary = ImportSummary(read=table.num_rows)
     reasons = np.full(table.num_rows, "", dtype=object)
     for i, (code, name, cap_text) in enumerate(zip(lab_codes, names, capacities, strict=True)):
-        reason = next((f"missing_field:{c}" for c, v in (("lab_code", code), ("name", name)) if not v), "")
-        capacity = None
-        if not reason and cap_text:
-            try:
-                capacity = int(float(cap_text))
-                if capacity < 0 or capacity != float(cap_text):
-                    raise ValueError
-            except ValueError:
-                reason = "bad_capacity"
+        reason = _first_missing((("lab_code", code), ("name", name)))
+        capacity = _whole(cap_text, low=0) if cap_text else None
+        if not reason and cap_text and capacity is None:
+            reason = "bad_capacity"
         if reason:
             reasons[i] = reason
             summary.reject(reason)
