@@ -174,3 +174,15 @@ def test_code_lookups_on_a_single_column_are_prefixes_above_it():
         "(p.county_code LIKE %s OR p.town_code = %s)",
         ["35%", JJ_TOWN],
     )
+
+
+def test_within_narrows_to_an_area_and_denies_without_a_path(db):
+    """``within(area)`` is the page's area filter on the same declared columns as ``visible_to``."""
+    from lianfang.people.models import Person
+    from tests.conftest import make_person
+
+    inside = make_person(id_number=rid("350582", "19800101", "091"), community_code=JJ_COMMUNITY)
+    make_person(id_number=rid("350502", "19800101", "092"), community_code=LC_COMMUNITY)
+    assert list(Person.objects.within([JJ_TOWN])) == [inside]
+    assert list(Person.objects.within([])) == []
+    assert not LocatedQuerySet(model=Person).within(["3505"]).exists()

@@ -157,12 +157,17 @@ class LocatedQuerySet(ScopedQuerySet):
     located_columns: Mapping[int, str] = LOCATED_COLUMNS
 
     def visible_to(self, actor: Actor):
-        path = self.located_path
-        if path is None or not actor.codes:
+        return self.within(actor.codes)
+
+    def within(self, area: Iterable[str]):
+        """Rows inside the division codes ``area`` (an area of a page, on top of ``visible_to``);
+        nothing without a declared path or without a code."""
+        path, area = self.located_path, tuple(area)
+        if path is None or not area:
             return self.none()
         through = f"{path}__" if path else ""
         columns = {length: through + column for length, column in self.located_columns.items()}
-        return self.filter(inside_q(actor.codes, columns))
+        return self.filter(inside_q(area, columns))
 
 
 class Located(models.Model):

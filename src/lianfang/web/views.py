@@ -142,7 +142,7 @@ def division(request, code: str | None = None):
         children = list(visible.filter(parent_id=code).order_by("code"))
     stats = CommunityStats.objects.visible_to(actor)
     if current is not None:
-        stats = stats.filter(community__pk__startswith=current.code)
+        stats = stats.within([current.code])
     stats = list(stats)
     rolled = {lvl: _rollup(stats, lvl) for lvl in {codes.level(c.code) for c in children}}
     for child in children:
@@ -188,7 +188,8 @@ def division_export(request, code: str, fmt: str):
         raise Http404
     people = (
         Person.objects.visible_to(actor)
-        .filter(community__pk__startswith=code, registered=True)
+        .within([code])
+        .filter(registered=True)
         .select_related("community")
         .order_by("community_id", "id_number")
     )
