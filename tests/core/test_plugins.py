@@ -9,9 +9,10 @@ from django.conf import settings
 from django.test import override_settings
 from django.urls import clear_url_caches
 
+from lianfang.accounts.models import User
 from lianfang.core import plugins
 from lianfang.core.summary import ReasonConflict, reason_text, register_reasons
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import make_user
 
 
 @pytest.fixture
@@ -59,13 +60,13 @@ def test_cli_subcommand_of_the_new_app(wells_app, capsys):
 def test_page_and_navigation_of_the_new_app(wells_app, client, db):
     make_user("wells_cmd", "commander", ["3505"])
     make_user("wells_office", "command_office", ["350582"])
-    client.login(username="wells_cmd", password=PASSWORD)
+    client.force_login(User.objects.get(username="wells_cmd"))
     page = client.get("/wells/")
     assert page.status_code == 200 and page.content == b"wells of 3505"
     home = client.get("/").content.decode()
     assert '<a href="/wells/">水井</a>' in home
     client.logout()
-    client.login(username="wells_office", password=PASSWORD)
+    client.force_login(User.objects.get(username="wells_office"))
     assert "/wells/" not in client.get("/").content.decode()  # the verb is the commander's only
 
 
@@ -73,7 +74,7 @@ def test_without_the_app_nothing_of_it_is_there(client, db):
     assert "wells" not in plugins.importers()
     assert reason_text("dry_well") == ("dry_well", "dry_well")
     make_user("plain_cmd", "commander", ["3505"])
-    client.login(username="plain_cmd", password=PASSWORD)
+    client.force_login(User.objects.get(username="plain_cmd"))
     assert client.get("/wells/").status_code == 404
 
 

@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 
-from lianfang.accounts.models import AuditEvent
+from lianfang.accounts.models import AuditEvent, User
 from lianfang.accounts.scoping import Actor
 from lianfang.edition.models import EditionSwitch
 from lianfang.edition.services import EditionError, edition_switch, in_force
 from lianfang.protocol import SHANGHAI, contact_plan
-from tests.conftest import JINJIANG, PASSWORD, make_user
+from tests.conftest import JINJIANG, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_bad_switches_are_refused_with_a_clear_message(city_commander, code, rea
 
 
 def test_page_shows_the_edition_and_switches_for_the_commander(client, city_commander):
-    client.login(username="city_cmd", password=PASSWORD)
+    client.force_login(User.objects.get(username="city_cmd"))
     page = client.get("/protocol/").content.decode()
     assert "p9" in page and "screening.round_hours" in page and 'id="edition-switch"' in page
     assert "待核实" in page  # local practice is marked
@@ -96,7 +96,7 @@ def test_page_shows_the_edition_and_switches_for_the_commander(client, city_comm
 
 def test_page_refuses_a_county_users_switch(client):
     make_user("jj_cmd2", "commander", [JINJIANG])
-    client.login(username="jj_cmd2", password=PASSWORD)
+    client.force_login(User.objects.get(username="jj_cmd2"))
     response = client.post("/protocol/", {"edition": "p8", "reason": "x"})
     assert response.status_code == 400 and "city-wide" in response.content.decode()
     assert in_force().code == "p9"

@@ -114,14 +114,16 @@ def test_export_masked_and_audited(person, county_user):
 
 
 def test_login_throttled_after_failures(db, county_user, settings):
-    settings.LOGIN_FAILURE_LIMIT = 3
+    settings.AXES_FAILURE_LIMIT = 3
     client = Client()
     for _ in range(3):
         response = client.post("/login/", {"username": "jj_office", "password": "wrong"})
         assert response.status_code in (200, 429)
     response = client.post("/login/", {"username": "jj_office", "password": PASSWORD})
     assert response.status_code == 429 and "_auth_user_id" not in client.session
-    assert AuditEvent.objects.filter(action="login_failed").count() == 3
+    assert "登录失败次数过多" in response.content.decode()
+    # Every attempt is audited, the refused right password too.
+    assert AuditEvent.objects.filter(action="login_failed", object_id="jj_office").count() == 4
 
 
 def test_login_works_and_is_audited(db, county_user):

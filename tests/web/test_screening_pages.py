@@ -276,11 +276,11 @@ def test_untested_export_content_and_headers(world, county_user, county_tracer):
             "卧床丙",
             "138****0003",
             "桂香花园****",
-            "bedridden",
+            "",  # bedridden is health data: not for a masked role
         ]
     ]
     full = logged_in(county_tracer).get(f"/rounds/R1/area/{JJ_TOWN}/untested.csv").content.decode("utf-8-sig")
-    assert pid in full and "13805950003" in full
+    assert pid in full and "13805950003" in full and "bedridden" in full
     xlsx = logged_in(county_user).get(f"/rounds/R1/area/{JJ_TOWN}/untested.xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     from openpyxl import load_workbook

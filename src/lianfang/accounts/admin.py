@@ -12,7 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.models import ApiToken, AuditEvent, Jurisdiction, User
 from lianfang.accounts.roles import Role
-from lianfang.accounts.services import token_issue, token_revoke
+from lianfang.accounts.scoping import actor_of
+from lianfang.accounts.services import token_issue, token_revoke, user_changes_audit
+
+# Changes to these fields of a user are audited (with jurisdiction changes): who may do and see what.
+AUDITED_USER_FIELDS = ("role", "is_active", "is_staff", "is_superuser", "username", "unit")
 
 
 def _admin_only(request) -> bool:
@@ -57,6 +61,35 @@ class UserAdmin(BaseUserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("jurisdictions")
 
+    def save_model(self, request, obj, form, change):
+        request._lianfang_jurisdictions_before = (
+            set(obj.jurisdictions.values_list("division_id", flat=True)) if change else set()
+        )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        changed = {f: form.cleaned_data.get(f) for f in form.changed_data if f in AUDITED_USER_FIELDS}
+        if "password1" in form.changed_data or "password" in form.changed_data:
+            changed["password"] = "set"
+        user_changes_audit(
+            actor=actor_of(request),
+            user=form.instance,
+            created=not change,
+            changed=changed,
+            before=getattr(request, "_lianfang_jurisdictions_before", set()),
+        )
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, id)
+            before = set(user.jurisdictions.values_list("division_id", flat=True))
+            user_changes_audit(
+                actor=actor_of(request), user=user, created=False, changed={"password": "set"}, before=before
+            )
+        return response
+
     @admin.display(description=_("辖区"))
     def jurisdiction_codes(self, obj):
         return ", ".join(j.division_id for j in obj.jurisdictions.all())
@@ -75,7 +108,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        token, raw = token_issue(user=obj.user, name=obj.name)
+        token, raw = token_issue(user=obj.user, name=obj.name, actor=actor_of(request))
         obj.pk = token.pk
         self.message_user(
             request,
@@ -86,7 +119,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description=_("吊销所选令牌"))
     def revoke(self, request, queryset):
         for token in queryset:
-            token_revoke(token=token)
+            token_revoke(token=token, actor=actor_of(request))
 
 
 @admin.register(AuditEvent)

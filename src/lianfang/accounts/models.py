@@ -1,4 +1,4 @@
-"""Users with a role and jurisdictions, device tokens, the audit log and login throttling."""
+"""Users with a role and jurisdictions, device tokens and the audit log (login throttling: django-axes)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import Role
+from lianfang.core.codes import CITY, LENGTH
+
+CITY_CODE_LENGTH = LENGTH[CITY]
 
 
 class User(AbstractUser):
@@ -79,6 +82,19 @@ class AuditAction(models.TextChoices):
 
 
 class AuditEventQuerySet(models.QuerySet):
+    def visible_to(self, actor):
+        """Events of the actor's jurisdiction: those whose ``area`` lies inside it. Events of no
+        area (the CLI, a failed login naming nobody, users spanning provinces) belong to the city
+        and above: only an auditor holding a city or a province reads them."""
+        if not actor.codes:
+            return self.none()
+        cond = models.Q()
+        for code in actor.codes:
+            cond |= models.Q(area__startswith=code)
+        if any(len(code) <= CITY_CODE_LENGTH for code in actor.codes):
+            cond |= models.Q(area="")
+        return self.filter(cond)
+
     def update(self, **kwargs):
         raise PermissionError("the audit log is append-only / 审计日志只能追加")
 
@@ -98,6 +114,9 @@ class AuditEvent(models.Model):
     object_type = models.CharField(_("对象类型"), max_length=32, blank=True)
     object_id = models.CharField(_("对象"), max_length=64, blank=True, db_index=True)
     detail = models.JSONField(_("详情"), default=dict, blank=True)
+    # Whose jurisdiction the event belongs to (the smallest division holding the actor's): a county
+    # auditor reads their county's events.
+    area = models.CharField(_("辖区"), max_length=12, blank=True, db_index=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -118,12 +137,3 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("the audit log is append-only / 审计日志只能追加")
-
-
-class LoginFailure(models.Model):
-    username = models.CharField(max_length=150, db_index=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    def __str__(self) -> str:
-        return f"{self.username} @ {self.at:%Y-%m-%d %H:%M}"

@@ -10,11 +10,13 @@ that is marked neither, so a new page that forgets scoping is refused rather tha
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import models
 from django.http import Http404
@@ -83,7 +85,18 @@ def require(actor: Actor | None, verb: str, *, error: type[Refused] = NotPermitt
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    """The address a request came from: ``REMOTE_ADDR``, or, when that is one of the configured
+    ``TRUSTED_PROXIES``, the last hop the proxy appended to ``X-Forwarded-For`` (the hops before it
+    are whatever the client chose to send, so they are never believed)."""
+    remote = request.META.get("REMOTE_ADDR")
+    if remote and remote in settings.TRUSTED_PROXIES:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        if hops:
+            try:
+                return str(ipaddress.ip_address(hops[-1]))
+            except ValueError:
+                pass
+    return remote
 
 
 def actor_of(request) -> Actor:

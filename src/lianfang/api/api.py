@@ -2,34 +2,106 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
-from lianfang.accounts.scoping import Actor, client_ip
+from lianfang.accounts.masking import mask_query
+from lianfang.accounts.ratelimit import RateLimited, spend_search, spend_token
+from lianfang.accounts.scoping import Actor, NotPermitted, client_ip, require
 from lianfang.accounts.services import audit_record, token_actor
 from lianfang.core import codes, plugins
+from lianfang.core.errors import Refused
 from lianfang.geo.models import Division
 from lianfang.people.models import CommunityStats, IdType
 from lianfang.people.presenters import person_public
-from lianfang.people.selectors import person_by_id_number, person_get, persons_search
+from lianfang.people.selectors import person_by_id_number, person_get, persons_search, search_kind
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
-        return token_actor(token, ip=client_ip(request))
+        actor = token_actor(token, ip=client_ip(request))
+        if actor is not None:
+            spend_token(actor.token_id)  # every token has a budget of requests a minute
+        return actor
 
 
-api = NinjaAPI(
+class ErrorOut(Schema):
+    detail: str
+
+
+# What any route may answer besides its own result: no or a bad token, a malformed request, the
+# token's rate limit, an overloaded server (config/load.py). A route adds its own below.
+_COMMON_ERRORS = {
+    401: "no valid token / 令牌缺失或无效",
+    422: "the request does not match the schema / 请求不符合接口定义",
+    429: "rate limit reached; see Retry-After / 请求过于频繁",
+    503: "server busy or database unavailable; see Retry-After / 系统繁忙",
+}
+_WRITE_ERRORS = {
+    400: "refused: the message says why / 请求被拒绝（原因见 detail）",
+    403: "the token's role may not do this / 角色无此权限",
+    404: "not there, or not in the token's jurisdiction / 不存在或不在辖区内",
+    409: "conflicts with what is stored / 与已有数据冲突",
+}
+_PERSON_ERRORS = {403: "the token's role may not read the registry / 角色无权查询人员"}
+_NOT_FOUND = {404: "not there, or not in the token's jurisdiction / 不存在或不在辖区内"}
+
+
+class LianfangAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """The schema with every status the API answers declared on each operation."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        schema.setdefault("components", {}).setdefault("schemas", {})["ErrorOut"] = ErrorOut.json_schema()
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                extra = dict(_COMMON_ERRORS)
+                if method != "get":
+                    extra.update(_WRITE_ERRORS)
+                if "{" in path or path.endswith("/lookup"):
+                    extra.update(_NOT_FOUND)
+                if "/persons" in path:
+                    extra.update(_PERSON_ERRORS)
+                responses = operation.setdefault("responses", {})
+                for status, text in extra.items():
+                    responses.setdefault(status, {"description": text, "content": error})
+        return schema
+
+
+api = LianfangAPI(
     title="联防 Lianfang API",
     version="1",
     description="Person lookup and search, divisions; scoped to the token's jurisdictions. "
-    "Send `Authorization: Bearer <token>`.",
+    'Send `Authorization: Bearer <token>`. Errors answer `{"detail": "中文 / English"}`.',
     auth=TokenAuth(),
     urls_namespace="api",
     docs_url="/docs",
+    # The schema and its page name every route and field: for logged-in users only.
+    docs_decorator=login_required,
 )
+
+
+@api.exception_handler(Refused)
+def _refused(request, exc: Refused):
+    status = 429 if isinstance(exc, RateLimited) else 403 if isinstance(exc, NotPermitted) else 400
+    response = api.create_response(request, {"detail": str(exc)}, status=status)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _person_reader(request) -> Actor:
+    """The actor of a registry read: a role that needs it (not a sampling or lab device), within
+    its search budget."""
+    actor: Actor = request.auth
+    require(actor, "persons.read")
+    spend_search(actor.user.pk)
+    return actor
+
+
 for _plugin in plugins.discover():
     if _plugin.api_router:
         api.add_router(_plugin.api_prefix, plugins.resolve(_plugin.api_router))
@@ -128,13 +200,13 @@ def division(request, code: str):
 @api.get("/persons", response=list[PersonOut], tags=["people"])
 def persons(request, q: str, limit: int = 20):
     """Search by ID number (or its last digits), phone, name, or pinyin / initials of the name."""
-    actor: Actor = request.auth
+    actor = _person_reader(request)
     found = persons_search(actor=actor, q=q[:64], limit=max(1, min(limit, 100)))
     audit_record(
         actor=actor,
         action="search",
         object_type="person",
-        detail={"q_len": len(q), "hits": len(found), "api": True},
+        detail={"q": mask_query(q[:64], search_kind(q[:64])), "hits": len(found), "api": True},
     )
     return [person_public(p, actor) for p in found]
 
@@ -142,7 +214,7 @@ def persons(request, q: str, limit: int = 20):
 @api.get("/persons/lookup", response=PersonOut, tags=["people"])
 def person_lookup(request, id_number: str, id_type: IdType = IdType.RESIDENT_ID):
     """Exactly one person by ID type and number (a scanned ID card)."""
-    actor: Actor = request.auth
+    actor = _person_reader(request)
     found = person_by_id_number(actor=actor, id_type=id_type, id_number=id_number)
     if found is None:
         raise HttpError(404, "not found / 未找到")
@@ -152,7 +224,7 @@ def person_lookup(request, id_number: str, id_type: IdType = IdType.RESIDENT_ID)
 
 @api.get("/persons/{person_id}", response=PersonOut, tags=["people"])
 def person(request, person_id: int):
-    actor: Actor = request.auth
+    actor = _person_reader(request)
     found = person_get(actor=actor, pk=person_id)
     if found is None:
         raise HttpError(404, "not found / 未找到")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from lianfang.config.env import env
 
@@ -14,13 +16,21 @@ DATA_DIR = Path(env("DATA_DIR", "var")).resolve()
 
 PRODUCTION = env("PRODUCTION", False, cast=bool)
 TESTING = "pytest" in sys.modules or env("TESTING", False, cast=bool)
-DEBUG = env("DEBUG", not PRODUCTION, cast=bool)
+# Off unless asked for: a traceback page shows settings and the submitted form (a login password).
+DEBUG = env("DEBUG", False, cast=bool)
 
 if PRODUCTION:
     SECRET_KEY = env("SECRET_KEY", required=True)
     ALLOWED_HOSTS = env("ALLOWED_HOSTS", cast=list, required=True)
     SESSION_COOKIE_SECURE = env("SECURE_COOKIES", True, cast=bool)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # TLS ends at the proxy in front (docs/security.md); it says so in X-Forwarded-Proto.
+    SECURE_SSL_REDIRECT = env("SSL_REDIRECT", True, cast=bool)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env("HSTS_SECONDS", 31536000, cast=int)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # An intranet host name cannot be on the browsers' public preload list: asking for it is moot.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 else:
     SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-not-for-production")
     ALLOWED_HOSTS = env("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"], cast=list)
@@ -38,6 +48,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
+    "axes",
+    "csp",
     "lianfang.accounts",
     "lianfang.geo",
     "lianfang.people",
@@ -50,9 +62,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "lianfang.config.headers.NoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lianfang.config.load.LoadShedMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "lianfang.config.headers.SessionIdleMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -60,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "lianfang.accounts.scoping.JurisdictionMiddleware",
+    # Last: turns a login refused for too many failures into the login page's 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lianfang.config.urls"
@@ -111,8 +128,38 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_FAILURE_LIMIT = env("LOGIN_FAILURE_LIMIT", 5, cast=int)
-LOGIN_FAILURE_WINDOW_MINUTES = env("LOGIN_FAILURE_WINDOW_MINUTES", 15, cast=int)
+
+# Login throttling (django-axes) on every login path, /login/ and /admin/login/ alike: failures are
+# counted per account *and* address together, so nobody elsewhere can lock a user out; a success
+# clears the count; the lock lifts by itself after the cool-off (each failure inside it restarts it).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env("LOGIN_FAILURE_LIMIT", 5, cast=int)
+LOGIN_COOLOFF_MINUTES = env("LOGIN_COOLOFF_MINUTES", 15, cast=int)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "lianfang.accounts.throttle.username_of"
+AXES_CLIENT_IP_CALLABLE = "lianfang.accounts.scoping.client_ip"
+AXES_LOCKOUT_CALLABLE = "lianfang.web.views.login_locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # successes and failures are in the audit log already
+AXES_VERBOSE = False
+
+# Sessions end after this many idle minutes (MLPS level 3: session timeout) and with the browser.
+SESSION_IDLE_MINUTES = env("SESSION_IDLE_MINUTES", 30, cast=int)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# API budgets a minute (accounts/ratelimit.py): every request of a token; person searches and
+# look-ups of a user. 0 switches a limit off.
+API_RATE_PER_MINUTE = env("API_RATE_PER_MINUTE", 1200, cast=int)
+API_SEARCH_PER_MINUTE = env("API_SEARCH_PER_MINUTE", 60, cast=int)
+
+# The client address of the audit log and the login throttle: REMOTE_ADDR, unless the request
+# came through one of these proxies, whose X-Forwarded-For is then believed (its last hop only).
+TRUSTED_PROXIES = env("TRUSTED_PROXIES", [], cast=list)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -159,7 +206,23 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env("SESSION_HOURS", 12, cast=int) * 3600
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, so a
+# name that slipped past escaping still cannot run. Pages carry no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

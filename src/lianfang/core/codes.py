@@ -9,6 +9,7 @@ No Django here: the models, the SQL of selectors and reports, and the pages all 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 
 PROVINCE, CITY, COUNTY, TOWN, COMMUNITY = 1, 2, 3, 4, 5
@@ -84,6 +85,16 @@ def column_at(lvl: int, columns: Mapping[int, str] | None = None) -> str:
 def inside(code: str, area: str) -> bool:
     """True when ``code`` (any level) lies inside ``area`` (any level)."""
     return code.startswith(area)
+
+
+def common(codes: Iterable[str]) -> str:
+    """The smallest division holding every one of ``codes`` ("" when there are none, or when they
+    share not even a province)."""
+    codes = [c for c in codes if c]
+    if not codes:
+        return ""
+    shared = os.path.commonprefix(codes)
+    return next((shared[:n] for n in reversed(LENGTHS) if len(shared) >= n), "")
 
 
 def covered(code: str, codes: Iterable[str]) -> bool:

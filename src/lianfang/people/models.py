@@ -32,6 +32,8 @@ class Tag(models.TextChoices):
 
 # People with these tags cannot come down to a sampling site: 上门采样.
 HOME_SAMPLING_TAGS = frozenset({Tag.BEDRIDDEN, Tag.INFANT, Tag.PREGNANT, Tag.DISABLED, Tag.ELDERLY_ALONE})
+# Tags that are health data (PIPL: sensitive): shown only to roles that see personal data.
+HEALTH_TAGS = frozenset({Tag.BEDRIDDEN, Tag.PREGNANT, Tag.DIALYSIS, Tag.DISABLED})
 
 
 class PersonQuerySet(LocatedQuerySet):

@@ -22,6 +22,23 @@ PLUGIN = Plugin(
             "invalid ID number (a resident ID needs 18 characters, a real past birth date and the right check digit)",
         ),
     },
-    # Roles that may import the grid registry (底数).
-    verbs={"persons.import": frozenset({Role.COMMAND_OFFICE, Role.COMMUNITY_WORKER, Role.ADMIN})},
+    verbs={
+        # Roles that may import the grid registry (底数).
+        "persons.import": frozenset({Role.COMMAND_OFFICE, Role.COMMUNITY_WORKER, Role.ADMIN}),
+        # Roles whose tokens may search and look up people through the API (always within their
+        # jurisdiction). Not sampling sites, labs or volunteers: their devices write samples and
+        # results, and a harvested device token must not page through the registry.
+        "persons.read": frozenset(
+            {
+                Role.COMMANDER,
+                Role.COMMAND_OFFICE,
+                Role.WORKING_GROUP,
+                Role.INSPECTOR,
+                Role.TRACER,
+                Role.TRANSFER,
+                Role.ISOLATION,
+                Role.COMMUNITY_WORKER,
+            }
+        ),
+    },
 )

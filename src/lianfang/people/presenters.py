@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from django.utils import timezone
 
 from lianfang.accounts.masking import mask_address, mask_id_number, mask_phone
-from lianfang.people.models import HOME_SAMPLING_TAGS, IdType, Person, Sex, Tag
+from lianfang.people.models import HEALTH_TAGS, HOME_SAMPLING_TAGS, IdType, Person, Sex, Tag
 
 TAG_LABELS = {t.value: t.label for t in Tag}
 
@@ -23,7 +23,9 @@ def person_public(person: Person, actor, *, today: dt.date | None = None) -> dic
     """The fields a page, export, API answer or drop-down may show this actor."""
     full = actor.sees_personal_data
     today = today or timezone.localdate()
-    tags = person.tag_list
+    all_tags = person.tag_list
+    # Health tags are sensitive: a masked role learns only that the person is sampled at home.
+    tags = all_tags if full else [t for t in all_tags if t not in HEALTH_TAGS]
     return {
         "id": person.pk,
         "id_type": person.id_type,
@@ -42,7 +44,7 @@ def person_public(person: Person, actor, *, today: dt.date | None = None) -> dic
         "household": person.household if full else "",
         "tags": tags,
         "tag_labels": [str(TAG_LABELS.get(t, t)) for t in tags],
-        "home_sampling": any(t in HOME_SAMPLING_TAGS for t in tags),
+        "home_sampling": any(t in HOME_SAMPLING_TAGS for t in all_tags),
         "registered": person.registered,
         "masked": not full,
     }
@@ -65,7 +67,7 @@ def people_rows(people: Iterable, actor) -> list[list[str]]:
                 p.name,
                 shown["phone"],
                 shown["address"],
-                p.tags,
+                ";".join(shown["tags"]),
             ]
         )
     return rows

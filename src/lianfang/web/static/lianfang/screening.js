@@ -8,6 +8,12 @@
   var text = data.text || {};
   var font = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif';
   var charts = [];
+  // Labels come from imported data (division names): escaped before any tooltip's HTML.
+  function esc(value) {
+    return String(value).replace(/[&<>"']/g, function (ch) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[ch];
+    });
+  }
 
   function draw(id, option) {
     var el = document.getElementById(id);
@@ -48,7 +54,8 @@
         trigger: "axis",
         formatter: function (items) {
           var i = items[0].dataIndex;
-          return c.names[i] + "<br>" + text.coverage + " " + c.values[i] + "%<br>" + text.sampled_of + " " + c.sampled[i] + " / " + c.expected[i];
+          return esc(c.names[i]) + "<br>" + esc(text.coverage) + " " + esc(c.values[i]) + "%<br>" +
+            esc(text.sampled_of) + " " + esc(c.sampled[i]) + " / " + esc(c.expected[i]);
         }
       },
       xAxis: { type: "category", data: c.names, axisLabel: { rotate: c.names.length > 6 ? 40 : 0, interval: 0 } },
