@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 
 from django.conf import settings
 from django.http import HttpResponse
+
+from lianfang.core.db import DAMAGED, FULL, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,6 @@ class LoadShedMiddleware:
         self.slots = threading.BoundedSemaphore(settings.LIANFANG_ACTIVE_REQUESTS)
         self.wait = settings.LIANFANG_QUEUE_WAIT_MS / 1000
         self.max_waiting = settings.LIANFANG_MAX_WAITING
-        self.retry_after = str(settings.LIANFANG_RETRY_AFTER_S)
         self.lock = threading.Lock()
         self.waiting = 0
 
@@ -68,5 +70,51 @@ class LoadShedMiddleware:
             response = HttpResponse(
                 f"{MESSAGE_ZH} / {MESSAGE_EN}", status=503, content_type="text/plain; charset=utf-8"
             )
-        response["Retry-After"] = self.retry_after
+        response["Retry-After"] = retry_after()
+        return response
+
+
+# What a request that met an unavailable database is told, by the kind of trouble.
+_UNAVAILABLE_TEXT = {
+    "busy": ("数据库繁忙，请稍后重试", "the database is busy, retry shortly"),
+    "down": ("数据库暂时不可用，请稍后重试", "the database is unavailable, retry shortly"),
+    FULL: ("数据库磁盘已满，请联系运维", "the database disk is full; call the operator"),
+    DAMAGED: ("数据库读写出错，请联系运维", "the database reported an I/O error; call the operator"),
+}
+
+
+def retry_after(base: int | None = None) -> str:
+    """Seconds to wait, with jitter: devices told to come back in the same second come back in the
+    same second, so each is told a time between ``base`` and twice it."""
+    base = base or settings.LIANFANG_RETRY_AFTER_S
+    return str(base + random.randint(0, base))
+
+
+class DatabaseUnavailableMiddleware:
+    """A request that met a busy, unreachable, full or damaged database answers 503 with
+    Retry-After, in the API's JSON or as text, instead of a 500 — and nothing is retried here: the
+    client's retry is the one retry, and the API's writes are idempotent. A damaged file (SQLite's
+    "disk I/O error") or a full disk is logged at ERROR: it needs an operator, not patience."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exc):
+        kind = unavailable(exc)
+        if kind is None:
+            return None
+        if kind in (DAMAGED, FULL):
+            log.error("database %s on %s %s: %s", kind, request.method, request.path, exc)
+        else:
+            log.warning("database %s on %s %s: %s", kind, request.method, request.path, exc)
+        zh, en = _UNAVAILABLE_TEXT[kind]
+        if request.path.startswith("/api/"):
+            body = json.dumps({"detail": f"{zh} / {en}"}, ensure_ascii=False)
+            response = HttpResponse(body, status=503, content_type="application/json")
+        else:
+            response = HttpResponse(f"{zh} / {en}", status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = retry_after()
         return response

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "lianfang.config.headers.NoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lianfang.config.load.LoadShedMiddleware",
+    "lianfang.config.load.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "lianfang.config.headers.SessionIdleMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -37,16 +37,35 @@ def fail(message: str, status: int = 2) -> int:
     return status
 
 
+# Exit status of a command that met a busy or unreachable database: try again (sysexits EX_TEMPFAIL).
+EXIT_RETRY = 75
+
+
 def needs_database(command):
-    """Exit 3 with a clear message when there is no usable database (not a traceback)."""
+    """A clear message instead of a traceback when the database cannot serve: busy or unreachable
+    (exit 75: run it again), full or damaged (exit 3: call the operator), or not set up (exit 3:
+    run ``lianfang init``)."""
 
     @wraps(command)
     def wrapper(args) -> int:
         from django.db.utils import OperationalError, ProgrammingError
 
+        from lianfang.core.db import BUSY, DAMAGED, DOWN, FULL, unavailable
+
         try:
             return command(args)
         except (OperationalError, ProgrammingError) as exc:
+            kind = unavailable(exc)
+            if kind in (BUSY, DOWN):
+                return fail(
+                    f"database busy or unreachable, retry / 数据库繁忙或不可达，请重试: {exc}", EXIT_RETRY
+                )
+            if kind == FULL:
+                return fail(
+                    f"database disk full; nothing was changed / 数据库磁盘已满，未做任何更改: {exc}", 3
+                )
+            if kind == DAMAGED:
+                return fail(f"database I/O error; call the operator / 数据库读写出错，请联系运维: {exc}", 3)
             return fail(
                 f"no usable database; run `lianfang init` first / 数据库不可用，请先运行 lianfang init: {exc}",
                 3,

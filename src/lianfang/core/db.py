@@ -239,3 +239,40 @@ def as_text(column: str) -> str:
     the text over instead of parsing each value in Python (2 M calls, ~2.7 s at 1 M people), and
     :func:`_array` converts the column in C. PostgreSQL's values come typed, at no such cost."""
     return f"CAST({column} AS TEXT)" if connection.vendor == "sqlite" else column
+
+
+# What a database error means for the request that met it (config/load.py, core/commands.py):
+# the database is busy (retry shortly), unreachable (retry when it is back), full, or damaged.
+BUSY, DOWN, FULL, DAMAGED = "busy", "down", "full", "damaged"
+_UNAVAILABLE = (
+    (FULL, ("database or disk is full", "no space left on device", "could not extend file")),
+    (DAMAGED, ("disk i/o error", "database disk image is malformed", "file is not a database")),
+    (BUSY, ("database is locked", "database table is locked", "database is busy")),
+    (
+        DOWN,
+        (
+            "connection refused",
+            "could not connect",
+            "server closed the connection",
+            "terminating connection",
+            "the connection is closed",
+            "connection already closed",
+            "the database system is starting up",
+            "the database system is shutting down",
+            "too many clients",
+            "connection timeout",
+            "connection failed",
+        ),
+    ),
+)
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """``busy``, ``down``, ``full`` or ``damaged`` when ``exc`` says the database cannot serve now
+    (not that the request was wrong); None for any other error."""
+    from django.db import DatabaseError, InterfaceError
+
+    if not isinstance(exc, DatabaseError | InterfaceError):
+        return None
+    text = str(exc).lower()
+    return next((kind for kind, needles in _UNAVAILABLE if any(n in text for n in needles)), None)
