@@ -32,6 +32,12 @@ class ErrorOut(Schema):
     detail: str
 
 
+class InvalidOut(Schema):
+    """422: the request does not match the schema; one entry per field at fault."""
+
+    detail: list[dict]
+
+
 # What any route may answer besides its own result: no or a bad token, a malformed request, the
 # token's rate limit, an overloaded server (config/load.py). A route adds its own below.
 _COMMON_ERRORS = {
@@ -54,8 +60,9 @@ class LianfangAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         """The schema with every status the API answers declared on each operation."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
-        schema.setdefault("components", {}).setdefault("schemas", {})["ErrorOut"] = ErrorOut.json_schema()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ErrorOut"] = ErrorOut.json_schema()
+        components["InvalidOut"] = InvalidOut.json_schema()
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
                 extra = dict(_COMMON_ERRORS)
@@ -67,7 +74,9 @@ class LianfangAPI(NinjaAPI):
                     extra.update(_PERSON_ERRORS)
                 responses = operation.setdefault("responses", {})
                 for status, text in extra.items():
-                    responses.setdefault(status, {"description": text, "content": error})
+                    body = "InvalidOut" if status == 422 else "ErrorOut"
+                    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}
+                    responses.setdefault(status, {"description": text, "content": content})
         return schema
 
 
