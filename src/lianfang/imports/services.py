@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +13,7 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor
 from lianfang.core import plugins
 from lianfang.core.errors import Refused
+from lianfang.core.fields import run_with_rejected
 from lianfang.core.reader import EXTRA_CELLS, ImportFileError, extra_cells, read_table, write_rejects
 from lianfang.core.summary import ImportSummary
 from lianfang.imports.models import ImportJob, JobStatus
@@ -42,39 +42,22 @@ def import_file(
     run = plugins.resolve(importer.run)
     if importer.files == "many":
         return run(paths=[path], actor=actor, rejects_path=rejects_path)
-    table = read_table(path, fmt=fmt)
+    columns = getattr(run, "columns", None)  # the importer's declared columns (core.fields.screened)
+    table = read_table(path, fmt=fmt, columns=columns() if columns else None)
     kwargs = {"progress": progress} if importer.progress else {}
     source = Path(str(path)).name
     shifted = extra_cells(table)
     if shifted is None:
         summary, outcomes = run(table=table, actor=actor, source=source, **kwargs)
     else:
-        summary, outcomes = _run_without_extra_cells(
-            run, table, shifted, actor=actor, source=source, **kwargs
+        rejected = np.where(shifted.to_numpy(zero_copy_only=False), "extra_cells", "").astype(object)
+        summary, outcomes = run_with_rejected(
+            run, table.drop_columns([EXTRA_CELLS]), rejected, actor=actor, source=source, **kwargs
         )
     if rejects_path:
         mask = ~np.isin(outcomes.astype(str), list(_KEPT))
         write_rejects(rejects_path, table.filter(pa.array(mask)), list(outcomes[mask]))
     return summary
-
-
-def _run_without_extra_cells(run, table: pa.Table, shifted, *, progress=None, **kwargs):
-    """Run the importer on the rows that fit the header; the others are ``extra_cells``.
-
-    The summary and the outcomes cover every row, in the file's order, so that read = accepted +
-    duplicate + held + rejected still holds and the rejects file keeps its order.
-    """
-    mask = shifted.to_numpy(zero_copy_only=False)
-    extra = int(mask.sum())
-    fitting = table.filter(pc.invert(shifted)).drop_columns([EXTRA_CELLS])
-    if progress is not None:
-        kwargs["progress"] = lambda done, total: progress(done + extra, total + extra)
-    summary, kept = run(table=fitting, **kwargs)
-    summary.read += extra
-    summary.reject("extra_cells", extra)
-    outcomes = np.full(table.num_rows, "extra_cells", dtype=object)
-    outcomes[~mask] = kept
-    return summary, outcomes
 
 
 def import_job_create(*, actor: Actor, uploaded_file, kind: str = "persons") -> ImportJob:

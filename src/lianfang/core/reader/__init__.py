@@ -105,9 +105,10 @@ Rejects
 :func:`write_rejects` writes UTF-8 *with* BOM (so Excel shows Chinese correctly),
 the original columns in original order plus a last column ``reason`` (an existing
 ``reason`` column, e.g. from re-uploading a rejects file, is replaced rather than
-duplicated, so the file can be fixed and uploaded again).  Values are written as
-they are; note that cells starting with ``=`` will be treated as formulas if the
-file is opened in Excel.
+duplicated, so the file can be fixed and uploaded again).  Text starting with
+``= + - @``, a tab or a CR is written with a leading ``'`` (:func:`inert`, OWASP "CSV
+injection"), so Excel shows it instead of running it; the reader drops a ``'`` in
+front of those characters again, so the rejects file uploads as it was.
 
 The package, along its seams
 ============================
@@ -131,7 +132,7 @@ from lianfang.core.reader.csv import _read_csv
 from lianfang.core.reader.detect import FORMATS, detect_format
 from lianfang.core.reader.errors import ImportFileError, _unknown_format
 from lianfang.core.reader.parquet import _read_parquet
-from lianfang.core.reader.rejects import REASON_COLUMN, to_csv_bytes, write_rejects
+from lianfang.core.reader.rejects import REASON_COLUMN, inert, to_csv_bytes, write_rejects
 from lianfang.core.reader.table import EXTRA_CELLS, EXTRA_COLUMN, extra_cells
 from lianfang.core.reader.xlsx import _read_xlsx
 
@@ -143,14 +144,20 @@ __all__ = [
     "ImportFileError",
     "detect_format",
     "extra_cells",
+    "inert",
     "read_table",
     "to_csv_bytes",
     "write_rejects",
 ]
 
 
-def read_table(path, *, fmt: str | None = None) -> pa.Table:
-    """Read ``path`` into an all-string table (see the package docstring)."""
+def read_table(path, *, fmt: str | None = None, columns=None) -> pa.Table:
+    """Read ``path`` into an all-string table (see the package docstring).
+
+    ``columns``: the import's columns (name -> a rule with ``.types``, the kinds of Parquet
+    column it takes: ``text``, ``integer``, ``number``, ``time``; lianfang.core.fields); a Parquet
+    column of another type is refused (``wrong_type``) instead of being cast to text.
+    """
     if fmt is None:
         fmt = detect_format(path)
     fmt = fmt.lower().lstrip(".")
@@ -159,5 +166,5 @@ def read_table(path, *, fmt: str | None = None) -> pa.Table:
     if fmt == "xlsx":
         return _read_xlsx(path)
     if fmt == "parquet":
-        return _read_parquet(path)
+        return _read_parquet(path, columns)
     raise _unknown_format(fmt)
