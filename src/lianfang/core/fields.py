@@ -143,3 +143,46 @@ def api_text(field=None, *, max_length: int | None = None):
         return value
 
     return Annotated[str, AfterValidator(validate)]
+
+
+_REFUSED = (
+    "请求中含有不允许的控制字符（如 NUL），已拒绝。",
+    "The request holds control characters that are not allowed (such as NUL) and was refused.",
+)
+
+
+class RefuseControlCharacters:
+    """Answer 400 to a request whose path, query or form fields hold a bad character (a NUL
+    reached PostgreSQL and made a 500 of the login form, the search box and the API's lookups).
+    Uploaded files and JSON bodies are not looked at here: a file's cells and a batch's rows are
+    judged row by row by the importers, the API's fields by their schemas (:func:`api_text`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._refused(request):
+            from django.http import HttpResponseBadRequest, JsonResponse
+
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": " / ".join(_REFUSED)}, status=400)
+            return HttpResponseBadRequest(
+                "\n".join(_REFUSED).encode(), content_type="text/plain; charset=utf-8"
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _refused(request) -> bool:
+        if _BAD.search(request.path):
+            return True
+        params = [request.GET]
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            params.append(request.POST)
+        return any(
+            _BAD.search(key) or any(_BAD.search(v) for v in values)
+            for query in params
+            for key, values in query.lists()
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ from lianfang.accounts.scoping import Actor
 from lianfang.core import plugins
 from lianfang.core.errors import Refused
 from lianfang.core.fields import run_with_rejected
-from lianfang.core.reader import EXTRA_CELLS, ImportFileError, extra_cells, read_table, write_rejects
+from lianfang.core.reader import EXTRA_CELLS, ImportFileError, extra_cells, limits, read_table, write_rejects
 from lianfang.core.summary import ImportSummary
 from lianfang.imports.models import ImportJob, JobStatus
 
@@ -60,6 +62,58 @@ def import_file(
     return summary
 
 
+def _data_bytes() -> int:
+    """The process's data segment now (VmData: the memory RLIMIT_DATA counts), 0 if unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+@contextmanager
+def memory_ceiling(limit_mb: int | None = None):
+    """Run an import with at most ``limit_mb`` MB more memory than the process has now.
+
+    The CLI and the background worker run each import inside this (issue 10, item 5): a file that
+    slips past the reader's caps still cannot take the machine's memory. It is RLIMIT_DATA (the
+    heap and private mappings, which is where NumPy, Arrow and DuckDB allocate; not address space
+    merely reserved, nor the memory-mapped input file), raised on entry from what the process
+    already uses and put back on exit. Allocation past it fails (MemoryError, Arrow's and DuckDB's
+    out-of-memory errors); the import's transaction is rolled back and it is refused as
+    ``out_of_memory`` naming the limit. ``limit_mb`` defaults to ``LIANFANG_IMPORT_MEMORY_MB``
+    from the environment, else :data:`lianfang.core.reader.limits.MAX_IMPORT_MEMORY_MB`; 0 turns
+    the ceiling off. Linux only (elsewhere a no-op). Not used inside a web server process (an
+    immediate task backend): the limit is the whole process's.
+    """
+    import resource
+
+    if limit_mb is None:
+        limit_mb = int(os.environ.get("LIANFANG_IMPORT_MEMORY_MB", limits.MAX_IMPORT_MEMORY_MB))
+    used = _data_bytes()
+    if limit_mb <= 0 or not used:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    ceiling = used + (limit_mb << 20)
+    if hard != resource.RLIM_INFINITY:
+        ceiling = min(ceiling, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
+    try:
+        yield
+    except MemoryError as exc:
+        raise limits._out_of_memory(limit_mb) from exc
+    except Exception as exc:
+        if type(exc).__name__ == "OutOfMemoryException":  # DuckDB's
+            raise limits._out_of_memory(limit_mb) from exc
+        raise
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
 def import_job_create(*, actor: Actor, uploaded_file, kind: str = "persons") -> ImportJob:
     """Store the upload under the data directory and queue its import."""
     from lianfang.imports.tasks import run_import_job
@@ -91,15 +145,19 @@ def import_job_run(*, job_id: str) -> None:
         ImportJob.objects.filter(pk=job.pk).update(processed=done, total=total)
 
     rejects = Path(job.file_path).with_suffix(".rejects.csv")
+    # A worker process of its own gets the memory ceiling; an immediate backend runs the task in
+    # the web server's (or the tests') process, whose limit it must not change.
+    in_worker = not settings.TASKS["default"]["BACKEND"].endswith("ImmediateBackend")
     try:
-        summary = import_file(
-            kind=job.kind,
-            path=job.file_path,
-            actor=actor,
-            rejects_path=rejects,
-            fmt=_fmt_of(job.original_name),
-            progress=progress,
-        )
+        with memory_ceiling() if in_worker else _nothing():
+            summary = import_file(
+                kind=job.kind,
+                path=job.file_path,
+                actor=actor,
+                rejects_path=rejects,
+                fmt=_fmt_of(job.original_name),
+                progress=progress,
+            )
     except (ImportFileError, Refused) as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now()
@@ -120,6 +178,11 @@ def import_job_run(*, job_id: str) -> None:
         rejects_path=str(rejects),
         finished_at=timezone.now(),
     )
+
+
+@contextmanager
+def _nothing():
+    yield
 
 
 # The file names an upload may have, and the format each is read as.

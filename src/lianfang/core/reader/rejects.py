@@ -62,7 +62,7 @@ def write_rejects(path, rows: pa.Table, reasons: Sequence[str] | pa.Array | pa.C
         raise ValueError(f"{len(reasons)} reasons for {rows.num_rows} rows")
     keep = [i for i, n in enumerate(rows.column_names) if _normalise_name(n) != REASON_COLUMN]
     table = _as_text_table(rows.select(keep))
-    table = table.append_column(REASON_COLUMN, _as_text(reasons))
+    table = table.append_column(REASON_COLUMN, _inert_column(_as_text(reasons)))
     with pa.OSFile(os.fspath(path), "wb") as sink:
         sink.write(_BOM.encode())
         _write_csv(table, sink)

@@ -30,7 +30,9 @@ def extra_cells(table: pa.Table) -> pa.ChunkedArray | None:
 
 
 def _normalise_name(raw) -> str:
-    return str(raw).replace(_BOM, "").strip().lower()
+    name = str(raw).replace(_BOM, "").strip().lower()
+    # the apostrophe an export puts before a formula-like name (rejects.inert)
+    return name[1:] if name[:1] == "'" and name[1:2] in ("=", "+", "-", "@") else name
 
 
 def _header(raw_names: Sequence, fmt: str) -> list[str]:
