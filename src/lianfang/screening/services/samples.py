@@ -17,7 +17,7 @@ from django.utils import timezone
 from lianfang import protocol
 from lianfang.accounts.scoping import Actor
 from lianfang.core.db import analyze_after_bulk, bulk_cache, insert_arrow
-from lianfang.core.fields import CODE, NUMBER, TIME, Column, parsed, screened, stored
+from lianfang.core.fields import CODE, NUMBER, TEXT, TIME, Column, parsed, screened, stored
 from lianfang.core.summary import ImportSummary
 from lianfang.core.times import naive_utc, parse_time
 from lianfang.people import idnumbers
@@ -62,7 +62,7 @@ def import_columns() -> dict[str, Column]:
         "site_code": Site._meta.get_field("code"),
         "box_code": Tube._meta.get_field("box_code"),
     }
-    types = {"pool_size": NUMBER, "collected_at": TIME, "id_number": CODE, "tube_barcode": CODE}
+    types = {"pool_size": NUMBER, "collected_at": TIME, "id_type": TEXT, "name": TEXT}
     return {
         c: stored(field[c], types.get(c, CODE)) if c in field else parsed(types[c])
         for c in rules.SAMPLE_COLUMNS
