@@ -333,7 +333,7 @@ PARQUET_TYPES = {
     "text": lambda n: pa.array([f"v{i}" for i in range(n)]),
     "integer": lambda n: pa.array(np.arange(n, dtype=np.int64)),
     "number": lambda n: pa.array(np.arange(n) + 0.5),
-    "time": lambda n: pa.array([dt.datetime(2022, 3, 28, 9, 0)] * n),
+    "time": lambda n: pa.array([dt.datetime(2022, 3, 28, 1, 0, tzinfo=dt.UTC)] * n),
     "bool": lambda n: pa.array([True] * n),
     "nested": lambda n: pa.array([["a", "b"]] * n),
 }
