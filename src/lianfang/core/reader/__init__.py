@@ -92,13 +92,23 @@ time is exactly midnight (Excel date cells come back as midnight datetimes);
 ``date`` -> ``"YYYY-MM-DD"``; ``time`` -> ``"HH:MM:SS"``; ``bool`` ->
 ``"TRUE"``/``"FALSE"``; ``None`` -> ``""``.
 
+Limits
+======
+A file past a cap of :mod:`.limits` is refused as a whole: a cell over
+:data:`~.limits.MAX_CELL_CHARS` characters (``cell_too_long``), a header or XLSX row over
+:data:`~.limits.MAX_COLUMNS` columns (``too_many_columns``), a table over
+:data:`~.limits.MAX_CELLS` cells (``too_many_cells``), an XLSX whose parts unpack to over
+:data:`~.limits.MAX_XLSX_UNPACKED` bytes (``xlsx_too_big``, from the zip's directory, before
+anything is unpacked).
+
 Parquet reading
 ===============
 ``pyarrow.parquet.read_table``; each column is converted to string with the same
 rules as XLSX (integers -> digits, dates -> ISO, timestamps -> as datetimes above,
 bools -> ``TRUE``/``FALSE``, floats as above, nulls -> ``""``; nested
 list/struct/map values become JSON text so unknown columns still reach the rejects
-file).
+file).  With ``columns`` (the import's own columns), a known column of a type it does not take
+is refused (``wrong_type``, every such column named) instead of being cast to text.
 
 Rejects
 =======
@@ -118,7 +128,8 @@ The package, along its seams
   header, :data:`EXTRA_CELLS`, trailing empty rows);
 * :mod:`.values` — cells and Arrow columns of any type as text (numbers, times, booleans);
 * :mod:`.csv`, :mod:`.xlsx`, :mod:`.parquet` — one reader per format;
-* :mod:`.rejects` — :func:`write_rejects` and :func:`to_csv_bytes`.
+* :mod:`.rejects` — :func:`write_rejects`, :func:`to_csv_bytes` and :func:`inert`;
+* :mod:`.limits` — the caps on one file and their refusals.
 
 The limits of the CSV fast path (``_MAX_IRREGULAR``, the block size) are not re-exported here:
 a test shrinks them in the module that reads them (:mod:`.csv`).
