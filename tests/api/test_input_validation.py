@@ -112,3 +112,20 @@ def test_web_forms_and_pages_answer_400_to_a_nul(db):
     _bilingual(response)
     assert logged_in(user).get("/people/", {"q": NUL}).status_code == 400
     assert logged_in(user).get("/people/", {"q": "张"}).status_code == 200
+
+
+def test_a_time_before_year_one_in_utc_is_bad_time_not_an_overflow(db):
+    site, _ = _setup()
+    sampler = make_user("desk1", Role.SAMPLER, [JINJIANG])
+    body = {
+        "round_code": "R1",
+        "tube_barcode": "T1",
+        "pool_size": 5,
+        "id_number": rid("350582", "19800101", "001"),
+        "collected_at": "0001-01-01 00:00",  # Shanghai time: before 0001-01-01 in UTC
+    }
+    response = _client(sampler, site=site).post(
+        "/api/v1/screening/scans", body, content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert [r["outcome"] for r in response.json()["rows"]] == ["bad_time"]

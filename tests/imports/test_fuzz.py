@@ -41,6 +41,7 @@ NASTY = [
     "\u00a0",
 ]
 FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+8613812345678", "-1+2", "@SUM(A1)", "=1+2"]
+EDGES = ["0001-01-01 00:00", "9999-12-31 23:59:59", "1" * 25, "1e400", "-0", "nan"]
 MANGLED = [
     "3.50503E+17",
     "１１０１０１１９９００１０１１２３４",
@@ -50,7 +51,7 @@ MANGLED = [
 POISON = st.one_of(
     st.text(alphabet=st.sampled_from(NASTY), min_size=1, max_size=12),
     st.integers(min_value=1, max_value=320).map(lambda n: "长" * n),
-    st.sampled_from(FORMULAS + MANGLED),
+    st.sampled_from(FORMULAS + MANGLED + EDGES),
 )
 FUZZ = settings(
     max_examples=12,
