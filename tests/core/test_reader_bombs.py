@@ -81,6 +81,33 @@ def test_a_stray_cell_at_xfd1048576_is_refused_not_a_million_rejected_rows(db, t
     assert "XFD1048576" in error.message_en
 
 
+def test_a_stray_cell_far_below_the_table_is_refused(db, tmp_path):
+    path = tmp_path / "stray.xlsx"
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["id_type", "id_number", "name", "community_code"])
+    ws.append(["resident_id", rid("350582", "19800101", "123"), "张伟", JJ_COMMUNITY])
+    ws.cell(row=1_048_576, column=11, value="x")
+    wb.save(path)
+    error = _refused(path, "stray_cells")
+    assert "K1048576" in error.message_en and "1,048,573 empty rows" in error.message_en
+
+
+def test_empty_rows_up_to_the_limit_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_EMPTY_ROWS", 3)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["a"])
+    ws.append(["1"])
+    ws.cell(row=6, column=1, value="2")  # rows 3-5 empty: 3, at the limit
+    wb.save(tmp_path / "ok.xlsx")
+    assert read_table(tmp_path / "ok.xlsx").column("a").to_pylist() == ["1", "", "", "", "2"]
+    ws.cell(row=11, column=2, value="3")  # rows 7-10 empty: 4
+    wb.save(tmp_path / "stray.xlsx")
+    with pytest.raises(ImportFileError, match="B11"):
+        read_table(tmp_path / "stray.xlsx")
+
+
 def test_too_many_cells_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(limits, "MAX_CELLS", 100)
     path = tmp_path / "long.csv"

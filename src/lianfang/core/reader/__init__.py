@@ -97,7 +97,8 @@ Limits
 A file past a cap of :mod:`.limits` is refused as a whole: a cell over
 :data:`~.limits.MAX_CELL_CHARS` characters (``cell_too_long``), a header or XLSX row over
 :data:`~.limits.MAX_COLUMNS` columns (``too_many_columns``), a table over
-:data:`~.limits.MAX_CELLS` cells (``too_many_cells``), an XLSX whose parts unpack to over
+:data:`~.limits.MAX_CELLS` cells (``too_many_cells``), an XLSX row with data after more than
+:data:`~.limits.MAX_EMPTY_ROWS` empty rows (``stray_cells``), an XLSX whose parts unpack to over
 :data:`~.limits.MAX_XLSX_UNPACKED` bytes (``xlsx_too_big``, from the zip's directory, before
 anything is unpacked).
 

@@ -12,6 +12,8 @@ memory or time out of all proportion to its size on disk (issue 10, item 5):
   XFD1048576 made a 16,384-cell row and a million rejected rows). The widest import has a dozen
   columns; 256 is Excel 2003's whole width.
 * :data:`MAX_CELLS` — rows x columns of the table (10 M registry rows of 8 columns fit).
+* :data:`MAX_EMPTY_ROWS` — consecutive empty XLSX rows before a row with data: a stray cell far
+  below the table (K1048576) would otherwise make a million empty rows, each rejected.
 * :data:`MAX_XLSX_UNPACKED` — the uncompressed size of all parts of an XLSX, read from the zip's
   directory before anything is unpacked (a 1.8 MB file once unpacked to 2 GB). A sheet of
   1,048,576 registry rows of 8 columns is ~300 MB unpacked.
@@ -29,6 +31,7 @@ from lianfang.core.reader.errors import ImportFileError
 MAX_CELL_CHARS = 32_767
 MAX_COLUMNS = 256
 MAX_CELLS = 100_000_000
+MAX_EMPTY_ROWS = 10_000
 MAX_XLSX_UNPACKED = 512 << 20
 MAX_IMPORT_MEMORY_MB = 8192
 
@@ -60,6 +63,16 @@ def _too_many_cells(count: int) -> ImportFileError:
         f"文件约有 {count:,} 个单元格，超过单个文件的上限 {MAX_CELLS:,}。请拆分成几个文件上传。",
         f"The file has about {count:,} cells, more than the limit of {MAX_CELLS:,} for one file. "
         "Split it into several files.",
+    )
+
+
+def _stray_cell(cell: str, empty: int) -> ImportFileError:
+    return ImportFileError(
+        "stray_cells",
+        f"单元格 {cell} 之前有 {empty:,} 个连续的空行（上限 {MAX_EMPTY_ROWS:,}），"
+        "它可能是表格下方多余的单元格。请删除后重新上传。",
+        f"Cell {cell} comes after {empty:,} empty rows in a row (the limit is {MAX_EMPTY_ROWS:,}); "
+        "it is probably a stray cell below the table. Delete it and upload again.",
     )
 
 

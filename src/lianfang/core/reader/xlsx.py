@@ -52,6 +52,11 @@ def _check_unpacked_size(f) -> None:
         raise limits._xlsx_too_big(size)
 
 
+def _cell_name(column: int, row: int) -> str:
+    """``K1048576`` for the 0-based ``column`` and the 1-based ``row``."""
+    return _column_label(column, "xlsx").split()[-1].strip("()") + str(row)
+
+
 def _read_worksheet(wb) -> pa.Table:
     if not wb.worksheets:
         raise _no_header()
@@ -65,13 +70,20 @@ def _read_worksheet(wb) -> pa.Table:
     surplus: dict[int, str] = {}
     raw = []
     cells = n
+    empty = 0  # consecutive empty rows so far
     for row in source:
         if len(row) > limits.MAX_COLUMNS:
-            where = f"{_column_label(len(row) - 1, 'xlsx').split()[-1].strip('()')}{len(raw) + 2}"
-            raise limits._too_many_columns(len(row), where)
+            raise limits._too_many_columns(len(row), _cell_name(len(row) - 1, len(raw) + 2))
         cells += max(n, len(row))
         if cells > limits.MAX_CELLS:
             raise limits._too_many_cells(cells)
+        first = next((i for i, v in enumerate(row) if v is not None and v != ""), None)
+        if first is None:
+            empty += 1
+        elif empty > limits.MAX_EMPTY_ROWS:
+            raise limits._stray_cell(_cell_name(first, len(raw) + 2), empty)
+        else:
+            empty = 0
         raw.append(row)
     # Excel keeps dates as datetimes at midnight: a column is a date column unless one of its
     # datetimes has a time of day, and then a sample taken at 00:00:00 keeps its time.
