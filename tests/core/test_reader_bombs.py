@@ -193,3 +193,33 @@ def test_the_cli_import_runs_under_the_memory_ceiling(db, tmp_path, monkeypatch,
     err = capsys.readouterr().err
     assert "memory limit of 2 MB" in err and "内存超过上限 2 MB" in err and "Traceback" not in err
     assert np.ones(1_000_000).sum() == 1_000_000  # the ceiling is gone again
+
+
+def test_a_worker_job_runs_under_the_memory_ceiling(db, tmp_path, settings, monkeypatch):
+    """A queued upload run by the worker (not an immediate backend) fails past its ceiling with the
+    bilingual refusal, stores nothing, and the worker's process limit is put back."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from lianfang.accounts.roles import Role
+    from lianfang.imports.models import JobStatus
+    from lianfang.imports.services import import_job_create, import_job_run
+    from lianfang.people.models import Person
+    from tests.conftest import actor, make_user
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
+    monkeypatch.setenv("LIANFANG_IMPORT_MEMORY_MB", "2")
+    n = 200_000
+    ids = pa.array(np.arange(n).astype(str))
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"id_number": ids, "name": ids, "community_code": ids}), path)
+    grid = make_user("grid_import", Role.COMMUNITY_WORKER, [JJ_COMMUNITY])
+    job = import_job_create(
+        actor=actor(grid), uploaded_file=SimpleUploadedFile("p.parquet", path.read_bytes())
+    )
+    import_job_run(job_id=str(job.pk))
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "memory limit of 2 MB" in job.error and "内存超过上限 2 MB" in job.error
+    assert not Person.objects.exists()
+    assert np.ones(10_000_000).sum() == 10_000_000
