@@ -290,6 +290,7 @@ def test_a_20_digit_capacity_is_a_rejected_row_not_an_overflow(world, tmp_path):
     [
         ("3.50503E+17", "id_number_excel"),
         ("3.50503e17", "id_number_excel"),
+        ("350582198001011000", "id_number_excel"),  # Excel's 15 digits
         ("３５０５８２１９８００１０１１２３Ｘ", "id_number_fullwidth"),
         ("350582 19800101123X", "id_number_spaces"),
         ("350582\u200b19800101123X", "id_number_spaces"),
@@ -308,6 +309,22 @@ def test_an_invalid_id_number_says_what_is_wrong(world, tmp_path, number, reason
             assert [r["reason"] for r in csv.DictReader(f)] == [reason], kind
         zh, en = reason_text(reason)
         assert zh != reason and en != reason
+
+
+def test_an_id_number_excel_kept_as_a_number_says_so(world, tmp_path):
+    """In an XLSX number cell Excel keeps 15 digits: the ID comes back ending in 000."""
+    from openpyxl import Workbook
+
+    path = tmp_path / "ids.xlsx"
+    wb = Workbook()
+    wb.active.append(["id_number", "name", "community_code"])
+    wb.active.append([3.50582198001011e17, "张伟", JJ_COMMUNITY])  # typed into a number cell
+    wb.save(path)
+    rejects = tmp_path / "ids.rejects.csv"
+    summary = import_file(kind="persons", path=path, actor=None, rejects_path=rejects)
+    assert summary.reasons == {"id_number_excel": 1}
+    with open(rejects, encoding="utf-8-sig", newline="") as f:
+        assert [r["id_number"] for r in csv.DictReader(f)] == ["350582198001011000"]
 
 
 def test_an_implausible_birth_date_column_is_rejected(world, tmp_path):

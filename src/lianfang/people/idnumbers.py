@@ -170,10 +170,11 @@ _EXCEL_NUMBER = re.compile(r"^[0-9](?:\.[0-9]+)?E\+?[0-9]+$", re.IGNORECASE)
 
 PROBLEMS = {
     "id_number_excel": (
-        "证件号码被 Excel 当作数字显示成了科学计数法（如 3.50503E+17），后几位已经丢失。"
-        "请把该列设置为“文本”格式后重新填写号码",
-        "Excel turned the ID number into a number in scientific notation (such as 3.50503E+17) "
-        "and its last digits are lost; format the column as Text and type the numbers again",
+        "证件号码被 Excel 当作数字处理了（显示成科学计数法如 3.50503E+17，或只保留 15 位、末尾变成 000），"
+        "后几位已经丢失。请把该列设置为“文本”格式后重新填写号码",
+        "Excel turned the ID number into a number (shown in scientific notation such as 3.50503E+17, "
+        "or kept to 15 digits with 000 at the end) and its last digits are lost; format the column "
+        "as Text and type the numbers again",
     ),
     "id_number_fullwidth": (
         "证件号码含全角数字或字母（如 １２３），请改用半角（英文输入法）输入",
@@ -196,7 +197,9 @@ def problem(number: str, *, today: dt.date | None = None) -> str:
     """The reason for an ID number already found invalid: one of :data:`PROBLEMS` when the number
     shows what happened to it, else ``invalid_id_number``."""
     number = number or ""
-    if _EXCEL_NUMBER.match(number):
+    if _EXCEL_NUMBER.match(number) or (len(number) == 18 and number.isdigit() and number.endswith("000")):
+        # Excel keeps 15 significant digits of a number: an 18-digit ID typed into a number cell
+        # comes back (XLSX, or CSV after widening the column) with its last three digits 000.
         return "id_number_excel"
     if _FULLWIDTH.search(number):
         return "id_number_fullwidth"
