@@ -23,7 +23,7 @@ from ninja.errors import HttpError
 
 from lianfang.accounts.scoping import Actor
 from lianfang.core.db import loaded
-from lianfang.core.fields import api_text
+from lianfang.core.fields import api_text, api_time
 from lianfang.core.summary import reason_text
 from lianfang.geo.models import Division
 from lianfang.screening import rules, selectors, services
@@ -100,6 +100,7 @@ SiteCode = api_text(Site._meta.get_field("code"))
 LabCode = api_text(Lab._meta.get_field("code"))
 BoxCode = api_text(Box._meta.get_field("code"))
 Barcode = api_text(Tube._meta.get_field("barcode"))
+Time = api_time()
 
 
 class RoundIn(Schema):
@@ -107,8 +108,8 @@ class RoundIn(Schema):
     name: RoundName = ""
     scope: list[DivisionCode]
     pool_policy: PoolPolicyText = "10"
-    starts_at: dt.datetime | None = None
-    deadline_at: dt.datetime | None = None
+    starts_at: Time | None = None
+    deadline_at: Time | None = None
 
 
 class RoundOut(Schema):
@@ -188,7 +189,7 @@ class BoxIn(Schema):
     site_code: SiteCode = ""
     lab_code: LabCode = ""
     tubes: list[Barcode] = Field(..., min_length=1, max_length=MAX_BATCH)
-    handed_over_at: dt.datetime | None = None
+    handed_over_at: Time | None = None
 
 
 class BoxOut(Schema):
@@ -199,7 +200,7 @@ class BoxOut(Schema):
 
 class TaskSampleIn(Schema):
     tube_barcode: Barcode
-    sampled_at: dt.datetime | None = None
+    sampled_at: Time | None = None
 
 
 class TaskOut(Schema):
