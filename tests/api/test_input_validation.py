@@ -129,3 +129,12 @@ def test_a_time_before_year_one_in_utc_is_bad_time_not_an_overflow(db):
     )
     assert response.status_code == 200
     assert [r["outcome"] for r in response.json()["rows"]] == ["bad_time"]
+
+
+def test_the_web_round_form_refuses_an_over_long_name_with_a_message(db):
+    from lianfang.screening.services import ScreeningError, round_open
+
+    with pytest.raises(ScreeningError) as info:
+        round_open(actor=None, code="R9", name="长" * 101, scope=[JINJIANG], starts_at=None)
+    assert "100" in str(info.value) and "轮次名称" in str(info.value)
+    assert not Round.objects.filter(code="R9").exists()
