@@ -45,17 +45,20 @@ def cmd_import(args) -> int:
     from lianfang.core import plugins
     from lianfang.core.errors import Refused
     from lianfang.core.reader import ImportFileError
-    from lianfang.imports.services import import_file
+    from lianfang.imports.services import import_file, memory_ceiling
 
     importer = plugins.importer(args.kind)
     if importer.files == "one" and len(args.files) != 1:
         return fail(f"import {args.kind} takes one file / 一次导入一个文件")
     try:
-        if importer.files == "many":
-            run = plugins.resolve(importer.run)
-            summary = run(paths=args.files, actor=None, rejects_path=args.rejects)
-        else:
-            summary = import_file(kind=args.kind, path=args.files[0], actor=None, rejects_path=args.rejects)
+        with memory_ceiling():  # LIANFANG_IMPORT_MEMORY_MB (imports.services.memory_ceiling)
+            if importer.files == "many":
+                run = plugins.resolve(importer.run)
+                summary = run(paths=args.files, actor=None, rejects_path=args.rejects)
+            else:
+                summary = import_file(
+                    kind=args.kind, path=args.files[0], actor=None, rejects_path=args.rejects
+                )
     except ImportFileError as exc:
         return fail(f"cannot import {args.files}: {exc}")
     except Refused as exc:

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from lianfang.analytics import status
 from lianfang.analytics.status import exempt_birth_cutoff
+from lianfang.core.reader import inert
 
 COVERAGE_COLUMNS = [
     "county_code",
@@ -504,4 +505,5 @@ def _write_csv(path: Path, table: pa.Table, columns: list[str]) -> None:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(columns)
         if table.num_rows:
-            writer.writerows(zip(*(_text(table.column(c)) for c in columns), strict=True))
+            rows = zip(*(_text(table.column(c)) for c in columns), strict=True)
+            writer.writerows([inert(v) for v in row] for row in rows)  # no live formulas

@@ -14,8 +14,9 @@ from lianfang.accounts.scoping import Actor, NotPermitted, client_ip, require
 from lianfang.accounts.services import audit_record, token_actor
 from lianfang.core import codes, plugins
 from lianfang.core.errors import Refused
+from lianfang.core.fields import api_text
 from lianfang.geo.models import Division
-from lianfang.people.models import CommunityStats, IdType
+from lianfang.people.models import CommunityStats, IdType, Person
 from lianfang.people.presenters import person_public
 from lianfang.people.selectors import person_by_id_number, person_get, persons_search, search_kind
 
@@ -116,6 +117,13 @@ for _plugin in plugins.discover():
         api.add_router(_plugin.api_prefix, plugins.resolve(_plugin.api_router))
 
 
+# Parameters refused with 422 and a bilingual message when they hold a NUL (or another control
+# character) or are longer than the field they are looked up in (lianfang.core.fields).
+DivisionCode = api_text(Division._meta.get_field("code"))
+IdNumber = api_text(Person._meta.get_field("id_number"))
+SearchText = api_text()  # cut to 64 characters below
+
+
 class MeOut(Schema):
     username: str
     role: str
@@ -188,7 +196,7 @@ def me(request):
 
 
 @api.get("/divisions", response=list[DivisionOut], tags=["geo"])
-def divisions(request, parent: str | None = None):
+def divisions(request, parent: DivisionCode | None = None):
     """Children of ``parent`` (or the token's own jurisdictions), with registered people counts."""
     actor: Actor = request.auth
     visible = Division.objects.visible_to(actor)
@@ -198,7 +206,7 @@ def divisions(request, parent: str | None = None):
 
 
 @api.get("/divisions/{code}", response=DivisionOut, tags=["geo"])
-def division(request, code: str):
+def division(request, code: DivisionCode):
     actor: Actor = request.auth
     found = Division.objects.visible_to(actor).filter(code=code).first()
     if found is None:
@@ -207,7 +215,7 @@ def division(request, code: str):
 
 
 @api.get("/persons", response=list[PersonOut], tags=["people"])
-def persons(request, q: str, limit: int = 20):
+def persons(request, q: SearchText, limit: int = 20):
     """Search by ID number (or its last digits), phone, name, or pinyin / initials of the name."""
     actor = _person_reader(request)
     found = persons_search(actor=actor, q=q[:64], limit=max(1, min(limit, 100)))
@@ -221,7 +229,7 @@ def persons(request, q: str, limit: int = 20):
 
 
 @api.get("/persons/lookup", response=PersonOut, tags=["people"])
-def person_lookup(request, id_number: str, id_type: IdType = IdType.RESIDENT_ID):
+def person_lookup(request, id_number: IdNumber, id_type: IdType = IdType.RESIDENT_ID):
     """Exactly one person by ID type and number (a scanned ID card)."""
     actor = _person_reader(request)
     found = person_by_id_number(actor=actor, id_type=id_type, id_number=id_number)

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "lianfang.config.headers.NoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "lianfang.core.fields.RefuseControlCharacters",
     "lianfang.config.load.LoadShedMiddleware",
     "lianfang.config.load.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -71,6 +71,12 @@ register_reasons(
             "时间无效（须为 ISO 8601 或 YYYY-MM-DD HH:MM[:SS]，仅日期不算时间）",
             "not a time (ISO 8601 or YYYY-MM-DD HH:MM[:SS]; a date alone is not a time)",
         ),
+        # lianfang.core.fields: a cell's rule from the model field it is stored in (any import)
+        "too_long": ("内容超过该列允许的长度", "the value is longer than the column allows"),
+        "bad_characters": (
+            "含有不允许的控制字符（如 NUL）",
+            "the value holds control characters that are not allowed (such as NUL)",
+        ),
         "out_of_jurisdiction": (
             "该人员登记在您的辖区之外",
             "this person is registered outside your jurisdiction",

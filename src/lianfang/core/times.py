@@ -25,7 +25,10 @@ def parse_time(value: str) -> dt.datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=SHANGHAI)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01 00:00 in Shanghai is before year 1 in UTC: not a time
+        return None
 
 
 def parse_times(values: Iterable[str]) -> list[dt.datetime | None]:

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from lianfang.core import codes
 from lianfang.core.errors import Refused
+from lianfang.core.fields import CODE, Column, check, stored
 from lianfang.core.reader import extra_cells, read_table, write_rejects
 from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Division
@@ -27,19 +28,31 @@ def shipped_paths():
     return [base / name for name in SHIPPED_FILES]
 
 
+def import_columns() -> dict[str, Column]:
+    """The rule of the ``code`` and ``name`` columns, from the fields they are stored in."""
+    return {
+        "code": stored(Division._meta.get_field("code"), CODE),
+        "name": stored(Division._meta.get_field("name")),
+    }
+
+
 def divisions_import(*, paths, rejects: list | None = None) -> ImportSummary:
     """Load divisions from CSV/XLSX/Parquet files with ``code`` and ``name`` columns.
 
     The level and parent come from the code itself (2 → 4 → 6 → 9 → 12 digits), so one
     loader takes the china-division files of every level, in any order. Reasons, in order:
-    ``extra_cells`` (a CSV row with more cells than the header), ``missing_field:<col>``,
+    ``extra_cells`` (a CSV row with more cells than the header), ``bad_characters:<col>`` and
+    ``too_long:<col>`` (lianfang.core.fields), ``missing_field:<col>``,
     ``bad_code`` (not 2/4/6/9/12 digits), ``unknown_parent``.
     """
     summary = ImportSummary()
     rows: list[tuple[str, str, dict]] = []
     shifted: list[bool] = []
+    broken: list[str] = []
+    columns = import_columns()
     for path in paths:
-        table = read_table(path)
+        table = read_table(path, columns=columns)
+        broken += check(table, columns).tolist()
         cols = table.column_names
         code_list = table.column("code").to_pylist() if "code" in cols else [""] * table.num_rows
         names = table.column("name").to_pylist() if "name" in cols else [""] * table.num_rows
@@ -53,10 +66,12 @@ def divisions_import(*, paths, rejects: list | None = None) -> ImportSummary:
     known = set(existing)
     candidates: dict[str, str] = {}
     outcome: list[str | None] = []
-    for (code, name, _), extra in zip(rows, shifted, strict=True):
+    for (code, name, _), extra, rule in zip(rows, shifted, broken, strict=True):
         reason = None
         if extra:
             reason = "extra_cells"
+        elif rule:
+            reason = rule
         elif not code:
             reason = "missing_field:code"
         elif not name:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +15,8 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor
 from lianfang.core import plugins
 from lianfang.core.errors import Refused
-from lianfang.core.reader import EXTRA_CELLS, ImportFileError, extra_cells, read_table, write_rejects
+from lianfang.core.fields import run_with_rejected
+from lianfang.core.reader import EXTRA_CELLS, ImportFileError, extra_cells, limits, read_table, write_rejects
 from lianfang.core.summary import ImportSummary
 from lianfang.imports.models import ImportJob, JobStatus
 
@@ -42,15 +44,17 @@ def import_file(
     run = plugins.resolve(importer.run)
     if importer.files == "many":
         return run(paths=[path], actor=actor, rejects_path=rejects_path)
-    table = read_table(path, fmt=fmt)
+    columns = getattr(run, "columns", None)  # the importer's declared columns (core.fields.screened)
+    table = read_table(path, fmt=fmt, columns=columns() if columns else None)
     kwargs = {"progress": progress} if importer.progress else {}
     source = Path(str(path)).name
     shifted = extra_cells(table)
     if shifted is None:
         summary, outcomes = run(table=table, actor=actor, source=source, **kwargs)
     else:
-        summary, outcomes = _run_without_extra_cells(
-            run, table, shifted, actor=actor, source=source, **kwargs
+        rejected = np.where(shifted.to_numpy(zero_copy_only=False), "extra_cells", "").astype(object)
+        summary, outcomes = run_with_rejected(
+            run, table.drop_columns([EXTRA_CELLS]), rejected, actor=actor, source=source, **kwargs
         )
     if rejects_path:
         mask = ~np.isin(outcomes.astype(str), list(_KEPT))
@@ -58,23 +62,56 @@ def import_file(
     return summary
 
 
-def _run_without_extra_cells(run, table: pa.Table, shifted, *, progress=None, **kwargs):
-    """Run the importer on the rows that fit the header; the others are ``extra_cells``.
+def _data_bytes() -> int:
+    """The process's data segment now (VmData: the memory RLIMIT_DATA counts), 0 if unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
-    The summary and the outcomes cover every row, in the file's order, so that read = accepted +
-    duplicate + held + rejected still holds and the rejects file keeps its order.
+
+@contextmanager
+def memory_ceiling(limit_mb: int | None = None):
+    """Run an import with at most ``limit_mb`` MB more memory than the process has now.
+
+    The CLI and the background worker run each import inside this (issue 10, item 5): a file that
+    slips past the reader's caps still cannot take the machine's memory. It is RLIMIT_DATA (the
+    heap and private mappings, which is where NumPy, Arrow and DuckDB allocate; not address space
+    merely reserved, nor the memory-mapped input file), raised on entry from what the process
+    already uses and put back on exit. Allocation past it fails (MemoryError, Arrow's and DuckDB's
+    out-of-memory errors); the import's transaction is rolled back and it is refused as
+    ``out_of_memory`` naming the limit. ``limit_mb`` defaults to ``LIANFANG_IMPORT_MEMORY_MB``
+    from the environment, else :data:`lianfang.core.reader.limits.MAX_IMPORT_MEMORY_MB`; 0 turns
+    the ceiling off. Linux only (elsewhere a no-op). Not used inside a web server process (an
+    immediate task backend): the limit is the whole process's.
     """
-    mask = shifted.to_numpy(zero_copy_only=False)
-    extra = int(mask.sum())
-    fitting = table.filter(pc.invert(shifted)).drop_columns([EXTRA_CELLS])
-    if progress is not None:
-        kwargs["progress"] = lambda done, total: progress(done + extra, total + extra)
-    summary, kept = run(table=fitting, **kwargs)
-    summary.read += extra
-    summary.reject("extra_cells", extra)
-    outcomes = np.full(table.num_rows, "extra_cells", dtype=object)
-    outcomes[~mask] = kept
-    return summary, outcomes
+    import resource
+
+    if limit_mb is None:
+        limit_mb = int(os.environ.get("LIANFANG_IMPORT_MEMORY_MB", limits.MAX_IMPORT_MEMORY_MB))
+    used = _data_bytes()
+    if limit_mb <= 0 or not used:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    ceiling = used + (limit_mb << 20)
+    if hard != resource.RLIM_INFINITY:
+        ceiling = min(ceiling, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
+    try:
+        yield
+    except MemoryError as exc:
+        raise limits._out_of_memory(limit_mb) from exc
+    except Exception as exc:
+        if type(exc).__name__ == "OutOfMemoryException":  # DuckDB's
+            raise limits._out_of_memory(limit_mb) from exc
+        raise
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
 
 
 def import_job_create(*, actor: Actor, uploaded_file, kind: str = "persons") -> ImportJob:
@@ -108,15 +145,19 @@ def import_job_run(*, job_id: str) -> None:
         ImportJob.objects.filter(pk=job.pk).update(processed=done, total=total)
 
     rejects = Path(job.file_path).with_suffix(".rejects.csv")
+    # A worker process of its own gets the memory ceiling; an immediate backend runs the task in
+    # the web server's (or the tests') process, whose limit it must not change.
+    in_worker = not settings.TASKS["default"]["BACKEND"].endswith("ImmediateBackend")
     try:
-        summary = import_file(
-            kind=job.kind,
-            path=job.file_path,
-            actor=actor,
-            rejects_path=rejects,
-            fmt=_fmt_of(job.original_name),
-            progress=progress,
-        )
+        with memory_ceiling() if in_worker else _nothing():
+            summary = import_file(
+                kind=job.kind,
+                path=job.file_path,
+                actor=actor,
+                rejects_path=rejects,
+                fmt=_fmt_of(job.original_name),
+                progress=progress,
+            )
     except (ImportFileError, Refused) as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now()
@@ -137,6 +178,11 @@ def import_job_run(*, job_id: str) -> None:
         rejects_path=str(rejects),
         finished_at=timezone.now(),
     )
+
+
+@contextmanager
+def _nothing():
+    yield
 
 
 # The file names an upload may have, and the format each is read as.

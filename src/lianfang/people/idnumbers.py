@@ -13,6 +13,7 @@ real 南安 (350583, from 1993) resident born in 1950 would be refused.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -23,6 +24,11 @@ from stdnum.exceptions import ValidationError
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
 _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+# A birth year more than this many years before today is not a living person's: a typo (1890 for
+# 1990) or a made-up number. Such a resident ID is invalid (reason ``implausible_birth_year``).
+MAX_AGE_YEARS = 130
 
 
 def _today() -> dt.date:
@@ -54,7 +60,8 @@ def is_valid_resident_id(number: str, *, today: dt.date | None = None) -> bool:
         born = ric.get_birth_date(number)
     except ValidationError:
         return False
-    return born <= (today or _today())
+    today = today or _today()
+    return today.year - MAX_AGE_YEARS <= born.year and born <= today
 
 
 def birth_date(number: str) -> dt.date:
@@ -133,7 +140,7 @@ def _validate_matrix(m: np.ndarray, ok: np.ndarray, today: dt.date) -> np.ndarra
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_ok = (month >= 1) & (month <= 12)
     max_day = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] - ((month == 2) & ~leap)
-    ok &= month_ok & (day >= 1) & (day <= max_day) & (year >= 1)
+    ok &= month_ok & (day >= 1) & (day <= max_day) & (year >= today.year - MAX_AGE_YEARS)
     ymd = year * 10000 + month * 100 + day
     ok &= ymd <= today.year * 10000 + today.month * 100 + today.day
     return ok
@@ -153,3 +160,61 @@ def _slice(arr: np.ndarray, start: int, stop: int) -> np.ndarray:
     width = stop - start
     codes = arr.view(np.uint32).reshape(len(arr), 18)[:, start:stop]
     return np.ascontiguousarray(codes).view(f"U{width}").reshape(len(arr))
+
+
+# What an invalid ID number most likely went through, so that the message says what to fix
+# (issue 10, item 17). Only the rows already found invalid are looked at, one by one.
+_FULLWIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_SPACES = re.compile("[\\s\u00ad\u180e\u200b-\u200f\u2028-\u202f\u2060-\u2064\ufeff]")
+_EXCEL_NUMBER = re.compile(r"^[0-9](?:\.[0-9]+)?E\+?[0-9]+$", re.IGNORECASE)
+
+PROBLEMS = {
+    "id_number_excel": (
+        "证件号码被 Excel 当作数字处理了（显示成科学计数法如 3.50503E+17，或只保留 15 位、末尾变成 000），"
+        "后几位已经丢失。请把该列设置为“文本”格式后重新填写号码",
+        "Excel turned the ID number into a number (shown in scientific notation such as 3.50503E+17, "
+        "or kept to 15 digits with 000 at the end) and its last digits are lost; format the column "
+        "as Text and type the numbers again",
+    ),
+    "id_number_fullwidth": (
+        "证件号码含全角数字或字母（如 １２３），请改用半角（英文输入法）输入",
+        "the ID number has full-width digits or letters (such as １２３); type them in ordinary "
+        "half-width characters",
+    ),
+    "id_number_spaces": (
+        "证件号码中间有空格或看不见的字符（如零宽空格），请删除后重新输入",
+        "the ID number has spaces or invisible characters (such as a zero-width space) inside it; "
+        "remove them",
+    ),
+    "implausible_birth_year": (
+        f"出生年份不合理（早于 {MAX_AGE_YEARS} 年前或晚于今天）",
+        f"implausible birth year (more than {MAX_AGE_YEARS} years ago, or after today)",
+    ),
+}
+
+
+def problem(number: str, *, today: dt.date | None = None) -> str:
+    """The reason for an ID number already found invalid: one of :data:`PROBLEMS` when the number
+    shows what happened to it, else ``invalid_id_number``."""
+    number = number or ""
+    if _EXCEL_NUMBER.match(number) or (len(number) == 18 and number.isdigit() and number.endswith("000")):
+        # Excel keeps 15 significant digits of a number: an 18-digit ID typed into a number cell
+        # comes back (XLSX, or CSV after widening the column) with its last three digits 000.
+        return "id_number_excel"
+    if _FULLWIDTH.search(number):
+        return "id_number_fullwidth"
+    if _SPACES.search(number):
+        return "id_number_spaces"
+    if (
+        len(number) == 18
+        and number[:17].isascii()
+        and number[:17].isdigit()
+        and implausible_year(int(number[6:10]), today=today)
+    ):
+        return "implausible_birth_year"
+    return "invalid_id_number"
+
+
+def implausible_year(year: int, *, today: dt.date | None = None) -> bool:
+    today = today or _today()
+    return not today.year - MAX_AGE_YEARS <= year <= today.year

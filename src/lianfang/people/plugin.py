@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import Role
 from lianfang.core.plugins import Importer, Plugin
+from lianfang.people.idnumbers import PROBLEMS
 
 PLUGIN = Plugin(
     app="people",
@@ -21,6 +22,8 @@ PLUGIN = Plugin(
             "证件号码无效（身份证须18位、出生日期真实且不晚于今天、校验位正确）",
             "invalid ID number (a resident ID needs 18 characters, a real past birth date and the right check digit)",
         ),
+        # what an invalid ID number shows of its cause (people.idnumbers.problem)
+        **PROBLEMS,
     },
     verbs={
         # Roles that may import the grid registry (底数).

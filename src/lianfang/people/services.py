@@ -22,8 +22,10 @@ from lianfang.accounts.scoping import Actor, require
 from lianfang.accounts.services import audit_bulk, audit_record
 from lianfang.core import codes
 from lianfang.core.db import analyze_after_bulk, bulk_cache, bulk_insert, temp_key_table
+from lianfang.core.fields import CODE, TIME, Column, parsed, screened, stored
 from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Division, Level
+from lianfang.people import idnumbers
 from lianfang.people.idnumbers import validate_resident_ids
 from lianfang.people.models import IdType, Person
 from lianfang.people.normalize import name_pinyin, normalize_id_type, normalize_phone, normalize_tags
@@ -36,6 +38,22 @@ FIELDS = ("name", "phone", "community_code", "address", "birth_date", "tags")
 MAX_ID_LENGTH = 32
 
 Progress = Callable[[int, int], None]
+
+
+def import_columns() -> dict[str, Column]:
+    """The rule of each column of persons.csv: the length of the model field it is stored in (or
+    looked up against), no control characters, and its Parquet types (lianfang.core.fields)."""
+    person = Person._meta.get_field
+    return {
+        "id_type": stored(person("id_type")),
+        "id_number": stored(person("id_number"), CODE),
+        "name": stored(person("name")),
+        "phone": stored(person("phone"), CODE),
+        "community_code": stored(Division._meta.get_field("code"), CODE),
+        "address": stored(person("address")),
+        "birth_date": parsed(TIME),
+        "tags": stored(person("tags")),
+    }
 
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
@@ -72,7 +90,8 @@ def ids_validate(
     n = len(raw_numbers)
     id_types = np.array([normalize_id_type(v) for v in raw_types], dtype=object)
     bad_type = id_types == None  # noqa: E711 - element-wise comparison
-    id_numbers = np.char.upper(raw_numbers.astype(str)).astype(object) if n else np.array([], dtype=object)
+    # Element by element: np.char.upper would make a fixed-width array as wide as the longest cell.
+    id_numbers = np.array([str(v).upper() for v in raw_numbers], dtype=object)
     is_rid = id_types == IdType.RESIDENT_ID
     valid = np.ones(n, dtype=bool)
     if is_rid.any():
@@ -90,6 +109,7 @@ def ids_validate(
 CHUNK_ROWS = 500_000
 
 
+@screened(import_columns)
 def persons_import(
     *,
     table: pa.Table,
@@ -187,17 +207,36 @@ def _persons_part(
     # 2-3. ID type, then ID number.
     id_types, id_numbers, bad_type, bad_number = ids_validate(cols["id_type"], cols["id_number"], today=today)
     reject(bad_type, "bad_id_type")
-    reject(bad_number, "invalid_id_number")
+    # An invalid number's reason says what is wrong when the number shows it (full-width digits,
+    # spaces, Excel's scientific notation, an implausible birth year): only the invalid rows.
+    for i in np.flatnonzero(bad_number & (reasons == "")):
+        reasons[i] = idnumbers.problem(cols["id_number"][i], today=today)
     is_rid = id_types == IdType.RESIDENT_ID
 
     # 4. community: a known community-level division, inside the actor's jurisdiction.
     in_tree = pc.is_in(pa.array(cols["community_code"].astype(str), type=pa.string()), value_set=known)
     reject(~np.asarray(in_tree.to_numpy(zero_copy_only=False), dtype=bool), "unknown_community")
 
+    # 5. a birth date given with an implausible year (an unreadable one is not a reason: it is
+    # derived from the ID below, or left blank); tags longer than their field once normalised
+    # ('卧床' is stored as 'bedridden').
+    dates, dates_ok = _parse_dates(cols["birth_date"])
+    reject(
+        np.fromiter(
+            (d is not None and idnumbers.implausible_year(d.year, today=today) for d in dates),
+            dtype=bool,
+            count=n,
+        ),
+        "implausible_birth_year",
+    )
+    tags = np.array([normalize_tags(v) if v else "" for v in cols["tags"]], dtype=object)
+    tags_max = Person._meta.get_field("tags").max_length
+    reject(np.fromiter((len(t) > tags_max for t in tags), dtype=bool, count=n), "too_long:tags")
+
     ok = reasons == ""
     idx = np.flatnonzero(ok)
     # Normalise the accepted candidates.
-    birth, birth_ok = _parse_dates(cols["birth_date"][idx])
+    birth, birth_ok = dates[idx], dates_ok[idx]
     rid = is_rid[idx]
     derived = [
         dt.date(int(v[6:10]), int(v[10:12]), int(v[12:14])) if r else None
@@ -214,7 +253,7 @@ def _persons_part(
         "community_code": cols["community_code"][idx],
         "address": cols["address"][idx],
         "birth_date": birth,
-        "tags": np.array([normalize_tags(v) if v else "" for v in cols["tags"][idx]], dtype=object),
+        "tags": tags[idx],
         "sex": np.array(
             [
                 ("M" if int(v[16]) % 2 else "F") if r else ""

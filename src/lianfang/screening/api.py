@@ -23,9 +23,11 @@ from ninja.errors import HttpError
 
 from lianfang.accounts.scoping import Actor
 from lianfang.core.db import loaded
+from lianfang.core.fields import api_text, api_time
 from lianfang.core.summary import reason_text
+from lianfang.geo.models import Division
 from lianfang.screening import rules, selectors, services
-from lianfang.screening.models import Device, Lab, RecheckTask, Site
+from lianfang.screening.models import Box, Device, Lab, RecheckTask, Round, Site, Tube
 
 router = Router(tags=["screening"])
 
@@ -86,14 +88,28 @@ def _device_binding(token_id: int) -> tuple | None:
 
 # --- schemas ---------------------------------------------------------------------------------
 
+# Fields that are stored or looked up as they are: no control characters (NUL among them) and at
+# most their model field's length, else 422 with a bilingual message (lianfang.core.fields).
+# The rows of a batch (tubes, scans, samples, results) are left to the importer's rule instead,
+# which rejects just the broken row (too_long:<col>, bad_characters:<col>) and answers the others.
+RoundCode = api_text(Round._meta.get_field("code"))
+RoundName = api_text(Round._meta.get_field("name"))
+PoolPolicyText = api_text(Round._meta.get_field("pool_policy"))
+DivisionCode = api_text(Division._meta.get_field("code"))
+SiteCode = api_text(Site._meta.get_field("code"))
+LabCode = api_text(Lab._meta.get_field("code"))
+BoxCode = api_text(Box._meta.get_field("code"))
+Barcode = api_text(Tube._meta.get_field("barcode"))
+Time = api_time()
+
 
 class RoundIn(Schema):
-    code: str = Field(..., max_length=32)
-    name: str = ""
-    scope: list[str]
-    pool_policy: str = "10"
-    starts_at: dt.datetime | None = None
-    deadline_at: dt.datetime | None = None
+    code: RoundCode
+    name: RoundName = ""
+    scope: list[DivisionCode]
+    pool_policy: PoolPolicyText = "10"
+    starts_at: Time | None = None
+    deadline_at: Time | None = None
 
 
 class RoundOut(Schema):
@@ -168,12 +184,12 @@ class BatchOut(Schema):
 
 
 class BoxIn(Schema):
-    box_code: str = Field(..., max_length=64)
-    round_code: str
-    site_code: str = ""
-    lab_code: str = ""
-    tubes: list[str] = Field(..., min_length=1, max_length=MAX_BATCH)
-    handed_over_at: dt.datetime | None = None
+    box_code: BoxCode
+    round_code: RoundCode
+    site_code: SiteCode = ""
+    lab_code: LabCode = ""
+    tubes: list[Barcode] = Field(..., min_length=1, max_length=MAX_BATCH)
+    handed_over_at: Time | None = None
 
 
 class BoxOut(Schema):
@@ -183,8 +199,8 @@ class BoxOut(Schema):
 
 
 class TaskSampleIn(Schema):
-    tube_barcode: str
-    sampled_at: dt.datetime | None = None
+    tube_barcode: Barcode
+    sampled_at: Time | None = None
 
 
 class TaskOut(Schema):
@@ -332,7 +348,7 @@ def _task_out(task: RecheckTask) -> dict:
 
 
 @router.get("/tasks", response=list[TaskOut])
-def tasks(request, round_code: str | None = None, open_only: bool = True, limit: int = 200):
+def tasks(request, round_code: RoundCode | None = None, open_only: bool = True, limit: int = 200):
     """Re-check tasks in the token's jurisdiction (person details: /persons/{id} with its own audit)."""
     listed = selectors.tasks_visible(actor=request.auth, round_code=round_code, open_only=open_only)
     return [_task_out(t) for t in listed[: max(1, min(limit, 1000))]]

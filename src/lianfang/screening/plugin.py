@@ -61,7 +61,10 @@ PLUGIN = Plugin(
         ),
         "bad_ct": ("Ct 值须为数字", "a Ct value must be a number"),
         "bad_desks": ("采样台数须为 1 至 999 的整数", "desks must be a whole number from 1 to 999"),
-        "bad_capacity": ("日检测能力须为非负整数", "daily capacity must be a whole number, 0 or more"),
+        "bad_capacity": (
+            "日检测能力须为 0 至 2147483647 的整数",
+            "daily capacity must be a whole number from 0 to 2,147,483,647",
+        ),
     },
     cli="lianfang.screening.cli.register",
     urls="lianfang.screening.urls",

@@ -92,22 +92,34 @@ time is exactly midnight (Excel date cells come back as midnight datetimes);
 ``date`` -> ``"YYYY-MM-DD"``; ``time`` -> ``"HH:MM:SS"``; ``bool`` ->
 ``"TRUE"``/``"FALSE"``; ``None`` -> ``""``.
 
+Limits
+======
+A file past a cap of :mod:`.limits` is refused as a whole: a cell over
+:data:`~.limits.MAX_CELL_CHARS` characters (``cell_too_long``), a header or XLSX row over
+:data:`~.limits.MAX_COLUMNS` columns (``too_many_columns``), a table over
+:data:`~.limits.MAX_CELLS` cells (``too_many_cells``), an XLSX row with data after more than
+:data:`~.limits.MAX_EMPTY_ROWS` empty rows (``stray_cells``), an XLSX whose parts unpack to over
+:data:`~.limits.MAX_XLSX_UNPACKED` bytes (``xlsx_too_big``, from the zip's directory, before
+anything is unpacked).
+
 Parquet reading
 ===============
 ``pyarrow.parquet.read_table``; each column is converted to string with the same
 rules as XLSX (integers -> digits, dates -> ISO, timestamps -> as datetimes above,
 bools -> ``TRUE``/``FALSE``, floats as above, nulls -> ``""``; nested
 list/struct/map values become JSON text so unknown columns still reach the rejects
-file).
+file).  With ``columns`` (the import's own columns), a known column of a type it does not take
+is refused (``wrong_type``, every such column named) instead of being cast to text.
 
 Rejects
 =======
 :func:`write_rejects` writes UTF-8 *with* BOM (so Excel shows Chinese correctly),
 the original columns in original order plus a last column ``reason`` (an existing
 ``reason`` column, e.g. from re-uploading a rejects file, is replaced rather than
-duplicated, so the file can be fixed and uploaded again).  Values are written as
-they are; note that cells starting with ``=`` will be treated as formulas if the
-file is opened in Excel.
+duplicated, so the file can be fixed and uploaded again).  Text starting with
+``= + - @``, a tab or a CR is written with a leading ``'`` (:func:`inert`, OWASP "CSV
+injection"), so Excel shows it instead of running it; the reader drops a ``'`` in
+front of those characters again, so the rejects file uploads as it was.
 
 The package, along its seams
 ============================
@@ -117,7 +129,8 @@ The package, along its seams
   header, :data:`EXTRA_CELLS`, trailing empty rows);
 * :mod:`.values` — cells and Arrow columns of any type as text (numbers, times, booleans);
 * :mod:`.csv`, :mod:`.xlsx`, :mod:`.parquet` — one reader per format;
-* :mod:`.rejects` — :func:`write_rejects` and :func:`to_csv_bytes`.
+* :mod:`.rejects` — :func:`write_rejects`, :func:`to_csv_bytes` and :func:`inert`;
+* :mod:`.limits` — the caps on one file and their refusals.
 
 The limits of the CSV fast path (``_MAX_IRREGULAR``, the block size) are not re-exported here:
 a test shrinks them in the module that reads them (:mod:`.csv`).
@@ -131,7 +144,7 @@ from lianfang.core.reader.csv import _read_csv
 from lianfang.core.reader.detect import FORMATS, detect_format
 from lianfang.core.reader.errors import ImportFileError, _unknown_format
 from lianfang.core.reader.parquet import _read_parquet
-from lianfang.core.reader.rejects import REASON_COLUMN, to_csv_bytes, write_rejects
+from lianfang.core.reader.rejects import REASON_COLUMN, inert, to_csv_bytes, write_rejects
 from lianfang.core.reader.table import EXTRA_CELLS, EXTRA_COLUMN, extra_cells
 from lianfang.core.reader.xlsx import _read_xlsx
 
@@ -143,14 +156,20 @@ __all__ = [
     "ImportFileError",
     "detect_format",
     "extra_cells",
+    "inert",
     "read_table",
     "to_csv_bytes",
     "write_rejects",
 ]
 
 
-def read_table(path, *, fmt: str | None = None) -> pa.Table:
-    """Read ``path`` into an all-string table (see the package docstring)."""
+def read_table(path, *, fmt: str | None = None, columns=None) -> pa.Table:
+    """Read ``path`` into an all-string table (see the package docstring).
+
+    ``columns``: the import's columns (name -> a rule with ``.types``, the kinds of Parquet
+    column it takes: ``text``, ``integer``, ``number``, ``time``; lianfang.core.fields); a Parquet
+    column of another type is refused (``wrong_type``) instead of being cast to text.
+    """
     if fmt is None:
         fmt = detect_format(path)
     fmt = fmt.lower().lstrip(".")
@@ -159,5 +178,5 @@ def read_table(path, *, fmt: str | None = None) -> pa.Table:
     if fmt == "xlsx":
         return _read_xlsx(path)
     if fmt == "parquet":
-        return _read_parquet(path)
+        return _read_parquet(path, columns)
     raise _unknown_format(fmt)

@@ -15,12 +15,32 @@ from lianfang.core.reader.values import _to_text_column
 
 REASON_COLUMN = "reason"
 
+# OWASP "CSV injection": a cell starting with one of these is a formula (or DDE call) to Excel and
+# LibreOffice. Every export writes such text cells with a leading apostrophe (CSV) or as text
+# cells (XLSX), through :func:`inert`; the reader drops that apostrophe again (table.py), so a
+# rejects file can be fixed and uploaded as it is.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = r"^([=+\-@\t\r])"
+
+
+def inert(value):
+    """``value`` as a spreadsheet will not run it: text starting with ``= + - @``, a tab or a CR
+    gets a leading ``'``; anything else (numbers, dates, other text) is returned as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _inert_column(column):
+    """:func:`inert` over an Arrow string column (vectorised; untouched when nothing starts so)."""
+    return pc.replace_substring_regex(column, pattern=_FORMULA_START, replacement=r"'\1")
+
 
 def to_csv_bytes(table: pa.Table, *, bom: bool = True) -> bytes:
     """Serialise ``table`` as CSV (header always, CRLF, quotes only where needed).
 
-    Every column is written as text, nulls as empty cells.  ``bom=True`` prefixes a
-    UTF-8 BOM so Excel opens Chinese text correctly.
+    Every column is written as text, nulls as empty cells, formulas made inert
+    (:func:`inert`).  ``bom=True`` prefixes a UTF-8 BOM so Excel opens Chinese text correctly.
     """
     sink = pa.BufferOutputStream()
     if bom:
@@ -42,7 +62,7 @@ def write_rejects(path, rows: pa.Table, reasons: Sequence[str] | pa.Array | pa.C
         raise ValueError(f"{len(reasons)} reasons for {rows.num_rows} rows")
     keep = [i for i, n in enumerate(rows.column_names) if _normalise_name(n) != REASON_COLUMN]
     table = _as_text_table(rows.select(keep))
-    table = table.append_column(REASON_COLUMN, _as_text(reasons))
+    table = table.append_column(REASON_COLUMN, _inert_column(_as_text(reasons)))
     with pa.OSFile(os.fspath(path), "wb") as sink:
         sink.write(_BOM.encode())
         _write_csv(table, sink)
@@ -55,7 +75,7 @@ def _write_csv(table: pa.Table, sink) -> None:
     """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(table.column_names)
+    writer.writerow([inert(name) for name in table.column_names])
     for batch in table.to_batches(max_chunksize=_BATCH_ROWS):
         writer.writerows(zip(*(c.to_pylist() for c in batch.columns), strict=True))
         sink.write(buf.getvalue().encode())
@@ -71,5 +91,8 @@ def _as_text(array, name: str = REASON_COLUMN) -> pa.ChunkedArray | pa.Array:
 
 
 def _as_text_table(table: pa.Table) -> pa.Table:
-    columns = [_as_text(table.column(i), table.column_names[i]) for i in range(table.num_columns)]
+    """Every column as text with formulas made inert (the table is about to be written out)."""
+    columns = [
+        _inert_column(_as_text(table.column(i), table.column_names[i])) for i in range(table.num_columns)
+    ]
     return pa.table(columns, names=table.column_names) if columns else table

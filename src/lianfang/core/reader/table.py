@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lianfang.core.reader import limits
 from lianfang.core.reader.errors import ImportFileError, _column_label, _no_header
 
 EXTRA_COLUMN = "_extra"
@@ -29,7 +30,9 @@ def extra_cells(table: pa.Table) -> pa.ChunkedArray | None:
 
 
 def _normalise_name(raw) -> str:
-    return str(raw).replace(_BOM, "").strip().lower()
+    name = str(raw).replace(_BOM, "").strip().lower()
+    # the apostrophe an export puts before a formula-like name (rejects.inert)
+    return name[1:] if name[:1] == "'" and name[1:2] in ("=", "+", "-", "@") else name
 
 
 def _header(raw_names: Sequence, fmt: str) -> list[str]:
@@ -43,6 +46,8 @@ def _header(raw_names: Sequence, fmt: str) -> list[str]:
         names.pop()
     if not names:
         raise _no_header()
+    if len(names) > limits.MAX_COLUMNS:
+        raise limits._too_many_columns(len(names))
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name == "":
@@ -80,7 +85,8 @@ def _assemble(
 ) -> pa.Table:
     """Trim values, drop empty unnamed columns, attach the unnamed cells (``extra``) and the
     surplus of longer CSV records (``longer``, null where a record fits), drop trailing empty rows."""
-    columns = [pc.utf8_trim_whitespace(c) for c in columns]
+    _check_size(names, columns, fmt, extra)
+    columns = [_drop_inert_mark(pc.utf8_trim_whitespace(c)) for c in columns]
     if "" in names:
         keep = []
         for i, (name, column) in enumerate(zip(names, columns, strict=True)):
@@ -111,6 +117,31 @@ def _assemble(
     if EXTRA_CELLS in table.column_names and table.column(EXTRA_CELLS).null_count == table.num_rows:
         table = table.drop_columns([EXTRA_CELLS])  # the longer records were trailing empty ones
     return table
+
+
+def _check_size(names: list[str], columns: list, fmt: str, extra: list[str] | None) -> None:
+    """Refuse a table past :data:`limits.MAX_CELLS` cells or with a cell past
+    :data:`limits.MAX_CELL_CHARS` characters, before anything makes Python objects of its cells."""
+    rows = len(columns[0]) if columns else 0
+    if rows * max(len(columns), 1) > limits.MAX_CELLS:
+        raise limits._too_many_cells(rows * len(columns))
+    labelled = list(zip(names, columns, strict=True))
+    if extra is not None:
+        labelled.append((EXTRA_COLUMN, pa.array(extra, type=pa.string())))
+    for i, (name, column) in enumerate(labelled):
+        if not len(column) or (pc.max(pc.binary_length(column)).as_py() or 0) <= limits.MAX_CELL_CHARS:
+            continue  # no more bytes than the limit's characters: the cheap screen
+        lengths = pc.utf8_length(column)
+        at = pc.index(pc.greater(lengths, limits.MAX_CELL_CHARS), True).as_py()
+        if at >= 0:
+            raise limits._cell_too_long(name or _column_label(i, fmt), at + 2, lengths[at].as_py())
+
+
+def _drop_inert_mark(column):
+    """``'=x`` -> ``=x``: the apostrophe our exports put before a formula-like text (rejects.inert)."""
+    if not pc.any(pc.starts_with(column, "'")).as_py():
+        return column
+    return pc.replace_substring_regex(column, pattern=r"^'([=+\-@\t\r])", replacement=r"\1")
 
 
 def _drop_trailing_empty_rows(table: pa.Table) -> pa.Table:

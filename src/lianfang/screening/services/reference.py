@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pyarrow as pa
 from django.db import transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
 
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.core import codes
+from lianfang.core.fields import CODE, NUMBER, Column, parsed, screened, stored
 from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Division, Level
 from lianfang.screening.models import Device, Lab, Site
@@ -23,6 +25,25 @@ def _text(table: pa.Table, name: str) -> list[str]:
     return [(v or "").strip() for v in table.column(name).to_pylist()]
 
 
+def site_columns() -> dict[str, Column]:
+    """The rule of each column of sites.csv, from the fields it is stored in (lianfang.core.fields)."""
+    return {
+        "site_code": stored(Site._meta.get_field("code"), CODE),
+        "name": stored(Site._meta.get_field("name")),
+        "community_code": stored(Division._meta.get_field("code"), CODE),
+        "desks": parsed(NUMBER),
+    }
+
+
+def lab_columns() -> dict[str, Column]:
+    return {
+        "lab_code": stored(Lab._meta.get_field("code"), CODE),
+        "name": stored(Lab._meta.get_field("name")),
+        "daily_capacity": parsed(NUMBER),
+    }
+
+
+@screened(site_columns)
 @transaction.atomic
 def sites_import(
     *, table: pa.Table, actor: Actor | None, source: str = ""
@@ -83,6 +104,13 @@ def _first_missing(fields) -> str:
     return next((f"missing_field:{column}" for column, value in fields if not value), "")
 
 
+# The largest value of the column on every database (Django's own table of integer ranges, the
+# same for both: SQLite would store more, PostgreSQL refuses it, and one bad row aborted a file).
+_CAPACITY_MAX = BaseDatabaseOperations.integer_field_ranges[
+    Lab._meta.get_field("daily_capacity").get_internal_type()
+][1]
+
+
 def _whole(text: str, *, low: int, high: int | None = None) -> int | None:
     """A whole number within [low, high] written in a cell ("3", "3.0"), else None."""
     try:
@@ -94,6 +122,7 @@ def _whole(text: str, *, low: int, high: int | None = None) -> int | None:
     return int(value)
 
 
+@screened(lab_columns)
 @transaction.atomic
 def labs_import(
     *, table: pa.Table, actor: Actor | None, source: str = ""
@@ -109,7 +138,7 @@ def labs_import(
     reasons = np.full(table.num_rows, "", dtype=object)
     for i, (code, name, cap_text) in enumerate(zip(lab_codes, names, capacities, strict=True)):
         reason = _first_missing((("lab_code", code), ("name", name)))
-        capacity = _whole(cap_text, low=0) if cap_text else None
+        capacity = _whole(cap_text, low=0, high=_CAPACITY_MAX) if cap_text else None
         if not reason and cap_text and capacity is None:
             reason = "bad_capacity"
         if reason:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor
 from lianfang.core.db import analyze_after_bulk, bulk_cache, insert_arrow
+from lianfang.core.fields import CODE, NUMBER, TIME, Column, parsed, screened, stored
 from lianfang.core.summary import ImportSummary
 from lianfang.core.times import parse_time
 from lianfang.screening import rules
@@ -19,6 +20,19 @@ from lianfang.screening.services.followup import tubes_refresh
 from lianfang.screening.services.ingest import Progress, _lock_ingest, _summary_audited, _with_keys
 
 
+def import_columns() -> dict[str, Column]:
+    """The rule of each column of results.csv (and a lab's rows), from the fields it is stored in."""
+    return {
+        "tube_barcode": stored(Result._meta.get_field("tube_barcode"), CODE),
+        "lab_code": stored(Lab._meta.get_field("code"), CODE),
+        "result": parsed(),
+        "ct_orf1ab": parsed(NUMBER),
+        "ct_n": parsed(NUMBER),
+        "reported_at": parsed(TIME),
+    }
+
+
+@screened(import_columns)
 def results_import(
     *,
     table: pa.Table,

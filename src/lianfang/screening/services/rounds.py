@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
+from lianfang.core.fields import bad_text
 from lianfang.edition.services import in_force
 from lianfang.geo.models import Division
 from lianfang.screening.models import PoolPolicy, Round, RoundScope, RoundStatus
@@ -39,6 +40,9 @@ def round_open(
         raise ScreeningError(
             "bad_code", "轮次编号不能为空且不超过32个字符", "the round code must be 1-32 characters"
         )
+    wrong = bad_text(name.strip(), Round._meta.get_field("name").max_length)
+    if wrong:  # PostgreSQL would refuse it (a 500); SQLite would store it
+        raise ScreeningError("bad_name", f"轮次名称{wrong[0]}", f"the round name {wrong[1]}")
     if not codes:
         raise ScreeningError(
             "no_scope", "请指定筛查范围（区划代码）", "give the round a scope (division codes)"

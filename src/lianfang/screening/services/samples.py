@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.utils import timezone
@@ -16,8 +17,10 @@ from django.utils import timezone
 from lianfang import protocol
 from lianfang.accounts.scoping import Actor
 from lianfang.core.db import analyze_after_bulk, bulk_cache, insert_arrow
+from lianfang.core.fields import CODE, NUMBER, TEXT, TIME, Column, parsed, screened, stored
 from lianfang.core.summary import ImportSummary
 from lianfang.core.times import naive_utc, parse_time
+from lianfang.people import idnumbers
 from lianfang.people.idnumbers import validate_resident_ids_arrow
 from lianfang.people.models import Person
 from lianfang.people.normalize import ID_TYPE_ALIASES
@@ -47,6 +50,26 @@ SMALL_BATCH = 200
 CHUNK_ROWS = 500_000
 
 
+def import_columns() -> dict[str, Column]:
+    """The rule of each column of samples.csv (and a device's rows): the length of the model field
+    it is stored in or looked up against, no control characters, its Parquet types."""
+    field = {
+        "round_code": Round._meta.get_field("code"),
+        "tube_barcode": Tube._meta.get_field("barcode"),
+        "id_type": Person._meta.get_field("id_type"),
+        "id_number": Person._meta.get_field("id_number"),
+        "name": Person._meta.get_field("name"),
+        "site_code": Site._meta.get_field("code"),
+        "box_code": Tube._meta.get_field("box_code"),
+    }
+    types = {"pool_size": NUMBER, "collected_at": TIME, "id_type": TEXT, "name": TEXT}
+    return {
+        c: stored(field[c], types.get(c, CODE)) if c in field else parsed(types[c])
+        for c in rules.SAMPLE_COLUMNS
+    }
+
+
+@screened(import_columns)
 def samples_import(
     *,
     table: pa.Table,
@@ -105,11 +128,27 @@ def samples_import(
             _stage_end(drop=True)
             if touched:
                 tubes_refresh(tube_ids=sorted(touched), members_changed=True)
-        outcomes_table = pa.concat_tables(parts)
+        outcomes_table = _id_hints(pa.concat_tables(parts), table)
         summary = _summary_audited(actor=actor, kind="samples", source=source, outcomes=outcomes_table)
     # The registry only gains the few unregistered people sampled: its statistics stand.
     analyze_after_bulk([Tube._meta.db_table, Sample._meta.db_table], n)
     return summary, outcomes_table.column("outcome").to_numpy(zero_copy_only=False)
+
+
+def _id_hints(outcomes: pa.Table, table: pa.Table) -> pa.Table:
+    """``invalid_id_number`` made the reason the number shows (people.idnumbers.problem): full-width
+    digits, spaces, Excel's scientific notation, an implausible birth year. Outcomes are in the
+    table's order; only the invalid rows are looked at."""
+    column = outcomes.column("outcome")
+    bad = np.flatnonzero(np.asarray(pc.equal(column, "invalid_id_number").to_numpy(zero_copy_only=False)))
+    if not len(bad) or "id_number" not in table.column_names:
+        return outcomes
+    numbers = pc.utf8_trim_whitespace(table.column("id_number").take(pa.array(bad))).to_pylist()
+    values = column.to_numpy(zero_copy_only=False).astype(object)
+    today = timezone.localdate()
+    values[bad] = [idnumbers.problem(v or "", today=today) for v in numbers]
+    index = outcomes.column_names.index("outcome")
+    return outcomes.set_column(index, "outcome", pa.array(values, pa.string()))
 
 
 def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False) -> pa.Table:
