@@ -38,7 +38,7 @@ def test_overload_is_answered_503_with_retry_after_and_slots_come_back():
     shed = middleware(factory.post("/api/v1/screening/scans"))
     waited = time.perf_counter() - began
     assert shed.status_code == 503
-    assert shed["Retry-After"] == "3"
+    assert 3 <= int(shed["Retry-After"]) <= 6  # the setting, plus jitter of up to as much again
     assert "busy" in shed.content.decode() and "繁忙" in shed.content.decode()
     assert shed["Content-Type"] == "application/json"
     assert 0.09 <= waited < 1.0

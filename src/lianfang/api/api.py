@@ -39,16 +39,17 @@ class InvalidOut(Schema):
     detail: list[dict]
 
 
-# What any route may answer besides its own result: no or a bad token, a malformed request, the
+# What any route may answer besides its own result: a refused request (control characters:
+# core/fields.py), no or a bad token, a malformed request, the
 # token's rate limit, an overloaded server (config/load.py). A route adds its own below.
 _COMMON_ERRORS = {
+    400: "refused: control characters in the request, or the message says why / 请求被拒绝（原因见 detail）",
     401: "no valid token / 令牌缺失或无效",
     422: "the request does not match the schema / 请求不符合接口定义",
     429: "rate limit reached; see Retry-After / 请求过于频繁",
     503: "server busy or database unavailable; see Retry-After / 系统繁忙",
 }
 _WRITE_ERRORS = {
-    400: "refused: the message says why / 请求被拒绝（原因见 detail）",
     403: "the token's role may not do this / 角色无此权限",
     404: "not there, or not in the token's jurisdiction / 不存在或不在辖区内",
     409: "conflicts with what is stored / 与已有数据冲突",
