@@ -62,6 +62,18 @@ PLUGIN = Plugin(
         "bad_ct": ("Ct 值须为数字", "a Ct value must be a number"),
         "bad_desks": ("采样台数须为 1 至 999 的整数", "desks must be a whole number from 1 to 999"),
         "bad_capacity": ("日检测能力须为非负整数", "daily capacity must be a whole number, 0 or more"),
+        # A code held by an object the writer may not change (another county's): nothing of it is told.
+        "code_taken": ("编号已被占用，请换一个", "the code is taken: use another"),
+        "tube_taken": ("该管码已被占用，请换一管", "this tube barcode is taken: use another tube"),
+        "tube_out_of_jurisdiction": (
+            "该管不在您的辖区内（或不是本机构可报告的管）",
+            "the tube is outside your jurisdiction",
+        ),
+        "future_time": (
+            "时间晚于当前时间（超出允许的时钟误差）",
+            "the time is in the future (beyond the allowed clock skew)",
+        ),
+        "before_round": ("时间早于轮次开始时间", "the time is before the round started"),
     },
     cli="lianfang.screening.cli.register",
     urls="lianfang.screening.urls",

@@ -37,7 +37,7 @@ from lianfang.screening.models import (
     TubeState,
 )
 from lianfang.screening.services import ingest
-from lianfang.screening.services.errors import ScreeningError, require
+from lianfang.screening.services.errors import ScreeningError, require, require_covers
 from lianfang.screening.services.ingest import _chunks, _rows
 
 
@@ -363,6 +363,7 @@ def recheck_sample_register(
     ``sampled_at`` (now when None) may not lie more than :data:`SAMPLE_TIME_TOLERANCE` ahead.
     """
     require(actor, "recheck.register")
+    require_covers(actor, [task.community_id], what_zh="该复核任务", what_en="this re-check task")
     sampled_at = _sample_time(sampled_at, timezone.now())
     barcode = barcode.strip()
     if not barcode or len(barcode) > 64:
@@ -403,6 +404,12 @@ def recheck_sample_register(
 def alert_acknowledge(*, actor: Actor | None, alert: PoolAlert) -> PoolAlert:
     """The command saw the alert of an abnormal pool (一键即报); it leaves the open list."""
     require(actor, "alert.acknowledge")
+    # Acknowledging takes the alert off everyone's open list: the pool's site must be the actor's
+    # (a county that sees the alert because a member lives there does not sign it off).
+    site_community = alert.tube.site.community_id if alert.tube.site_id else None
+    require_covers(
+        actor, [site_community] if site_community else [], what_zh="该混管的采样点", what_en="the pool's site"
+    )
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by = timezone.now(), actor.user if actor else None
         alert.save(update_fields=["acknowledged_at", "acknowledged_by"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from django.db import transaction
+import pyarrow.compute as pc
+from django.db import models, transaction
 from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor
@@ -31,6 +32,9 @@ def results_import(
 
     ``actor`` None is the server's authority; otherwise the role must be one of ``results.import``.
     ``lab``: a lab device may only post its own results; any other lab code is ``unknown_lab``.
+    A row for a registered tube outside the actor's jurisdiction (its site's, or for a re-check
+    tube its task's) is ``tube_out_of_jurisdiction``: another county's tube takes no result from
+    this actor, and its stored results are not told (no ``duplicate`` either).
     """
     require(actor, "results.import")
     raw = rules.text_table(table, rules.RESULT_COLUMNS)
@@ -54,6 +58,8 @@ def results_import(
             known_tubes=pa.table({"barcode": pa.array(known, pa.string())}),
             parse_time=parse_time,
         )
+        if actor is not None and known:
+            decided = _foreign_refused(decided, raw, set(known) - _writable(actor, known))
         new = decided["new"]
         if new.num_rows:
             insert_arrow(
@@ -82,6 +88,48 @@ def results_import(
         progress(n, n)
     analyze_after_bulk([Result._meta.db_table, Tube._meta.db_table], n)
     return summary, decided["outcomes"].column("outcome").to_numpy(zero_copy_only=False)
+
+
+def _writable(actor: Actor, barcodes: list[str]) -> set[str]:
+    """The tubes among ``barcodes`` the actor may report on: sampled at a site in their
+    jurisdiction, or the single tube of a re-check task assigned inside it."""
+    from lianfang.accounts.scoping import inside_q
+    from lianfang.core.codes import COLUMN_OF_LENGTH
+
+    site = inside_q(actor.codes, {n: f"site__{c}" for n, c in COLUMN_OF_LENGTH.items()})
+    task = inside_q(actor.codes, {n: f"task__{c}" for n, c in COLUMN_OF_LENGTH.items()})
+    found: set[str] = set()
+    for chunk in ingest._chunks(barcodes):
+        found.update(
+            Tube.objects.filter(barcode__in=chunk)
+            .filter(site | (models.Q(site__isnull=True) & task))
+            .values_list("barcode", flat=True)
+        )
+    return found
+
+
+def _foreign_refused(decided: dict[str, pa.Table], raw: pa.Table, foreign: set[str]) -> dict:
+    if not foreign:
+        return decided
+    barcode_of = raw.column("tube_barcode").to_pylist()
+    outcomes = decided["outcomes"]
+    changed = [
+        "tube_out_of_jurisdiction"
+        if barcode_of[pos] in foreign and outcome in ("accepted", "duplicate")
+        else outcome
+        for pos, outcome in zip(
+            outcomes.column("pos").to_pylist(), outcomes.column("outcome").to_pylist(), strict=True
+        )
+    ]
+    new = decided["new"]
+    keep = pc.invert(pc.is_in(new.column("barcode"), value_set=pa.array(sorted(foreign), pa.string())))
+    return {
+        **decided,
+        "outcomes": outcomes.set_column(
+            outcomes.schema.get_field_index("outcome"), "outcome", pa.array(changed, pa.string())
+        ),
+        "new": new.filter(keep),
+    }
 
 
 def _known_fingerprints(barcodes: list[str]) -> list[str]:

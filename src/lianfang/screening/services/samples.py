@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.utils import timezone
@@ -93,7 +94,15 @@ def samples_import(
             _stage_create(indexed=not per_slice)
         for offset in range(0, max(n, 1), CHUNK_ROWS):
             part = rules.text_table(table.slice(offset, CHUNK_ROWS), rules.SAMPLE_COLUMNS)
-            parts.append(_samples_part(part, rounds=rounds, sites=sites, staged=staged))
+            parts.append(
+                _samples_part(
+                    part,
+                    rounds=rounds,
+                    sites=sites,
+                    staged=staged,
+                    scoped=actor is not None or site is not None,
+                )
+            )
             if staged and per_slice:
                 touched.update(_stage_flush())
                 _stage_end(drop=False)
@@ -112,8 +121,11 @@ def samples_import(
     return summary, outcomes_table.column("outcome").to_numpy(zero_copy_only=False)
 
 
-def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False) -> pa.Table:
-    """Decide and store (or stage) one slice of a samples batch; returns its (pos, outcome) table."""
+def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False, scoped: bool = False) -> pa.Table:
+    """Decide and store (or stage) one slice of a samples batch; returns its (pos, outcome) table.
+
+    ``scoped``: the writer is an actor (or a device), whose ``sites`` are the ones they may write
+    for; a stored tube of any other site is not theirs to add to (:func:`_foreign_tubes_refused`)."""
     n = raw.num_rows
     rid_ok = validate_resident_ids_arrow(raw.column("id_number"), today=timezone.localdate())
     barcodes = sorted({b for b in raw.column("tube_barcode").to_pylist() if b})
@@ -149,6 +161,8 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False) -> pa.T
         existing_members=members,
         parse_time=parse_time,
     )
+    if scoped:
+        decided = _foreign_tubes_refused(decided, raw, existing, sites)
     if staged:
         _write_samples_staged(decided)
         return decided["outcomes"]
@@ -166,6 +180,56 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False) -> pa.T
     if tube_ids:
         tubes_refresh(tube_ids=tube_ids, members_changed=True)
     return decided["outcomes"]
+
+
+# The outcomes a row gets from its tube (not from its own cells): for a tube that is not the
+# writer's, every one of them becomes ``tube_taken``, which tells nothing of the tube.
+_TUBE_OUTCOMES = ("accepted", "duplicate", "tube_in_other_round", "pool_size_conflict", "tube_over_capacity")
+
+
+def _foreign_tubes_refused(decided: dict[str, pa.Table], raw: pa.Table, existing: pa.Table, sites) -> dict:
+    """Rows naming a stored tube of a site the writer may not write for (another county's, or
+    another site than a device's own; a re-check tube has none) are ``tube_taken``: nothing is
+    added to that tube, and the answer is the same whatever its round, pool size or members."""
+    if existing.num_rows == 0:
+        return decided
+    site_ids = {s for s in existing.column("site_id").to_pylist() if s is not None}
+    mine = set(sites.filter(pk__in=site_ids).values_list("pk", flat=True)) if site_ids else set()
+    foreign = {
+        b
+        for b, s in zip(
+            existing.column("barcode").to_pylist(), existing.column("site_id").to_pylist(), strict=True
+        )
+        if s not in mine
+    }
+    if not foreign:
+        return decided
+    foreign_ids = {
+        i
+        for b, i in zip(
+            existing.column("barcode").to_pylist(), existing.column("tube_id").to_pylist(), strict=True
+        )
+        if b in foreign
+    }
+    barcode_of = raw.column("tube_barcode").to_pylist()
+    outcomes = decided["outcomes"]
+    changed = [
+        "tube_taken" if barcode_of[pos] in foreign and outcome in _TUBE_OUTCOMES else outcome
+        for pos, outcome in zip(
+            outcomes.column("pos").to_pylist(), outcomes.column("outcome").to_pylist(), strict=True
+        )
+    ]
+    accepted, earlier = decided["accepted"], decided["earlier"]
+    keep = pc.invert(pc.is_in(accepted.column("barcode"), value_set=pa.array(sorted(foreign), pa.string())))
+    drop = pa.array(sorted(foreign_ids), pa.int64())
+    return {
+        **decided,
+        "outcomes": outcomes.set_column(
+            outcomes.schema.get_field_index("outcome"), "outcome", pa.array(changed, pa.string())
+        ),
+        "accepted": accepted.filter(keep),
+        "earlier": earlier.filter(pc.invert(pc.is_in(earlier.column("tube_id"), value_set=drop))),
+    }
 
 
 def _rounds_and_sites(rounds, sites) -> dict[str, list[tuple]]:
@@ -206,6 +270,7 @@ _TUBE_SCHEMA = pa.schema(
         ("members", pa.int64()),
         ("first_collected_at", pa.timestamp("us")),
         ("state", pa.string()),
+        ("site_id", pa.int64()),
     ]
 )
 _MEMBER_SCHEMA = pa.schema([("barcode", pa.string()), ("id_type", pa.string()), ("id_number", pa.string())])
@@ -221,7 +286,7 @@ def _existing(barcodes: list[str], *, staged: bool = False) -> tuple[pa.Table, p
     tube, sample, person = Tube._meta.db_table, Sample._meta.db_table, Person._meta.db_table
     if not barcodes or (len(barcodes) > ingest.BIG_BATCH and not Tube.objects.exists()):
         return _tubes_table([]), _EMPTY_MEMBERS
-    columns = "t.barcode, t.id, t.round_id, t.pool_size, t.purpose, t.first_collected_at"
+    columns = "t.barcode, t.id, t.round_id, t.pool_size, t.purpose, t.first_collected_at, t.site_id"
     if len(barcodes) <= ingest.BIG_BATCH:
         with connection.cursor() as cursor:
             marks = ", ".join(["%s"] * len(barcodes))
@@ -267,7 +332,7 @@ def _existing(barcodes: list[str], *, staged: bool = False) -> tuple[pa.Table, p
 
 
 def _tubes_table(rows: list) -> pa.Table:
-    """(barcode, id, round_id, pool_size, purpose, first_collected_at, members, state) rows → Arrow."""
+    """(barcode, id, round_id, pool_size, purpose, first_collected_at, site_id, members, state) rows → Arrow."""
     return pa.Table.from_pylist(
         [
             {
@@ -279,8 +344,9 @@ def _tubes_table(rows: list) -> pa.Table:
                 "members": m,
                 "first_collected_at": naive_utc(f),
                 "state": state,
+                "site_id": site,
             }
-            for b, i, r, p, purpose, f, m, state in rows
+            for b, i, r, p, purpose, f, site, m, state in rows
         ],
         schema=_TUBE_SCHEMA,
     )

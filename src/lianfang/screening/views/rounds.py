@@ -219,7 +219,7 @@ def round_detail(request, code: str):
             "abnormal_pools": sum(1 for p in pools if p["tube"].state == TubeState.ABNORMAL),
             "alerts": selectors.alerts_open(rnd=rnd, actor=actor),
             "may_ack": actor.may("alert.acknowledge"),
-            "may_close": actor.may("round.open") and rnd.is_open,
+            "may_close": actor.may("round.close") and rnd.is_open and all(actor.covers(c) for c in rnd.scope),
             "uploads": _uploads_for(actor),
             "scope": [(c, names.get(c, c)) for c in rnd.scope],
             "area": [(c, names.get(c, c)) for c in area],
