@@ -11,6 +11,7 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.screening.models import Box, Lab, Round, Site, Tube
+from lianfang.screening.services.clock import plausible_time
 from lianfang.screening.services.errors import NotFound, ScreeningError, code_taken, require
 
 
@@ -44,9 +45,17 @@ def box_handover(
     rnd = rounds.filter(code=round_code).first()
     if rnd is None:
         raise NotFound("unknown_round", "轮次不存在", "unknown round")
+    now = timezone.now()
+    handed_over_at = (
+        now
+        if handed_over_at is None
+        else plausible_time(
+            handed_over_at, round_start=rnd.starts_at, now=now, zh="交接时间", en="hand-over time"
+        )
+    )
     box, _ = Box.objects.get_or_create(
         code=box_code,
-        defaults={"round": rnd, "site": box_site, "handed_over_at": handed_over_at or timezone.now()},
+        defaults={"round": rnd, "site": box_site, "handed_over_at": handed_over_at},
     )
     if box.site_id != box_site.id and not sites.filter(pk=box.site_id).exists():
         # Another county's box (or, for a device, another site's): nothing of it is told.

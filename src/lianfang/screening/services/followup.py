@@ -37,6 +37,7 @@ from lianfang.screening.models import (
     TubeState,
 )
 from lianfang.screening.services import ingest
+from lianfang.screening.services.clock import CLOCK_SKEW, plausible_time
 from lianfang.screening.services.errors import ScreeningError, require, require_covers
 from lianfang.screening.services.ingest import _chunks, _rows
 
@@ -337,21 +338,8 @@ def _check_tubes_close(changed: list[tuple]) -> None:
             task.save(update_fields=["status", "check_tube", "sampled_at", "due_sample_at", "due_result_at"])
 
 
-# A sample time given by a device or a person may run this far ahead of the server's clock (the
-# device's clock drifts, a form is filled in within the minute); further ahead it is a mistake.
-SAMPLE_TIME_TOLERANCE = dt.timedelta(minutes=5)
-
-
-def _sample_time(value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
-    """A given sample time (``now`` when none), refused when it lies in the future. A naive time is
-    read in the server's time zone, as the database would have stored it."""
-    if value is None:
-        return now
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_default_timezone())
-    if value > now + SAMPLE_TIME_TOLERANCE:
-        raise ScreeningError("future_time", "采样时间不能晚于当前时间", "the sampling time is in the future")
-    return value
+# Kept for callers of the earlier name: the one definition is the clock's (services.clock).
+SAMPLE_TIME_TOLERANCE = CLOCK_SKEW
 
 
 @transaction.atomic
@@ -360,11 +348,18 @@ def recheck_sample_register(
 ) -> RecheckTask:
     """The emergency team sampled the person alone: register the single tube against the task.
 
-    ``sampled_at`` (now when None) may not lie more than :data:`SAMPLE_TIME_TOLERANCE` ahead.
+    ``sampled_at`` (now when None) may not lie more than :data:`CLOCK_SKEW` ahead, nor before
+    the task's round started.
     """
     require(actor, "recheck.register")
     require_covers(actor, [task.community_id], what_zh="该复核任务", what_en="this re-check task")
-    sampled_at = _sample_time(sampled_at, timezone.now())
+    now = timezone.now()
+    start = Round.objects.filter(pk=task.round_id).values_list("starts_at", flat=True).first()
+    sampled_at = (
+        now
+        if sampled_at is None
+        else plausible_time(sampled_at, round_start=start, now=now, zh="采样时间", en="sampling time")
+    )
     barcode = barcode.strip()
     if not barcode or len(barcode) > 64:
         raise ScreeningError(

@@ -11,10 +11,11 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor
 from lianfang.core.db import analyze_after_bulk, bulk_cache, insert_arrow
 from lianfang.core.summary import ImportSummary
-from lianfang.core.times import parse_time
+from lianfang.core.times import naive_utc, parse_time
 from lianfang.screening import rules
-from lianfang.screening.models import Lab, Result, Tube
+from lianfang.screening.models import Lab, Result, Round, Tube
 from lianfang.screening.services import ingest
+from lianfang.screening.services.clock import latest_plausible
 from lianfang.screening.services.errors import require
 from lianfang.screening.services.followup import tubes_refresh
 from lianfang.screening.services.ingest import Progress, _lock_ingest, _summary_audited, _with_keys
@@ -45,7 +46,8 @@ def results_import(
     with transaction.atomic(), bulk_cache(n):
         _lock_ingest(barcodes)
         labs = Lab.objects.filter(pk=lab.pk) if lab is not None else Lab.objects.all()
-        known = _known_barcodes(barcodes)
+        known_starts = _known_barcodes(barcodes)
+        known = [b for b, _ in known_starts]
         decided = rules.results_decide(
             raw,
             labs=pa.Table.from_pylist(
@@ -55,8 +57,14 @@ def results_import(
             known_fingerprints=pa.table(
                 {"fingerprint": pa.array(_known_fingerprints(barcodes), pa.string())}
             ),
-            known_tubes=pa.table({"barcode": pa.array(known, pa.string())}),
+            known_tubes=pa.table(
+                {
+                    "barcode": pa.array(known, pa.string()),
+                    "round_start": pa.array([naive_utc(s) for _, s in known_starts], pa.timestamp("us")),
+                }
+            ),
             parse_time=parse_time,
+            latest=naive_utc(latest_plausible()),
         )
         if actor is not None and known:
             decided = _foreign_refused(decided, raw, set(known) - _writable(actor, known))
@@ -148,16 +156,18 @@ def _known_fingerprints(barcodes: list[str]) -> list[str]:
     ]
 
 
-def _known_barcodes(barcodes: list[str]) -> list[str]:
+def _known_barcodes(barcodes: list[str]) -> list[tuple[str, object]]:
+    """The registered tubes among ``barcodes``, with when their round started."""
     if not barcodes or not Tube.objects.exists():
         return []
     if len(barcodes) <= ingest.BIG_BATCH:
-        return list(Tube.objects.filter(barcode__in=barcodes).values_list("barcode", flat=True))
+        return list(Tube.objects.filter(barcode__in=barcodes).values_list("barcode", "round__starts_at"))
     return [
-        r[0]
+        (r[0], r[1])
         for r in _with_keys(
             "known_keys",
             barcodes,
-            f"SELECT t.barcode FROM {Tube._meta.db_table} t JOIN known_keys k ON k.k = t.barcode",
+            f"SELECT t.barcode, r.starts_at FROM {Tube._meta.db_table} t JOIN known_keys k ON k.k = t.barcode "
+            f"JOIN {Round._meta.db_table} r ON r.id = t.round_id",
         )
     ]

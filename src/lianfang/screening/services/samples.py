@@ -26,6 +26,7 @@ from lianfang.people.services import persons_create_unregistered
 from lianfang.screening import rules
 from lianfang.screening.models import Round, RoundStatus, Sample, Site, Tube, TubePurpose, TubeState
 from lianfang.screening.services import ingest
+from lianfang.screening.services.clock import latest_plausible
 from lianfang.screening.services.errors import require
 from lianfang.screening.services.followup import tubes_refresh
 from lianfang.screening.services.ingest import (
@@ -132,9 +133,10 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False, scoped:
     site_codes = {s for s in raw.column("site_code").to_pylist() if s}
     round_codes = {c for c in raw.column("round_code").to_pylist() if c}
     decide = rules.samples_decide_small if n <= SMALL_BATCH else rules.samples_decide
+    latest = naive_utc(latest_plausible())
     existing, members = _existing(barcodes, staged=staged)
     known = _rounds_and_sites(
-        rounds.filter(code__in=round_codes).values_list("code", "id", "status", "edition"),
+        rounds.filter(code__in=round_codes).values_list("code", "id", "status", "edition", "starts_at"),
         sites.filter(code__in=site_codes).values_list("code", "id"),
     )
     decided = decide(
@@ -148,8 +150,9 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False, scoped:
                     "round_id": i,
                     "is_open": s == RoundStatus.OPEN,
                     "pool_sizes": [float(n) for n in protocol.edition(e).screening.sample_pool_sizes],
+                    "starts_at": naive_utc(start),
                 }
-                for c, i, s, e in known["round"]
+                for c, i, s, e, start in known["round"]
             ],
             schema=ROUNDS_SCHEMA,
         ),
@@ -160,6 +163,7 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False, scoped:
         existing_tubes=existing,
         existing_members=members,
         parse_time=parse_time,
+        latest=latest,
     )
     if scoped:
         decided = _foreign_tubes_refused(decided, raw, existing, sites)
@@ -234,9 +238,10 @@ def _foreign_tubes_refused(decided: dict[str, pa.Table], raw: pa.Table, existing
 
 def _rounds_and_sites(rounds, sites) -> dict[str, list[tuple]]:
     """The batch's (scoped) rounds and sites in one round trip: {"round": [(code, id, status,
-    edition)], "site": [(code, id, "", "")]}. A device's request is a dozen queries; each one counts."""
+    edition, starts_at)], "site": [(code, id, "", "", None)]}. A device's request is a dozen
+    queries; each one counts."""
     sql, params = [], []
-    for kind, qs, extra in (("round", rounds, ""), ("site", sites, ", '', ''")):
+    for kind, qs, extra in (("round", rounds, ""), ("site", sites, ", '', '', NULL")):
         try:
             q, p = qs.order_by().query.sql_with_params()
         except EmptyResultSet:  # no code of this kind in the batch
@@ -258,6 +263,7 @@ ROUNDS_SCHEMA = pa.schema(
         ("round_id", pa.int64()),
         ("is_open", pa.bool_()),
         ("pool_sizes", pa.list_(pa.float64())),
+        ("starts_at", pa.timestamp("us")),
     ]
 )
 _TUBE_SCHEMA = pa.schema(
