@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -617,7 +618,7 @@ def fill(route: str, w: World) -> list[str]:
         "str:fmt": ["csv"],
     }
     urls = ["/" + route]
-    for param in __import__("re").findall(r"<([^>]+)>", route):
+    for param in re.findall(r"<([^>]+)>", route):
         options = values.get(param)
         assert options, f"no test value for route parameter <{param}> in {route}: add one here"
         urls = [u.replace(f"<{param}>", v) for u in urls for v in options]
