@@ -30,7 +30,8 @@ ROW = st.fixed_dictionaries(
             [
                 "2022-03-28 08:00",
                 "2022-03-28T01:00:00Z",  # after LATEST: future_time
-                "2022-03-28 07:59:59",  # before R3 started
+                "2022-03-28 07:59:59",  # R3 started a second later: within the skew
+                "2022-03-28 07:50",  # before R3 started, beyond the skew
                 "2022-03-28 05:00",  # before every round started
                 "later",
                 "",
@@ -59,16 +60,17 @@ def _naive_utc(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.UTC).replace(tzinfo=None)
 
 
-# R1's edition takes 20-person pools, R3's does not (an edition of early 2022). R1 and R2 started
-# at 06:00 in Quanzhou, R3 at 08:00 (naive UTC, as the services pass them).
+# R1's edition takes 20-person pools, R3's does not (an edition of early 2022). The earliest
+# plausible times (a round's start less the clock skew; naive UTC, as the services pass them):
+# R1 and R2 06:00 in Quanzhou, R3 07:55.
 ROUNDS = pa.table(
     {
         "code": ["R1", "R2", "R3"],
         "round_id": pa.array([1, 2, 3], pa.int64()),
         "is_open": [True, False, True],
         "pool_sizes": pa.array([[1.0, 5.0, 10.0, 20.0]] * 2 + [[1.0, 5.0, 10.0]], pa.list_(pa.float64())),
-        "starts_at": pa.array(
-            [_naive_utc(2022, 3, 27, 22)] * 2 + [_naive_utc(2022, 3, 28, 0)], pa.timestamp("us")
+        "earliest": pa.array(
+            [_naive_utc(2022, 3, 27, 22)] * 2 + [_naive_utc(2022, 3, 27, 23, 55)], pa.timestamp("us")
         ),
     }
 )

@@ -50,9 +50,9 @@ def test_sample_times_in_the_future_or_before_the_round_are_refused(world, path,
     now = timezone.now()
     rows = [
         sample("T1", A, at=_at(now + clock.CLOCK_SKEW + dt.timedelta(minutes=2))),
-        sample("T1", B, at=_at(ROUND_START - dt.timedelta(minutes=1))),
+        sample("T1", B, at=_at(ROUND_START - clock.CLOCK_SKEW - dt.timedelta(minutes=1))),
         sample("T2", A, at=_at(now + dt.timedelta(minutes=3))),  # within the skew
-        sample("T2", B, at=_at(ROUND_START)),
+        sample("T3", B, at=_at(ROUND_START - dt.timedelta(minutes=2))),  # a lagging desk clock
     ]
     summary, outcomes = services.samples_import(table=pa.Table.from_pylist(rows), actor=None)
     assert list(outcomes) == ["future_time", "before_round", "accepted", "accepted"]
@@ -130,7 +130,7 @@ def test_a_recheck_sample_time_before_the_round_is_refused_in_the_form(world):
     task = RecheckTask.objects.get()
     with pytest.raises(services.ScreeningError) as exc:
         services.recheck_sample_register(
-            actor=None, task=task, barcode="C1", sampled_at=ROUND_START - dt.timedelta(minutes=1)
+            actor=None, task=task, barcode="C1", sampled_at=ROUND_START - dt.timedelta(minutes=6)
         )
     assert exc.value.code == "before_round"
     client = logged_in(make_user("jj_worker", Role.COMMUNITY_WORKER, [JINJIANG]))

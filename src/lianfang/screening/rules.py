@@ -102,9 +102,9 @@ def samples_decide(
 
     ``raw``: :func:`text_table` of the batch. ``rid_ok``: per row, is ``id_number`` a valid
     resident ID. ``rounds``: code, round_id, is_open, pool_sizes (the sizes its protocol edition
-    accepts, as a list of doubles), starts_at (naive UTC). ``latest``: the latest plausible
-    sampling time (naive UTC: the server's clock and its skew); later is ``future_time``, earlier
-    than the round's start ``before_round``. ``sites``: code, site_id. ``existing_tubes``:
+    accepts, as a list of doubles), earliest (naive UTC: the round's start less the clock skew;
+    earlier is ``before_round``). ``latest``: the latest plausible sampling time (naive UTC: the
+    server's clock and its skew); later is ``future_time``. ``sites``: code, site_id. ``existing_tubes``:
     barcode, tube_id, round_id, pool_size, screening (bool), members, first_collected_at.
     ``existing_members``: barcode, id_type, id_number.
 
@@ -152,7 +152,7 @@ def samples_decide(
                        OR NOT list_contains(rd.pool_sizes, TRY_CAST(r.pool_size AS DOUBLE)) THEN 'bad_pool_size'
                      WHEN t.ts IS NULL THEN 'bad_time'
                      WHEN t.ts > $latest THEN 'future_time'
-                     WHEN t.ts < rd.starts_at THEN 'before_round'
+                     WHEN t.ts < rd.earliest THEN 'before_round'
                    END AS reason
             FROM raw r
             LEFT JOIN aliases a ON a.raw = lower(coalesce(r.id_type, ''))
@@ -248,8 +248,8 @@ def results_decide(
     """Decide every row of a results batch.
 
     ``labs``: code, lab_id. ``known_fingerprints``: fingerprint (of stored result rows).
-    ``known_tubes``: barcode, round_start (registered tubes among the batch's barcodes, and when
-    their round started: an earlier report is ``before_round``). ``latest``: the latest plausible
+    ``known_tubes``: barcode, earliest (registered tubes among the batch's barcodes, and the
+    earliest plausible time of their round, its start less the skew: earlier is ``before_round``). ``latest``: the latest plausible
     report time (naive UTC); later is ``future_time``.
 
     Returns ``outcomes`` (pos, outcome) and ``new`` (pos, barcode, lab_id, result, ct_orf1ab,
@@ -282,7 +282,7 @@ def results_decide(
                      WHEN a.norm IS NULL THEN 'bad_result'
                      WHEN t.ts IS NULL THEN 'bad_time'
                      WHEN t.ts > $latest THEN 'future_time'
-                     WHEN t.ts < k.round_start THEN 'before_round'
+                     WHEN t.ts < k.earliest THEN 'before_round'
                      WHEN {bad_ct} THEN 'bad_ct'
                    END AS reason
             FROM raw r
@@ -392,7 +392,7 @@ def samples_decide_small(
 ) -> dict[str, pa.Table]:
     """:func:`samples_decide` for small batches: same arguments, same results, no DuckDB."""
     round_of = {
-        r["code"]: (r["round_id"], r["is_open"], set(r["pool_sizes"]), r["starts_at"])
+        r["code"]: (r["round_id"], r["is_open"], set(r["pool_sizes"]), r["earliest"])
         for r in rounds.to_pylist()
     }
     site_of = {s["code"]: s["site_id"] for s in sites.to_pylist()}

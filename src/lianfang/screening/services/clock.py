@@ -1,7 +1,8 @@
 """Which given times are plausible: samples, results, scans and hand-overs.
 
 A time a device, a lab or a person gives may not lie ahead of the server's clock by more than
-:data:`CLOCK_SKEW`, nor before its round started. The skew is an operational tolerance — the
+:data:`CLOCK_SKEW`, nor before its round started (by more than the same skew: a desk whose clock
+lags a minute scans at the round's first minute, and device times are whole seconds). The skew is an operational tolerance — the
 drift of a sampling desk's or a lab system's clock, a form filled in within the minute — not an
 epidemiological rule, so it is not a value of the protocol edition (which only says what the
 rules of screening are); it is defined here, once, for every path (API, files, forms).
@@ -24,6 +25,11 @@ def latest_plausible(now: dt.datetime | None = None) -> dt.datetime:
     return (now or timezone.now()) + CLOCK_SKEW
 
 
+def earliest_plausible(round_start: dt.datetime) -> dt.datetime:
+    """The earliest time a record of a round may carry: its start less :data:`CLOCK_SKEW`."""
+    return round_start - CLOCK_SKEW
+
+
 def plausible_time(
     value: dt.datetime, *, round_start: dt.datetime | None, now: dt.datetime, zh: str, en: str
 ) -> dt.datetime:
@@ -33,6 +39,6 @@ def plausible_time(
         value = timezone.make_aware(value, timezone.get_default_timezone())
     if value > latest_plausible(now):
         raise ScreeningError("future_time", f"{zh}不能晚于当前时间", f"the {en} is in the future")
-    if round_start is not None and value < round_start:
+    if round_start is not None and value < earliest_plausible(round_start):
         raise ScreeningError("before_round", f"{zh}早于轮次开始时间", f"the {en} is before the round started")
     return value

@@ -15,7 +15,7 @@ from lianfang.core.times import naive_utc, parse_time
 from lianfang.screening import rules
 from lianfang.screening.models import Lab, Result, Round, Tube
 from lianfang.screening.services import ingest
-from lianfang.screening.services.clock import latest_plausible
+from lianfang.screening.services.clock import earliest_plausible, latest_plausible
 from lianfang.screening.services.errors import require
 from lianfang.screening.services.followup import tubes_refresh
 from lianfang.screening.services.ingest import Progress, _lock_ingest, _summary_audited, _with_keys
@@ -60,7 +60,9 @@ def results_import(
             known_tubes=pa.table(
                 {
                     "barcode": pa.array(known, pa.string()),
-                    "round_start": pa.array([naive_utc(s) for _, s in known_starts], pa.timestamp("us")),
+                    "earliest": pa.array(
+                        [naive_utc(earliest_plausible(s)) for _, s in known_starts], pa.timestamp("us")
+                    ),
                 }
             ),
             parse_time=parse_time,

@@ -26,7 +26,7 @@ from lianfang.people.services import persons_create_unregistered
 from lianfang.screening import rules
 from lianfang.screening.models import Round, RoundStatus, Sample, Site, Tube, TubePurpose, TubeState
 from lianfang.screening.services import ingest
-from lianfang.screening.services.clock import latest_plausible
+from lianfang.screening.services.clock import earliest_plausible, latest_plausible
 from lianfang.screening.services.errors import require
 from lianfang.screening.services.followup import tubes_refresh
 from lianfang.screening.services.ingest import (
@@ -150,7 +150,7 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False, scoped:
                     "round_id": i,
                     "is_open": s == RoundStatus.OPEN,
                     "pool_sizes": [float(n) for n in protocol.edition(e).screening.sample_pool_sizes],
-                    "starts_at": naive_utc(start),
+                    "earliest": naive_utc(earliest_plausible(start)),
                 }
                 for c, i, s, e, start in known["round"]
             ],
@@ -263,7 +263,7 @@ ROUNDS_SCHEMA = pa.schema(
         ("round_id", pa.int64()),
         ("is_open", pa.bool_()),
         ("pool_sizes", pa.list_(pa.float64())),
-        ("starts_at", pa.timestamp("us")),
+        ("earliest", pa.timestamp("us")),
     ]
 )
 _TUBE_SCHEMA = pa.schema(
