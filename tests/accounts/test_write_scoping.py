@@ -236,6 +236,10 @@ def _samples_rows(w: World, *, site: str = "JJ-S1", member: str = OWN_ID) -> lis
     ]
 
 
+def _held_rows(w: World) -> list[dict]:
+    return [{**_result_rows(w)[0], "tube_barcode": "NOT-YET-1", "result": "positive"}]
+
+
 def _result_rows(w: World) -> list[dict]:
     return [
         {"tube_barcode": "LC-T2", "lab_code": "LC-L", "result": "negative", "reported_at": w.objects["at"]}
@@ -456,7 +460,12 @@ API_CASES: dict[tuple[str, str], Case] = {
         ),
     ),
     ("/api/v1/screening/results", "post"): Case(
-        attacks=(lambda w: _expect(w.api("attacker", "/screening/results", {"rows": _result_rows(w)}), 200),),
+        attacks=(
+            lambda w: _expect(w.api("attacker", "/screening/results", {"rows": _result_rows(w)}), 200),
+            # A result held for a barcode nobody registered yet would land on whichever county's
+            # tube takes it later.
+            lambda w: _expect(w.api("attacker", "/screening/results", {"rows": _held_rows(w)}), 200),
+        ),
         control=lambda w: _expect(w.api("owner", "/screening/results", {"rows": _result_rows(w)}), 200),
     ),
     ("/api/v1/screening/tasks/{task_id}/sample", "post"): Case(
@@ -509,8 +518,11 @@ IMPORT_CASES: dict[str, Case] = {
         control=lambda w: _import(w, "owner", "samples", _samples_rows(w, site="LC-S1")),
     ),
     "results": Case(
-        attacks=(lambda w: _import(w, "attacker", "results", _result_rows(w)),),
-        control=lambda w: _import(w, "owner", "results", _result_rows(w)),
+        attacks=(
+            lambda w: _import(w, "attacker", "results", _result_rows(w)),
+            lambda w: _import(w, "attacker", "results", _held_rows(w)),
+        ),
+        control=lambda w: _import(w, "owner", "results", _held_rows(w)),
     ),
     # The division tree is the server's alone: every actor is refused, the control runs as the server.
     "divisions": Case(
@@ -747,6 +759,9 @@ def test_another_countys_codes_answer_taken_and_nothing_more(world):
     assert list(outcomes) == ["tube_taken"] * 3
     r = world.api("attacker", "/screening/results", {"rows": _result_rows(world) * 2})
     assert [row["outcome"] for row in r.json()["rows"]] == ["tube_out_of_jurisdiction"] * 2
+    # A barcode not registered yet answers the same: not there and not yours look alike.
+    r = world.api("attacker", "/screening/results", {"rows": _held_rows(world)})
+    assert [row["outcome"] for row in r.json()["rows"]] == ["tube_out_of_jurisdiction"]
     with pytest.raises(services.OutsideJurisdiction):
         services.round_close(
             actor=attacker, rnd=services.round_open(actor=None, code="CITY-R", name="", scope=[CITY])

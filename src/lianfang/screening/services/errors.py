@@ -53,15 +53,26 @@ def require_covers(actor: Actor | None, division_codes, *, what_zh: str, what_en
         )
 
 
+def _cities() -> list[str]:
+    from lianfang.geo.models import Division, Level
+
+    return list(Division.objects.filter(level=Level.CITY).values_list("code", flat=True))
+
+
+def city_wide(actor: Actor | None) -> bool:
+    """Do the actor's jurisdictions cover every city of the division tree (None: the server)?"""
+    if actor is None:
+        return True
+    cities = _cities()
+    return bool(cities) and all(actor.covers(c) for c in cities)
+
+
 def require_city_wide(actor: Actor | None, *, what_zh: str, what_en: str) -> None:
     """City-wide reference data (the labs) is written only by actors whose jurisdictions cover
     every city of the division tree (as the protocol edition's switch)."""
     if actor is None:
         return
-    from lianfang.geo.models import Division, Level
-
-    cities = list(Division.objects.filter(level=Level.CITY).values_list("code", flat=True))
-    require_covers(actor, cities, what_zh=what_zh, what_en=what_en)
+    require_covers(actor, _cities(), what_zh=what_zh, what_en=what_en)
 
 
 def code_taken(kind_zh: str, kind_en: str, code: str) -> ScreeningError:

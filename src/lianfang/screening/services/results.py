@@ -16,7 +16,7 @@ from lianfang.screening import rules
 from lianfang.screening.models import Lab, Result, Round, Tube
 from lianfang.screening.services import ingest
 from lianfang.screening.services.clock import earliest_plausible, latest_plausible
-from lianfang.screening.services.errors import require
+from lianfang.screening.services.errors import city_wide, require
 from lianfang.screening.services.followup import tubes_refresh
 from lianfang.screening.services.ingest import Progress, _lock_ingest, _summary_audited, _with_keys
 
@@ -35,7 +35,10 @@ def results_import(
     ``lab``: a lab device may only post its own results; any other lab code is ``unknown_lab``.
     A row for a registered tube outside the actor's jurisdiction (its site's, or for a re-check
     tube its task's) is ``tube_out_of_jurisdiction``: another county's tube takes no result from
-    this actor, and its stored results are not told (no ``duplicate`` either).
+    this actor, and its stored results are not told (no ``duplicate`` either). A result for a tube
+    not registered yet is held only from the server, a lab's device or a city-wide actor: a held
+    result lands on whichever tube takes the barcode later, in any county. From anyone else it is
+    ``tube_out_of_jurisdiction`` too (not there and not yours answer alike).
     """
     require(actor, "results.import")
     raw = rules.text_table(table, rules.RESULT_COLUMNS)
@@ -70,6 +73,8 @@ def results_import(
         )
         if actor is not None and known:
             decided = _foreign_refused(decided, raw, set(known) - _writable(actor, known))
+        if actor is not None and lab is None and not city_wide(actor):
+            decided = _foreign_refused(decided, raw, set(barcodes) - set(known), ("held", "duplicate"))
         new = decided["new"]
         if new.num_rows:
             insert_arrow(
@@ -118,15 +123,17 @@ def _writable(actor: Actor, barcodes: list[str]) -> set[str]:
     return found
 
 
-def _foreign_refused(decided: dict[str, pa.Table], raw: pa.Table, foreign: set[str]) -> dict:
+def _foreign_refused(
+    decided: dict[str, pa.Table], raw: pa.Table, foreign: set[str], kinds=("accepted", "duplicate")
+) -> dict:
+    """Rows of ``foreign`` barcodes whose outcome is one of ``kinds`` become
+    ``tube_out_of_jurisdiction``, and nothing of them is stored."""
     if not foreign:
         return decided
     barcode_of = raw.column("tube_barcode").to_pylist()
     outcomes = decided["outcomes"]
     changed = [
-        "tube_out_of_jurisdiction"
-        if barcode_of[pos] in foreign and outcome in ("accepted", "duplicate")
-        else outcome
+        "tube_out_of_jurisdiction" if barcode_of[pos] in foreign and outcome in kinds else outcome
         for pos, outcome in zip(
             outcomes.column("pos").to_pylist(), outcomes.column("outcome").to_pylist(), strict=True
         )
