@@ -766,3 +766,21 @@ def test_another_countys_codes_answer_taken_and_nothing_more(world):
         services.round_close(
             actor=attacker, rnd=services.round_open(actor=None, code="CITY-R", name="", scope=[CITY])
         )
+
+
+def test_a_device_adds_only_to_its_own_sites_tubes(world):
+    """Within the county too: a desk's token writes for its site; the county's office for all of them."""
+    services.sites_import(
+        table=pa.Table.from_pylist(
+            [{"site_code": "JJ-S2", "name": "晋江二号点", "community_code": JJ_COMMUNITY}]
+        ),
+        actor=None,
+    )
+    row = {**_samples_rows(world)[0], "tube_barcode": "JJ-T2", "site_code": "JJ-S2"}
+    assert services.samples_import(table=pa.Table.from_pylist([row]), actor=None)[0].accepted == 1
+    scan = {**_tube_head(world), "tube_barcode": "JJ-T2", "site_code": "", "id_number": OWN2_ID}
+    scan["collected_at"] = world.objects["at"]
+    r = world.api("attacker", "/screening/scans", scan, device=True)
+    assert [row["outcome"] for row in r.json()["rows"]] == ["tube_taken"]
+    r = world.api("attacker", "/screening/scans", {**scan, "site_code": "JJ-S2"})
+    assert [row["outcome"] for row in r.json()["rows"]] == ["accepted"]

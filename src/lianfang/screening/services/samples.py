@@ -166,7 +166,9 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False, scoped:
         latest=latest,
     )
     if scoped:
-        decided = _foreign_tubes_refused(decided, raw, existing, sites)
+        decided = _foreign_tubes_refused(
+            decided, raw, existing, sites, known_sites={i for _, i, *_ in known["site"]}
+        )
     if staged:
         _write_samples_staged(decided)
         return decided["outcomes"]
@@ -191,14 +193,20 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False, scoped:
 _TUBE_OUTCOMES = ("accepted", "duplicate", "tube_in_other_round", "pool_size_conflict", "tube_over_capacity")
 
 
-def _foreign_tubes_refused(decided: dict[str, pa.Table], raw: pa.Table, existing: pa.Table, sites) -> dict:
+def _foreign_tubes_refused(
+    decided: dict[str, pa.Table], raw: pa.Table, existing: pa.Table, sites, *, known_sites: set[int]
+) -> dict:
     """Rows naming a stored tube of a site the writer may not write for (another county's, or
     another site than a device's own; a re-check tube has none) are ``tube_taken``: nothing is
-    added to that tube, and the answer is the same whatever its round, pool size or members."""
+    added to that tube, and the answer is the same whatever its round, pool size or members.
+    ``known_sites``: the batch's own sites, already scoped (a device's next scan into its tube
+    costs no query)."""
     if existing.num_rows == 0:
         return decided
-    site_ids = {s for s in existing.column("site_id").to_pylist() if s is not None}
-    mine = set(sites.filter(pk__in=site_ids).values_list("pk", flat=True)) if site_ids else set()
+    site_ids = {s for s in existing.column("site_id").to_pylist() if s is not None} - known_sites
+    mine = set(known_sites)
+    if site_ids:
+        mine |= set(sites.filter(pk__in=site_ids).values_list("pk", flat=True))
     foreign = {
         b
         for b, s in zip(
