@@ -13,6 +13,7 @@ from lianfang.accounts.services import token_issue
 from lianfang.api.api import api
 from lianfang.imports.models import ImportJob
 from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, logged_in, make_person, rid
+from tests.screening.helpers import ROUND_START
 
 OTHER_NAME = "鲤城独有人"
 OTHER_ID = rid("350502", "19750505", "555")
@@ -75,7 +76,7 @@ def world(db, county_user, city_user):
     from lianfang.screening import services
     from lianfang.screening.models import PoolAlert, RecheckTask, Site
 
-    services.round_open(actor=None, code="LC-R1", name="鲤城轮次", scope=[LC_COUNTY])
+    services.round_open(actor=None, code="LC-R1", name="鲤城轮次", scope=[LC_COUNTY], starts_at=ROUND_START)
     Site.objects.create(
         code="LC-S1", name="鲤城点", community_id=LC_COMMUNITY, town_code=LC_TOWN, county_code=LC_COUNTY
     )

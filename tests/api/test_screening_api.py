@@ -15,12 +15,13 @@ from lianfang.accounts.roles import Role
 from lianfang.screening import services
 from lianfang.screening.models import Lab, RecheckTask, Result, Sample, Site, Tube
 from tests.conftest import JINJIANG, JJ_COMMUNITY, LC_COMMUNITY, actor, make_person, make_user, rid
+from tests.screening.helpers import ROUND_START
 
 T = "2022-03-28 08:00"
 
 
 def _setup():
-    services.round_open(actor=None, code="R1", name="第一轮", scope=[JINJIANG], starts_at=None)
+    services.round_open(actor=None, code="R1", name="第一轮", scope=[JINJIANG], starts_at=ROUND_START)
     site = Site.objects.create(
         code="S1", name="一号点", community_id=JJ_COMMUNITY, town_code=JJ_COMMUNITY[:9], county_code=JINJIANG
     )

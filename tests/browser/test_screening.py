@@ -84,6 +84,9 @@ def test_round_from_form_to_untested_export_and_recheck(live_server, page, artif
     page.fill("#code", "B-R1")
     page.fill("#name", "晋江浏览器测试轮")
     page.check("input[name=scope][value='350582']")
+    # Started before the samples fed below (a sample before its round's start is before_round).
+    started = timezone.localtime(timezone.now() - dt.timedelta(hours=6))
+    page.fill("#starts_at", started.strftime("%Y-%m-%dT%H:%M"))
     page.click("#open-round button[type=submit]")
     page.wait_for_url(f"{base}/rounds/B-R1/")
     assert page.inner_text("#stat-expected") == "10"

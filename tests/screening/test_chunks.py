@@ -10,6 +10,7 @@ from lianfang.screening import services
 from lianfang.screening.models import Sample, Site
 from lianfang.screening.services import samples
 from tests.conftest import JJ_COMMUNITY, rid
+from tests.screening.helpers import ROUND_START
 
 IDS = [rid("350582", "19850101", f"{i:03d}") for i in range(8)]
 
@@ -58,7 +59,7 @@ def _run(monkeypatch, chunk: int, staged: bool = False):
 
 @pytest.mark.django_db
 def test_slices_decide_like_the_whole_file(monkeypatch):
-    services.round_open(actor=None, code="RC", name="c", scope=[JJ_COMMUNITY[:6]])
+    services.round_open(actor=None, code="RC", name="c", scope=[JJ_COMMUNITY[:6]], starts_at=ROUND_START)
     Site.objects.create(
         code="SC",
         name="c",

@@ -105,7 +105,8 @@ def test_killed_samples_import_then_rerun(tmp_path):
     started = time.monotonic()
     run(["import", "sites", str(tmp_path / "sites.csv")], env)
     startup = time.monotonic() - started  # a command's fixed cost: interpreter, Django, a tiny import
-    run(["round", "open", "R1", "--scope", "350582"], env)
+    # The round started before the file's first sample (a later start makes them before_round).
+    run(["round", "open", "R1", "--scope", "350582", "--start", "2022-03-28 06:00"], env)
 
     proc = subprocess.Popen(
         [*lianfang(), "import", "samples", str(big), "--json"],

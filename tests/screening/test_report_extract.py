@@ -10,6 +10,7 @@ from lianfang.core import db
 from lianfang.screening import report, services
 from lianfang.screening.models import Round, Site
 from tests.conftest import JJ_COMMUNITY, make_person, rid
+from tests.screening.helpers import ROUND_START
 
 
 def test_adbc_and_cursor_paths_read_the_same_round(transactional_db, monkeypatch):
@@ -19,7 +20,7 @@ def test_adbc_and_cursor_paths_read_the_same_round(transactional_db, monkeypatch
     ids = [rid("350582", "20210101", f"{i:03d}") for i in range(3)]
     for i in ids:
         make_person(id_number=i)
-    services.round_open(actor=None, code="RA", name="a", scope=[JJ_COMMUNITY[:6]])
+    services.round_open(actor=None, code="RA", name="a", scope=[JJ_COMMUNITY[:6]], starts_at=ROUND_START)
     Site.objects.create(
         code="SA",
         name="a",

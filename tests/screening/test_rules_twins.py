@@ -27,7 +27,15 @@ ROW = st.fixed_dictionaries(
         "name": st.sampled_from(["", "张三"]),
         "site_code": st.sampled_from(["S1", "S1", "S2", "S9", ""]),
         "collected_at": st.sampled_from(
-            ["2022-03-28 08:00", "2022-03-28T01:00:00Z", "2022-03-28 07:59:59", "later", ""]
+            [
+                "2022-03-28 08:00",
+                "2022-03-28T01:00:00Z",  # after LATEST: future_time
+                "2022-03-28 07:59:59",  # R3 started a second later: within the skew
+                "2022-03-28 07:50",  # before R3 started, beyond the skew
+                "2022-03-28 05:00",  # before every round started
+                "later",
+                "",
+            ]
         ),
         "box_code": st.sampled_from(["", "B1"]),
     }
@@ -46,15 +54,28 @@ VALID = st.fixed_dictionaries(
         "box_code": st.just(""),
     }
 )
-# R1's edition takes 20-person pools, R3's does not (an edition of early 2022).
+
+
+def _naive_utc(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC).replace(tzinfo=None)
+
+
+# R1's edition takes 20-person pools, R3's does not (an edition of early 2022). The earliest
+# plausible times (a round's start less the clock skew; naive UTC, as the services pass them):
+# R1 and R2 06:00 in Quanzhou, R3 07:55.
 ROUNDS = pa.table(
     {
         "code": ["R1", "R2", "R3"],
         "round_id": pa.array([1, 2, 3], pa.int64()),
         "is_open": [True, False, True],
         "pool_sizes": pa.array([[1.0, 5.0, 10.0, 20.0]] * 2 + [[1.0, 5.0, 10.0]], pa.list_(pa.float64())),
+        "earliest": pa.array(
+            [_naive_utc(2022, 3, 27, 22)] * 2 + [_naive_utc(2022, 3, 27, 23, 55)], pa.timestamp("us")
+        ),
     }
 )
+# The latest plausible time (the server's clock and its skew): 08:30 in Quanzhou.
+LATEST = _naive_utc(2022, 3, 28, 0, 30)
 SITES = pa.table({"code": ["S1", "S2"], "site_id": pa.array([10, 20], pa.int64())})
 STORED = st.lists(
     st.tuples(
@@ -120,6 +141,7 @@ def test_small_batch_loop_decides_exactly_like_duckdb(rows, stored):
         "existing_tubes": existing,
         "existing_members": members,
         "parse_time": parse_time,
+        "latest": LATEST,
     }
     big = rules.samples_decide(raw, **kwargs)
     small = rules.samples_decide_small(raw, **kwargs)

@@ -11,7 +11,15 @@ from lianfang.people.models import Person
 from lianfang.screening import services
 from lianfang.screening.models import Round, Sample, Tube
 from tests.conftest import JJ_COMMUNITY, make_person, rid
-from tests.screening.helpers import SAMPLE_HEADER, Importer, read_csv, sample, setup_world, write_csv
+from tests.screening.helpers import (
+    ROUND_START,
+    SAMPLE_HEADER,
+    Importer,
+    read_csv,
+    sample,
+    setup_world,
+    write_csv,
+)
 
 A = rid("350582", "19800101", "011")
 B = rid("350582", "19811111", "022")
@@ -69,8 +77,8 @@ def prepared(db, tmp_path):
     setup_world(tmp_path)
     make_person(id_number=A, name="陈建国", phone="13805951234")
     make_person(id_number=B, name="林美玲")
-    services.round_open(actor=None, code="R2", name="第二轮", scope=["350582"])
-    r0 = services.round_open(actor=None, code="R0", name="已结束", scope=["350582"])
+    services.round_open(actor=None, code="R2", name="第二轮", scope=["350582"], starts_at=ROUND_START)
+    r0 = services.round_open(actor=None, code="R0", name="已结束", scope=["350582"], starts_at=ROUND_START)
     services.round_close(actor=None, rnd=r0)
     s, _ = Importer(tmp_path)("samples", [sample("OTHER01", A, rnd="R2")], header=SAMPLE_HEADER)
     assert s.accepted == 1

@@ -14,7 +14,16 @@ from lianfang.screening.models import PoolAlert, PositiveFinding, RecheckTask, R
 from lianfang.screening.report import round_report_compute
 from lianfang.screening.services import ingest, samples
 from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, make_person, rid
-from tests.screening.helpers import SHANGHAI, Importer, read_csv, report_files, result, sample, setup_world
+from tests.screening.helpers import (
+    ROUND_START,
+    SHANGHAI,
+    Importer,
+    read_csv,
+    report_files,
+    result,
+    sample,
+    setup_world,
+)
 
 A = rid("350582", "19800101", "011")
 B = rid("350582", "19811111", "022")
@@ -434,7 +443,7 @@ def test_resample_is_due_again_when_the_negative_tube_is_rerun_positive(w, order
 def test_a_negative_in_another_round_spares_no_resample(w):
     """A was negative in round R1; A's tube in round R2 is invalid, both results in one batch:
     the re-sample in R2 is due (FORMATS: a negative tube of the same round spares it)."""
-    services.round_open(actor=None, code="R2", name="第二轮", scope=["350582"], starts_at=None)
+    services.round_open(actor=None, code="R2", name="第二轮", scope=["350582"], starts_at=ROUND_START)
     w.imp("samples", [sample("T60", A), sample("T61", A, rnd="R2", site="S02")])
     w.imp("results", [result("T60", "negative"), result("T61", "invalid")])
     task = w.task("T61", A)
@@ -450,7 +459,7 @@ def test_an_earlier_single_tube_rerun_positive_still_escalates_the_task():
 
     from lianfang.screening.models import Lab, Site
 
-    services.round_open(actor=None, code="RX1", name="x", scope=[JJ_COMMUNITY[:6]])
+    services.round_open(actor=None, code="RX1", name="x", scope=[JJ_COMMUNITY[:6]], starts_at=ROUND_START)
     Site.objects.create(
         code="SX",
         name="x",

@@ -366,7 +366,12 @@ def test_close_round_refused_for_roles_that_do_not_command(world, county_user):
     sampler = make_user("jj_sampler", "sampler", ["350582"])
     assert logged_in(sampler).post("/rounds/R1/close/").status_code == 403
     assert Round.objects.get(code="R1").is_open
-    response = logged_in(county_user).post("/rounds/R1/close/")
+    # R1 spans Jinjiang and Licheng: a Jinjiang office may not close it for Licheng too.
+    assert logged_in(county_user).post("/rounds/R1/close/").status_code == 403
+    assert Round.objects.get(code="R1").is_open
+    assert 'action="/rounds/R1/close/"' not in page(logged_in(county_user), "/rounds/R1/")
+    city = make_user("city_cmd", "commander", ["3505"])
+    response = logged_in(city).post("/rounds/R1/close/")
     assert response.status_code == 302 and not Round.objects.get(code="R1").is_open
 
 
@@ -532,10 +537,14 @@ def test_sites_and_labs_pages_and_uploads(db, county_user, django_capture_on_com
     assert job.status == "done" and job.summary["accepted"] == 1 and job.summary["rejected"] == 1
     assert list(Site.objects.values_list("code", flat=True)) == ["JJ-S9"]  # Licheng is not theirs
     assert "晋江九号" in page(client, "/screening/sites/")
+    # The labs are the city's: a county office neither sees the upload nor may post one.
+    labs_csv = "lab_code,name,daily_capacity\nLAB9,九号实验室,20000\n"
+    assert 'id="reference-upload"' not in page(client, "/screening/labs/")
+    assert _upload(client, "/screening/labs/", "labs.csv", labs_csv).status_code == 403
+    assert not ImportJob.objects.filter(kind="labs").exists()
+    client = logged_in(make_user("city_off", "command_office", ["3505"]))
     with django_capture_on_commit_callbacks(execute=True):
-        _upload(
-            client, "/screening/labs/", "labs.csv", "lab_code,name,daily_capacity\nLAB9,九号实验室,20000\n"
-        )
+        _upload(client, "/screening/labs/", "labs.csv", labs_csv)
     assert ImportJob.objects.get(kind="labs").status == "done"
     assert "九号实验室" in page(client, "/screening/labs/")
     assert _upload(client, "/screening/labs/", "labs.doc", "x").status_code == 400

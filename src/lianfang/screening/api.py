@@ -238,7 +238,11 @@ def _samples(actor: Actor, rows: list[dict]) -> dict:
     )
     with _refusals():
         summary, outcomes = services.samples_import(
-            table=table, actor=actor, source="api", site=device.site if device and device.site else None
+            table=table,
+            actor=actor,
+            source="api",
+            site=device.site if device and device.site else None,
+            live=True,
         )
     return _batch_out(summary, outcomes)
 
@@ -326,7 +330,9 @@ def results_upload(request, body: ResultsIn):
         {c: pa.array(["" if r.get(c) is None else str(r[c]) for r in rows], pa.string()) for c in columns}
     )
     with _refusals():
-        summary, outcomes = services.results_import(table=table, actor=actor, source="api", lab=lab)
+        summary, outcomes = services.results_import(
+            table=table, actor=actor, source="api", lab=lab, live=True
+        )
     return _batch_out(summary, outcomes)
 
 

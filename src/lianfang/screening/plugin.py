@@ -65,6 +65,19 @@ PLUGIN = Plugin(
             "日检测能力须为 0 至 2147483647 的整数",
             "daily capacity must be a whole number from 0 to 2,147,483,647",
         ),
+        # A code held by an object the writer may not change (another county's): nothing of it is told.
+        "code_taken": ("编号已被占用，请换一个", "the code is taken: use another"),
+        "tube_taken": ("该管码已被占用，请换一管", "this tube barcode is taken: use another tube"),
+        # Also a tube not registered yet, from an actor who may not hold results for any tube.
+        "tube_out_of_jurisdiction": (
+            "该管不在您的辖区内（或尚未登记）",
+            "the tube is outside your jurisdiction (or not registered yet)",
+        ),
+        "future_time": (
+            "时间晚于当前时间（超出允许的时钟误差）",
+            "the time is in the future (beyond the allowed clock skew)",
+        ),
+        "before_round": ("时间早于轮次开始时间", "the time is before the round started"),
     },
     cli="lianfang.screening.cli.register",
     urls="lianfang.screening.urls",

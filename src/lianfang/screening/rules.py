@@ -96,12 +96,15 @@ def samples_decide(
     existing_tubes: pa.Table,
     existing_members: pa.Table,
     parse_time,
+    latest: dt.datetime,
 ) -> dict[str, pa.Table]:
     """Decide every row of a samples batch.
 
     ``raw``: :func:`text_table` of the batch. ``rid_ok``: per row, is ``id_number`` a valid
     resident ID. ``rounds``: code, round_id, is_open, pool_sizes (the sizes its protocol edition
-    accepts, as a list of doubles). ``sites``: code, site_id. ``existing_tubes``:
+    accepts, as a list of doubles), earliest (naive UTC: the round's start less the clock skew;
+    earlier is ``before_round``). ``latest``: the latest plausible sampling time (naive UTC: the
+    server's clock and its skew); later is ``future_time``. ``sites``: code, site_id. ``existing_tubes``:
     barcode, tube_id, round_id, pool_size, screening (bool), members, first_collected_at.
     ``existing_members``: barcode, id_type, id_number.
 
@@ -129,7 +132,8 @@ def samples_decide(
         con.register("etubes", existing_tubes)
         con.register("emembers", existing_members)
         con.register("times", times_table(con, "raw", "collected_at", parse_time))
-        con.execute(f"""
+        con.execute(
+            f"""
             CREATE TEMP TABLE v AS
             SELECT r.pos, r.tube_barcode AS barcode, upper(r.id_number) AS id_number, a.norm AS id_type,
                    coalesce(r.name, '') AS name, coalesce(r.box_code, '') AS box_code,
@@ -147,13 +151,17 @@ def samples_decide(
                      WHEN TRY_CAST(r.pool_size AS DOUBLE) IS NULL
                        OR NOT list_contains(rd.pool_sizes, TRY_CAST(r.pool_size AS DOUBLE)) THEN 'bad_pool_size'
                      WHEN t.ts IS NULL THEN 'bad_time'
+                     WHEN t.ts > $latest THEN 'future_time'
+                     WHEN t.ts < rd.earliest THEN 'before_round'
                    END AS reason
             FROM raw r
             LEFT JOIN aliases a ON a.raw = lower(coalesce(r.id_type, ''))
             LEFT JOIN rounds rd ON rd.code = r.round_code
             LEFT JOIN sites s ON s.code = r.site_code
             LEFT JOIN times t ON t.text = r.collected_at
-        """)
+        """,
+            {"latest": latest},
+        )
         # The tube each barcode stands for: the stored one, or the batch's first valid row.
         con.execute("""
             CREATE TEMP TABLE def AS
@@ -235,11 +243,14 @@ def results_decide(
     known_fingerprints: pa.Table,
     known_tubes: pa.Table,
     parse_time,
+    latest: dt.datetime,
 ) -> dict[str, pa.Table]:
     """Decide every row of a results batch.
 
     ``labs``: code, lab_id. ``known_fingerprints``: fingerprint (of stored result rows).
-    ``known_tubes``: barcode (registered tubes among the batch's barcodes).
+    ``known_tubes``: barcode, earliest (registered tubes among the batch's barcodes, and the
+    earliest plausible time of their round, its start less the skew: earlier is ``before_round``). ``latest``: the latest plausible
+    report time (naive UTC); later is ``future_time``.
 
     Returns ``outcomes`` (pos, outcome) and ``new`` (pos, barcode, lab_id, result, ct_orf1ab,
     ct_n, reported_at, fingerprint) for the rows to store (accepted and held).
@@ -260,7 +271,8 @@ def results_decide(
             f"OR {ct.format(c)} < 0))"
             for c in ("ct_orf1ab", "ct_n")
         )
-        con.sql(f"""
+        con.execute(
+            f"""
             CREATE TEMP TABLE v AS
             SELECT r.pos, r.tube_barcode AS barcode, l.lab_id, l.code AS lab_code, a.norm AS result,
                    {ct.format("ct_orf1ab")} AS ct_orf1ab, {ct.format("ct_n")} AS ct_n, t.ts AS reported_at,
@@ -269,13 +281,18 @@ def results_decide(
                      WHEN l.lab_id IS NULL THEN 'unknown_lab'
                      WHEN a.norm IS NULL THEN 'bad_result'
                      WHEN t.ts IS NULL THEN 'bad_time'
+                     WHEN t.ts > $latest THEN 'future_time'
+                     WHEN t.ts < k.earliest THEN 'before_round'
                      WHEN {bad_ct} THEN 'bad_ct'
                    END AS reason
             FROM raw r
             LEFT JOIN labs l ON l.code = r.lab_code
             LEFT JOIN aliases a ON a.raw = lower(coalesce(r.result, ''))
             LEFT JOIN times t ON t.text = r.reported_at
-        """)
+            LEFT JOIN kt k ON k.barcode = r.tube_barcode
+        """,
+            {"latest": latest},
+        )
         # The identity of a result row once normalised: numbers as numbers, the time as an instant.
         con.execute("""
             CREATE TEMP TABLE f AS
@@ -371,9 +388,13 @@ def samples_decide_small(
     existing_tubes: pa.Table,
     existing_members: pa.Table,
     parse_time,
+    latest: dt.datetime,
 ) -> dict[str, pa.Table]:
     """:func:`samples_decide` for small batches: same arguments, same results, no DuckDB."""
-    round_of = {r["code"]: (r["round_id"], r["is_open"], set(r["pool_sizes"])) for r in rounds.to_pylist()}
+    round_of = {
+        r["code"]: (r["round_id"], r["is_open"], set(r["pool_sizes"]), r["earliest"])
+        for r in rounds.to_pylist()
+    }
     site_of = {s["code"]: s["site_id"] for s in sites.to_pylist()}
     tubes: dict[str, dict] = {}
     for t in existing_tubes.to_pylist():
@@ -414,6 +435,10 @@ def samples_decide_small(
             collected = times[text]
             if collected is None:
                 outcome = "bad_time"
+            elif collected > latest:
+                outcome = "future_time"
+            elif rnd[3] is not None and collected < rnd[3]:
+                outcome = "before_round"
         if not outcome:
             barcode, key = values["tube_barcode"], (id_type, id_number)
             tube = tubes.get(barcode)

@@ -22,5 +22,6 @@ urlpatterns = [
     path("rounds/<str:code>/tasks/", views.task_list, name="round_tasks"),
     path("rounds/<str:code>/tasks/<int:pk>/sample/", views.task_sample, name="round_task_sample"),
     path("screening/sites/", views.sites, name="sites"),
+    path("screening/elsewhere/", views.sampled_elsewhere, name="sampled_elsewhere"),
     path("screening/labs/", views.labs, name="labs"),
 ]

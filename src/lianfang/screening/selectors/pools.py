@@ -7,13 +7,14 @@ import datetime as dt
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from lianfang.accounts.scoping import Actor
+from lianfang.accounts.scoping import Actor, inside_q
 from lianfang.screening.models import (
     OPEN_TASK_STATUSES,
     PoolAlert,
     RecheckTask,
     Result,
     Round,
+    RoundStatus,
     Sample,
     TaskStatus,
     Tube,
@@ -126,8 +127,12 @@ def pool_get(*, rnd: Round, actor: Actor, barcode: str) -> Tube | None:
 def pool_detail(*, tube: Tube, actor: Actor) -> dict:
     """A pool's results, its members the actor may see (with their re-check tasks), and the rest counted.
 
-    All members are shown when the pool's site is in the actor's jurisdiction (the site sampled
-    them); otherwise only the members who live in it.
+    ``members``: (sample, person, task, outside). All members are listed when the pool's site is
+    in the actor's jurisdiction (the site sampled them); otherwise only the members who live in
+    it. A member the actor's site sampled who lives elsewhere is ``outside``: the page shows what
+    the device sent (the ID), never the registry's record of that person nor their task (which
+    is their home's); the home county sees the sample among its residents sampled elsewhere
+    (:func:`sampled_elsewhere`).
     """
     results = list(
         Result.objects.filter(tube_barcode=tube.barcode).select_related("lab").order_by("reported_at", "pk")
@@ -145,11 +150,35 @@ def pool_detail(*, tube: Tube, actor: Actor) -> dict:
     shown, hidden = [], 0
     for sample in samples:
         person = sample.person
-        if site_is_ours or (person.community_id and actor.covers(person.community_id)):
-            shown.append((sample, person, tasks.get(person.pk)))
+        home = bool(person.community_id) and actor.covers(person.community_id)
+        # An unregistered person has no home: the site that sampled them holds all there is.
+        outside = bool(person.community_id) and not home
+        if home or (site_is_ours and not outside):
+            shown.append((sample, person, tasks.get(person.pk), False))
+        elif site_is_ours:
+            shown.append((sample, person, None, True))
         else:
             hidden += 1
     return {"results": results, "members": shown, "hidden": hidden, "tasks": tasks}
+
+
+def sampled_elsewhere(*, actor: Actor, limit: int = 500) -> list[Sample]:
+    """Samples of the open rounds whose person lives in the actor's jurisdiction but was sampled
+    at a site outside it (the flag to a person's home county: a border crossing, or someone
+    else's device scanning a resident's ID). Newest first, at most ``limit``; any open round,
+    visible to the actor or not (the sample is their resident's)."""
+    if not actor.codes:
+        return []
+    residents = inside_q(
+        actor.codes, {6: "person__county_code", 9: "person__town_code", 12: "person__community_id"}
+    )
+    return list(
+        Sample.objects.filter(round__status=RoundStatus.OPEN, tube__site__isnull=False)
+        .filter(residents)
+        .exclude(_site_q(actor, "tube__site__"))
+        .select_related("person__community", "tube__site", "round")
+        .order_by("-collected_at", "-pk")[:limit]
+    )
 
 
 def _overdue_q(now: dt.datetime) -> Q:

@@ -26,7 +26,7 @@ here: a test shrinks them in the module that reads them (:mod:`.ingest`, :mod:`.
 """
 
 from lianfang.screening.services.boxes import box_handover
-from lianfang.screening.services.errors import NotFound, NotPermitted, ScreeningError
+from lianfang.screening.services.errors import NotFound, NotPermitted, OutsideJurisdiction, ScreeningError
 from lianfang.screening.services.followup import (
     SAMPLE_TIME_TOLERANCE,
     alert_acknowledge,
@@ -34,7 +34,7 @@ from lianfang.screening.services.followup import (
     tubes_refresh,
 )
 from lianfang.screening.services.ingest import Progress
-from lianfang.screening.services.reference import device_token_issue, labs_import, sites_import
+from lianfang.screening.services.reference import device_token_issue, labs_import, labs_writable, sites_import
 from lianfang.screening.services.results import results_import
 from lianfang.screening.services.rounds import round_close, round_open
 from lianfang.screening.services.samples import samples_import
@@ -42,6 +42,7 @@ from lianfang.screening.services.samples import samples_import
 __all__ = [
     "NotFound",
     "NotPermitted",
+    "OutsideJurisdiction",
     "Progress",
     "SAMPLE_TIME_TOLERANCE",
     "ScreeningError",
@@ -49,6 +50,7 @@ __all__ = [
     "box_handover",
     "device_token_issue",
     "labs_import",
+    "labs_writable",
     "recheck_sample_register",
     "results_import",
     "round_close",

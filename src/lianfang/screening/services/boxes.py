@@ -11,7 +11,8 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.screening.models import Box, Lab, Round, Site, Tube
-from lianfang.screening.services.errors import NotFound, ScreeningError, require
+from lianfang.screening.services.clock import plausible_time
+from lianfang.screening.services.errors import NotFound, ScreeningError, code_taken, require
 
 
 @transaction.atomic
@@ -44,10 +45,21 @@ def box_handover(
     rnd = rounds.filter(code=round_code).first()
     if rnd is None:
         raise NotFound("unknown_round", "轮次不存在", "unknown round")
+    now = timezone.now()
+    handed_over_at = (
+        now
+        if handed_over_at is None
+        else plausible_time(
+            handed_over_at, round_start=rnd.starts_at, now=now, zh="交接时间", en="hand-over time"
+        )
+    )
     box, _ = Box.objects.get_or_create(
         code=box_code,
-        defaults={"round": rnd, "site": box_site, "handed_over_at": handed_over_at or timezone.now()},
+        defaults={"round": rnd, "site": box_site, "handed_over_at": handed_over_at},
     )
+    if box.site_id != box_site.id and not sites.filter(pk=box.site_id).exists():
+        # Another county's box (or, for a device, another site's): nothing of it is told.
+        raise code_taken("箱码", "the box code", box_code)
     if box.site_id != box_site.id:
         raise ScreeningError(
             "box_of_other_site", "箱码已被其他采样点使用", "the box code belongs to another site"

@@ -37,7 +37,8 @@ from lianfang.screening.models import (
     TubeState,
 )
 from lianfang.screening.services import ingest
-from lianfang.screening.services.errors import ScreeningError, require
+from lianfang.screening.services.clock import CLOCK_SKEW, plausible_time
+from lianfang.screening.services.errors import ScreeningError, require, require_covers
 from lianfang.screening.services.ingest import _chunks, _rows
 
 
@@ -337,21 +338,8 @@ def _check_tubes_close(changed: list[tuple]) -> None:
             task.save(update_fields=["status", "check_tube", "sampled_at", "due_sample_at", "due_result_at"])
 
 
-# A sample time given by a device or a person may run this far ahead of the server's clock (the
-# device's clock drifts, a form is filled in within the minute); further ahead it is a mistake.
-SAMPLE_TIME_TOLERANCE = dt.timedelta(minutes=5)
-
-
-def _sample_time(value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
-    """A given sample time (``now`` when none), refused when it lies in the future. A naive time is
-    read in the server's time zone, as the database would have stored it."""
-    if value is None:
-        return now
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_default_timezone())
-    if value > now + SAMPLE_TIME_TOLERANCE:
-        raise ScreeningError("future_time", "采样时间不能晚于当前时间", "the sampling time is in the future")
-    return value
+# Kept for callers of the earlier name: the one definition is the clock's (services.clock).
+SAMPLE_TIME_TOLERANCE = CLOCK_SKEW
 
 
 @transaction.atomic
@@ -360,10 +348,18 @@ def recheck_sample_register(
 ) -> RecheckTask:
     """The emergency team sampled the person alone: register the single tube against the task.
 
-    ``sampled_at`` (now when None) may not lie more than :data:`SAMPLE_TIME_TOLERANCE` ahead.
+    ``sampled_at`` (now when None) may not lie more than :data:`CLOCK_SKEW` ahead, nor before
+    the task's round started.
     """
     require(actor, "recheck.register")
-    sampled_at = _sample_time(sampled_at, timezone.now())
+    require_covers(actor, [task.community_id], what_zh="该复核任务", what_en="this re-check task")
+    now = timezone.now()
+    start = Round.objects.filter(pk=task.round_id).values_list("starts_at", flat=True).first()
+    sampled_at = (
+        now
+        if sampled_at is None
+        else plausible_time(sampled_at, round_start=start, now=now, zh="采样时间", en="sampling time")
+    )
     barcode = barcode.strip()
     if not barcode or len(barcode) > 64:
         raise ScreeningError(
@@ -403,6 +399,12 @@ def recheck_sample_register(
 def alert_acknowledge(*, actor: Actor | None, alert: PoolAlert) -> PoolAlert:
     """The command saw the alert of an abnormal pool (一键即报); it leaves the open list."""
     require(actor, "alert.acknowledge")
+    # Acknowledging takes the alert off everyone's open list: the pool's site must be the actor's
+    # (a county that sees the alert because a member lives there does not sign it off).
+    site_community = alert.tube.site.community_id if alert.tube.site_id else None
+    require_covers(
+        actor, [site_community] if site_community else [], what_zh="该混管的采样点", what_en="the pool's site"
+    )
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by = timezone.now(), actor.user if actor else None
         alert.save(update_fields=["acknowledged_at", "acknowledged_by"])

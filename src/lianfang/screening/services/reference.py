@@ -16,7 +16,7 @@ from lianfang.core.fields import CODE, NUMBER, Column, parsed, screened, stored
 from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Division, Level
 from lianfang.screening.models import Device, Lab, Site
-from lianfang.screening.services.errors import ScreeningError, require
+from lianfang.screening.services.errors import ScreeningError, require, require_city_wide
 
 
 def _text(table: pa.Table, name: str) -> list[str]:
@@ -50,8 +50,10 @@ def sites_import(
 ) -> tuple[ImportSummary, np.ndarray]:
     """sites.csv: ``site_code, name, community_code`` required, ``desks`` optional (a positive integer).
 
-    Reasons, in order: ``missing_field:<col>``, ``unknown_community``, ``bad_desks``. A known code
-    with changed fields is an update; unchanged, a duplicate.
+    Reasons, in order: ``missing_field:<col>``, ``unknown_community``, ``bad_desks``,
+    ``code_taken``. A known code with changed fields is an update; unchanged, a duplicate. A code
+    held by a site outside the actor's jurisdiction is ``code_taken``: neither moved nor renamed,
+    and nothing of it told.
     """
     require(actor, "sites.import")
     site_codes, names, communities, desks = (
@@ -62,6 +64,13 @@ def sites_import(
         known_communities = known_communities.inside(actor)
     valid = set(known_communities.filter(code__in=set(communities)).values_list("code", flat=True))
     stored = {s.code: s for s in Site.objects.filter(code__in=set(site_codes))}
+    if actor is not None:
+        yours = set(
+            Site.objects.visible_to(actor).filter(code__in=list(stored)).values_list("code", flat=True)
+        )
+        foreign = set(stored) - yours
+    else:
+        foreign = set()
     summary = ImportSummary(read=table.num_rows)
     reasons = np.full(table.num_rows, "", dtype=object)
     for i, (code, name, community, desk_text) in enumerate(
@@ -73,6 +82,8 @@ def sites_import(
         desk_count = _whole(desk_text, low=1, high=999) if desk_text else 1
         if not reason and desk_count is None:
             reason = "bad_desks"
+        if not reason and code in foreign:
+            reason = "code_taken"
         if reason:
             reasons[i] = reason
             summary.reject(reason)
@@ -122,6 +133,16 @@ def _whole(text: str, *, low: int, high: int | None = None) -> int | None:
     return int(value)
 
 
+def labs_writable(actor: Actor | None) -> bool:
+    """May ``actor`` write the city's labs (role and a city-wide jurisdiction)? For pages' forms."""
+    try:
+        require(actor, "labs.import")
+        require_city_wide(actor, what_zh="", what_en="")
+    except ScreeningError:
+        return False
+    return True
+
+
 @screened(lab_columns)
 @transaction.atomic
 def labs_import(
@@ -129,9 +150,11 @@ def labs_import(
 ) -> tuple[ImportSummary, np.ndarray]:
     """labs.csv: ``lab_code, name`` required, ``daily_capacity`` optional (tubes per day).
 
-    Reasons, in order: ``missing_field:<col>``, ``bad_capacity``.
+    Reasons, in order: ``missing_field:<col>``, ``bad_capacity``. The labs serve the whole city:
+    only an actor whose jurisdictions cover every city of the tree may write them.
     """
     require(actor, "labs.import")
+    require_city_wide(actor, what_zh="检测机构（全市共用）", what_en="the labs (shared by the whole city)")
     lab_codes, names, capacities = (_text(table, c) for c in ("lab_code", "name", "daily_capacity"))
     stored = {lab.code: lab for lab in Lab.objects.filter(code__in=set(lab_codes))}
     summary = ImportSummary(read=table.num_rows)
@@ -168,13 +191,20 @@ def device_token_issue(
 ) -> tuple[Device, str]:
     """A token for one sampling desk's device (bound to its site) or one lab's system (its lab).
 
-    The raw key is returned once; only its hash is stored.
+    The raw key is returned once; only its hash is stored. A site device's user must have the
+    site in their jurisdiction: the token writes as that user, for that site.
     """
     from lianfang.accounts.services import token_issue
 
     if (site is None) == (lab is None):
         raise ScreeningError(
             "bad_binding", "设备须绑定一个采样点或一个检测机构", "bind the device to one site or one lab"
+        )
+    if site is not None and not Actor.for_user(user).covers(site.community_id):
+        raise ScreeningError(
+            "out_of_jurisdiction",
+            f"采样点 {site.code} 不在该用户的辖区内",
+            f"site {site.code} is outside the user's jurisdiction",
         )
     token, raw = token_issue(user=user, name=name)
     device = Device.objects.create(token=token, site=site, lab=lab)

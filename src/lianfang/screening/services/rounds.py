@@ -14,7 +14,7 @@ from lianfang.core.fields import bad_text
 from lianfang.edition.services import in_force
 from lianfang.geo.models import Division
 from lianfang.screening.models import PoolPolicy, Round, RoundScope, RoundStatus
-from lianfang.screening.services.errors import ScreeningError, require
+from lianfang.screening.services.errors import ScreeningError, code_taken, require, require_covers
 
 
 @transaction.atomic
@@ -74,6 +74,9 @@ def round_open(
     if existing is not None:
         if sorted(existing.scope) == codes:
             return existing
+        if actor is not None and not all(actor.covers(c) for c in existing.scope):
+            # Another jurisdiction's round: nothing of it (its scope) is told.
+            raise code_taken("轮次编号", "the round code", code)
         raise ScreeningError(
             "round_exists", f"轮次 {code} 已存在，范围不同", f"round {code} exists with another scope"
         )
@@ -94,8 +97,12 @@ def round_open(
 
 @transaction.atomic
 def round_close(*, actor: Actor | None, rnd: Round) -> Round:
-    """Close a round: later samples for it are refused (``round_closed``); results still arrive."""
+    """Close a round: later samples for it are refused (``round_closed``); results still arrive.
+
+    Only an actor whose jurisdictions cover the round's whole scope may: a county office does not
+    close a city-wide round (every county's scans would be refused afterwards)."""
     require(actor, "round.close")
+    require_covers(actor, rnd.scope, what_zh=f"轮次 {rnd.code} 的范围", what_en=f"round {rnd.code}")
     if rnd.status != RoundStatus.CLOSED:
         rnd.status = RoundStatus.CLOSED
         rnd.closed_at = timezone.now()

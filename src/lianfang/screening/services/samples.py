@@ -28,6 +28,7 @@ from lianfang.people.services import persons_create_unregistered
 from lianfang.screening import rules
 from lianfang.screening.models import Round, RoundStatus, Sample, Site, Tube, TubePurpose, TubeState
 from lianfang.screening.services import ingest
+from lianfang.screening.services.clock import earliest_plausible, latest_plausible
 from lianfang.screening.services.errors import require
 from lianfang.screening.services.followup import tubes_refresh
 from lianfang.screening.services.ingest import (
@@ -77,6 +78,7 @@ def samples_import(
     source: str = "",
     progress: Progress | None = None,
     site: Site | None = None,
+    live: bool = False,
 ) -> tuple[ImportSummary, np.ndarray]:
     """Import sample rows (samples.csv, a web upload, a device batch). Returns (summary, outcomes).
 
@@ -84,6 +86,8 @@ def samples_import(
     ``actor`` None is the server's authority (the CLI); otherwise the actor's role must be one of
     ``samples.import`` (else ``NotPermitted``), and rounds and sites outside the actor's
     jurisdiction are unknown to them. ``site``: a site device may only write for its site.
+    ``live``: the rows come from a device as they are taken, and may not predate their round
+    (``before_round``; a file may: :func:`clock.earliest_plausible`).
     """
     require(actor, "samples.import")
     n = table.num_rows
@@ -116,7 +120,16 @@ def samples_import(
             _stage_create(indexed=not per_slice)
         for offset in range(0, max(n, 1), CHUNK_ROWS):
             part = rules.text_table(table.slice(offset, CHUNK_ROWS), rules.SAMPLE_COLUMNS)
-            parts.append(_samples_part(part, rounds=rounds, sites=sites, staged=staged))
+            parts.append(
+                _samples_part(
+                    part,
+                    rounds=rounds,
+                    sites=sites,
+                    staged=staged,
+                    scoped=actor is not None or site is not None,
+                    live=live,
+                )
+            )
             if staged and per_slice:
                 touched.update(_stage_flush())
                 _stage_end(drop=False)
@@ -151,17 +164,23 @@ def _id_hints(outcomes: pa.Table, table: pa.Table) -> pa.Table:
     return outcomes.set_column(index, "outcome", pa.array(values, pa.string()))
 
 
-def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False) -> pa.Table:
-    """Decide and store (or stage) one slice of a samples batch; returns its (pos, outcome) table."""
+def _samples_part(
+    raw: pa.Table, *, rounds, sites, staged: bool = False, scoped: bool = False, live: bool = False
+) -> pa.Table:
+    """Decide and store (or stage) one slice of a samples batch; returns its (pos, outcome) table.
+
+    ``scoped``: the writer is an actor (or a device), whose ``sites`` are the ones they may write
+    for; a stored tube of any other site is not theirs to add to (:func:`_foreign_tubes_refused`)."""
     n = raw.num_rows
     rid_ok = validate_resident_ids_arrow(raw.column("id_number"), today=timezone.localdate())
     barcodes = sorted({b for b in raw.column("tube_barcode").to_pylist() if b})
     site_codes = {s for s in raw.column("site_code").to_pylist() if s}
     round_codes = {c for c in raw.column("round_code").to_pylist() if c}
     decide = rules.samples_decide_small if n <= SMALL_BATCH else rules.samples_decide
+    latest = naive_utc(latest_plausible())
     existing, members = _existing(barcodes, staged=staged)
     known = _rounds_and_sites(
-        rounds.filter(code__in=round_codes).values_list("code", "id", "status", "edition"),
+        rounds.filter(code__in=round_codes).values_list("code", "id", "status", "edition", "starts_at"),
         sites.filter(code__in=site_codes).values_list("code", "id"),
     )
     decided = decide(
@@ -175,8 +194,9 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False) -> pa.T
                     "round_id": i,
                     "is_open": s == RoundStatus.OPEN,
                     "pool_sizes": [float(n) for n in protocol.edition(e).screening.sample_pool_sizes],
+                    "earliest": naive_utc(earliest_plausible(start, live=live)),
                 }
-                for c, i, s, e in known["round"]
+                for c, i, s, e, start in known["round"]
             ],
             schema=ROUNDS_SCHEMA,
         ),
@@ -187,7 +207,12 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False) -> pa.T
         existing_tubes=existing,
         existing_members=members,
         parse_time=parse_time,
+        latest=latest,
     )
+    if scoped:
+        decided = _foreign_tubes_refused(
+            decided, raw, existing, sites, known_sites={i for _, i, *_ in known["site"]}
+        )
     if staged:
         _write_samples_staged(decided)
         return decided["outcomes"]
@@ -207,11 +232,68 @@ def _samples_part(raw: pa.Table, *, rounds, sites, staged: bool = False) -> pa.T
     return decided["outcomes"]
 
 
+# The outcomes a row gets from its tube (not from its own cells): for a tube that is not the
+# writer's, every one of them becomes ``tube_taken``, which tells nothing of the tube.
+_TUBE_OUTCOMES = ("accepted", "duplicate", "tube_in_other_round", "pool_size_conflict", "tube_over_capacity")
+
+
+def _foreign_tubes_refused(
+    decided: dict[str, pa.Table], raw: pa.Table, existing: pa.Table, sites, *, known_sites: set[int]
+) -> dict:
+    """Rows naming a stored tube of a site the writer may not write for (another county's, or
+    another site than a device's own; a re-check tube has none) are ``tube_taken``: nothing is
+    added to that tube, and the answer is the same whatever its round, pool size or members.
+    ``known_sites``: the batch's own sites, already scoped (a device's next scan into its tube
+    costs no query)."""
+    if existing.num_rows == 0:
+        return decided
+    site_ids = {s for s in existing.column("site_id").to_pylist() if s is not None} - known_sites
+    mine = set(known_sites)
+    if site_ids:
+        mine |= set(sites.filter(pk__in=site_ids).values_list("pk", flat=True))
+    foreign = {
+        b
+        for b, s in zip(
+            existing.column("barcode").to_pylist(), existing.column("site_id").to_pylist(), strict=True
+        )
+        if s not in mine
+    }
+    if not foreign:
+        return decided
+    foreign_ids = {
+        i
+        for b, i in zip(
+            existing.column("barcode").to_pylist(), existing.column("tube_id").to_pylist(), strict=True
+        )
+        if b in foreign
+    }
+    barcode_of = raw.column("tube_barcode").to_pylist()
+    outcomes = decided["outcomes"]
+    changed = [
+        "tube_taken" if barcode_of[pos] in foreign and outcome in _TUBE_OUTCOMES else outcome
+        for pos, outcome in zip(
+            outcomes.column("pos").to_pylist(), outcomes.column("outcome").to_pylist(), strict=True
+        )
+    ]
+    accepted, earlier = decided["accepted"], decided["earlier"]
+    keep = pc.invert(pc.is_in(accepted.column("barcode"), value_set=pa.array(sorted(foreign), pa.string())))
+    drop = pa.array(sorted(foreign_ids), pa.int64())
+    return {
+        **decided,
+        "outcomes": outcomes.set_column(
+            outcomes.schema.get_field_index("outcome"), "outcome", pa.array(changed, pa.string())
+        ),
+        "accepted": accepted.filter(keep),
+        "earlier": earlier.filter(pc.invert(pc.is_in(earlier.column("tube_id"), value_set=drop))),
+    }
+
+
 def _rounds_and_sites(rounds, sites) -> dict[str, list[tuple]]:
     """The batch's (scoped) rounds and sites in one round trip: {"round": [(code, id, status,
-    edition)], "site": [(code, id, "", "")]}. A device's request is a dozen queries; each one counts."""
+    edition, starts_at)], "site": [(code, id, "", "", None)]}. A device's request is a dozen
+    queries; each one counts."""
     sql, params = [], []
-    for kind, qs, extra in (("round", rounds, ""), ("site", sites, ", '', ''")):
+    for kind, qs, extra in (("round", rounds, ""), ("site", sites, ", '', '', NULL")):
         try:
             q, p = qs.order_by().query.sql_with_params()
         except EmptyResultSet:  # no code of this kind in the batch
@@ -233,6 +315,7 @@ ROUNDS_SCHEMA = pa.schema(
         ("round_id", pa.int64()),
         ("is_open", pa.bool_()),
         ("pool_sizes", pa.list_(pa.float64())),
+        ("earliest", pa.timestamp("us")),
     ]
 )
 _TUBE_SCHEMA = pa.schema(
@@ -245,6 +328,7 @@ _TUBE_SCHEMA = pa.schema(
         ("members", pa.int64()),
         ("first_collected_at", pa.timestamp("us")),
         ("state", pa.string()),
+        ("site_id", pa.int64()),
     ]
 )
 _MEMBER_SCHEMA = pa.schema([("barcode", pa.string()), ("id_type", pa.string()), ("id_number", pa.string())])
@@ -260,7 +344,7 @@ def _existing(barcodes: list[str], *, staged: bool = False) -> tuple[pa.Table, p
     tube, sample, person = Tube._meta.db_table, Sample._meta.db_table, Person._meta.db_table
     if not barcodes or (len(barcodes) > ingest.BIG_BATCH and not Tube.objects.exists()):
         return _tubes_table([]), _EMPTY_MEMBERS
-    columns = "t.barcode, t.id, t.round_id, t.pool_size, t.purpose, t.first_collected_at"
+    columns = "t.barcode, t.id, t.round_id, t.pool_size, t.purpose, t.first_collected_at, t.site_id"
     if len(barcodes) <= ingest.BIG_BATCH:
         with connection.cursor() as cursor:
             marks = ", ".join(["%s"] * len(barcodes))
@@ -306,7 +390,7 @@ def _existing(barcodes: list[str], *, staged: bool = False) -> tuple[pa.Table, p
 
 
 def _tubes_table(rows: list) -> pa.Table:
-    """(barcode, id, round_id, pool_size, purpose, first_collected_at, members, state) rows → Arrow."""
+    """(barcode, id, round_id, pool_size, purpose, first_collected_at, site_id, members, state) rows → Arrow."""
     return pa.Table.from_pylist(
         [
             {
@@ -318,8 +402,9 @@ def _tubes_table(rows: list) -> pa.Table:
                 "members": m,
                 "first_collected_at": naive_utc(f),
                 "state": state,
+                "site_id": site,
             }
-            for b, i, r, p, purpose, f, m, state in rows
+            for b, i, r, p, purpose, f, site, m, state in rows
         ],
         schema=_TUBE_SCHEMA,
     )

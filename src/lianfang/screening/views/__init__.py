@@ -19,7 +19,7 @@ The package, along its seams:
 """
 
 from lianfang.screening.views.areas import round_area, untested_export
-from lianfang.screening.views.pools import pool
+from lianfang.screening.views.pools import pool, sampled_elsewhere
 from lianfang.screening.views.reference import labs, sites
 from lianfang.screening.views.rounds import (
     alert_ack,
@@ -41,6 +41,7 @@ __all__ = [
     "round_detail",
     "round_list",
     "round_upload",
+    "sampled_elsewhere",
     "sites",
     "task_list",
     "task_sample",

@@ -9,15 +9,15 @@ from django.views.decorators.http import require_http_methods
 
 from lianfang.accounts.scoping import actor_of, scoped
 from lianfang.imports.models import ImportJob
-from lianfang.screening import selectors
+from lianfang.screening import selectors, services
 from lianfang.screening.views.common import _upload_job
 
 
-def _reference_page(request, *, kind: str, editors: str, visible):
-    """The list of ``visible(actor=…)`` on ``lianfang/screening/<kind>.html``; a POST by a role with
-    ``editors`` uploads a new list as an import job of ``kind``."""
+def _reference_page(request, *, kind: str, editors, visible):
+    """The list of ``visible(actor=…)`` on ``lianfang/screening/<kind>.html``; a POST by an actor
+    ``editors(actor)`` allows uploads a new list as an import job of ``kind``."""
     actor = actor_of(request)
-    may_upload = actor.may(editors)
+    may_upload = editors(actor)
     error = ""
     if request.method == "POST":
         if not may_upload:
@@ -38,10 +38,17 @@ def _reference_page(request, *, kind: str, editors: str, visible):
 @scoped
 @require_http_methods(["GET", "POST"])
 def sites(request):
-    return _reference_page(request, kind="sites", editors="sites.import", visible=selectors.sites_visible)
+    return _reference_page(
+        request,
+        kind="sites",
+        editors=lambda actor: actor.may("sites.import"),
+        visible=selectors.sites_visible,
+    )
 
 
 @scoped
 @require_http_methods(["GET", "POST"])
 def labs(request):
-    return _reference_page(request, kind="labs", editors="labs.import", visible=selectors.labs_visible)
+    return _reference_page(
+        request, kind="labs", editors=services.labs_writable, visible=selectors.labs_visible
+    )

@@ -217,9 +217,8 @@ def round_detail(request, code: str):
             "sites": sites,
             "pools": pools,
             "abnormal_pools": sum(1 for p in pools if p["tube"].state == TubeState.ABNORMAL),
-            "alerts": selectors.alerts_open(rnd=rnd, actor=actor),
-            "may_ack": actor.may("alert.acknowledge"),
-            "may_close": actor.may("round.open") and rnd.is_open,
+            "alerts": _signable(selectors.alerts_open(rnd=rnd, actor=actor), actor),
+            "may_close": actor.may("round.close") and rnd.is_open and all(actor.covers(c) for c in rnd.scope),
             "uploads": _uploads_for(actor),
             "scope": [(c, names.get(c, c)) for c in rnd.scope],
             "area": [(c, names.get(c, c)) for c in area],
@@ -227,6 +226,15 @@ def round_detail(request, code: str):
             "chart": chart,
         },
     )
+
+
+def _signable(alerts: list, actor: Actor) -> list:
+    """Mark the alerts the actor may sign off (``a.may_ack``): their role may, and the pool's site
+    is theirs (a county that sees an alert for a member who lives there does not sign it)."""
+    may = actor.may("alert.acknowledge")
+    for a in alerts:
+        a.may_ack = may and a.tube.site_id is not None and actor.covers(a.tube.site.community_id)
+    return alerts
 
 
 @scoped
@@ -239,8 +247,7 @@ def round_alerts(request, code: str):
         "lianfang/screening/_alerts.html",
         {
             "rnd": rnd,
-            "alerts": selectors.alerts_open(rnd=rnd, actor=actor),
-            "may_ack": actor.may("alert.acknowledge"),
+            "alerts": _signable(selectors.alerts_open(rnd=rnd, actor=actor), actor),
         },
     )
 
