@@ -113,6 +113,32 @@ def cmd_worker(args) -> int:
     return 0
 
 
+@needs_database
+def cmd_backup(args) -> int:
+    from lianfang.core.backup import BackupError, backup
+
+    try:
+        manifest = backup(Path(args.folder))
+    except BackupError as exc:
+        return fail(str(exc))
+    total = sum(manifest.rows.values())
+    print(f"backup of the {manifest.engine} database at {manifest.taken_at}: {total:,} rows in {args.folder}")
+    return 0
+
+
+@needs_database
+def cmd_restore(args) -> int:
+    from lianfang.core.backup import BackupError, restore
+
+    try:
+        manifest = restore(Path(args.folder), force=args.force)
+    except BackupError as exc:
+        return fail(str(exc))
+    total = sum(manifest.rows.values())
+    print(f"restored the backup of {manifest.taken_at}: {total:,} rows / 已恢复 {manifest.taken_at} 的备份")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The shared commands, then every installed app's own (declared in its plugin)."""
     from lianfang.core import plugins
@@ -138,6 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run background tasks (web uploads)")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to Django's db_worker")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser(
+        "backup", help="copy the whole database into a new folder while serving (docs/operations.md)"
+    )
+    p.add_argument("folder", help="a folder that does not exist yet, or is empty")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="put a backup folder back into the configured database")
+    p.add_argument("folder", help="a folder written by `lianfang backup`")
+    p.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    p.set_defaults(func=cmd_restore)
 
     kinds = sorted(plugins.importers())
     p = sub.add_parser("import", help=f"import a file: {', '.join(kinds)}")

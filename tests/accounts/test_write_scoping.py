@@ -560,6 +560,8 @@ CLI_ACTOR_CASES: dict[tuple[str, ...], Case] = {
 CLI_SERVER_AUTHORITY = {
     ("init",),
     ("serve",),
+    ("backup",),
+    ("restore",),
     ("worker",),
     ("import",),
     ("round", "open"),
