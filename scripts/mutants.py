@@ -58,8 +58,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "box-site-binding",
         "#1 the box hand-over ignores the device's site binding",
         "src/lianfang/screening/api.py",
-        "            site=device.site if device and device.site else None,\n",
-        "            site=None,\n",
+        "            handed_over_at=body.handed_over_at,\n            site=device.site if device and device.site else None,\n",
+        "            handed_over_at=body.handed_over_at,\n            site=None,\n",
         (DEVICE,),
     ),
     Mutant(
@@ -113,9 +113,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "login-clears-failures",
         "#8 a successful login does not clear the failure count",
-        "src/lianfang/web/views.py",
-        "                login_failures_clear(username=username)\n",
-        "                pass\n",
+        "src/lianfang/config/settings.py",
+        "AXES_RESET_ON_SUCCESS = True\n",
+        "AXES_RESET_ON_SUCCESS = False\n",  # django-axes' own default
         (LOGIN,),
     ),
     # --- their classes -----------------------------------------------------------------------
@@ -139,8 +139,16 @@ MUTANTS: tuple[Mutant, ...] = (
         "samples-site-binding-api",
         "the sample routes forget the device's site",
         "src/lianfang/screening/api.py",
-        'table=table, actor=actor, source="api", site=device.site if device and device.site else None\n',
-        'table=table, actor=actor, source="api", site=None\n',
+        '            source="api",\n            site=device.site if device and device.site else None,\n',
+        '            source="api",\n            site=None,\n',
+        (DEVICE,),
+    ),
+    Mutant(
+        "tube-of-other-site",
+        "a site's device adds people to a tube registered at another site",
+        "src/lianfang/screening/services/samples.py",
+        "    if scoped:\n        decided = _foreign_tubes_refused(",
+        "    if False:\n        decided = _foreign_tubes_refused(",
         (DEVICE,),
     ),
     Mutant(
@@ -187,8 +195,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "pool-members-audit",
         "the pool page (its members) writes no audit event",
         "src/lianfang/screening/views/pools.py",
-        "    audit_record(\n",
-        "    (lambda **kw: None)(\n",
+        '    audit_record(\n        actor=actor,\n        action="view",\n        object_type="pool_members",',
+        '    (lambda **kw: None)(\n        actor=actor,\n        action="view",\n        object_type="pool_members",',
         (AUDIT,),
     ),
     Mutant(

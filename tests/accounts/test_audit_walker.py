@@ -17,6 +17,7 @@ import zipfile
 
 import pyarrow as pa
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from lianfang.accounts.models import AuditEvent
@@ -133,6 +134,12 @@ def _audited(request, user, label: str) -> bool:
 
 
 ROLES = [Role.COMMAND_OFFICE, Role.TRACER]  # one masked, one unmasked
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """The API's rate limits count per user id in the cache, which outlives a test's rollback."""
+    cache.clear()
 
 
 @pytest.mark.parametrize("role", ROLES)

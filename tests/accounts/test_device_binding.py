@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from lianfang.accounts.roles import Role
 from lianfang.api.api import api
@@ -23,7 +24,12 @@ from lianfang.screening import services
 from lianfang.screening.models import Box, Lab, Result, Sample, Site, Tube
 from tests.conftest import JINJIANG, JJ_COMMUNITY, make_person, make_user, rid
 
-T = "2022-03-28 08:00"
+
+# Devices send what they take as they take it: now (a live record may not predate its round).
+def _now() -> str:
+    return timezone.localtime().strftime("%Y-%m-%d %H:%M")
+
+
 ID = rid("350582", "19800101", "401")
 SCREENING = "/api/v1/screening"
 
@@ -44,7 +50,7 @@ def _scan(site: str, key: str) -> dict:
         "pool_size": 10,
         "site_code": site,
         "id_number": ID,
-        "collected_at": T,
+        "collected_at": _now(),
     }
 
 
@@ -60,7 +66,7 @@ WRITES: dict[str, Write] = {
             "tube_barcode": f"T-{key}",
             "pool_size": 10,
             "site_code": site,
-            "members": [{"id_number": ID, "collected_at": T}],
+            "members": [{"id_number": ID, "collected_at": _now()}],
         },
         _tube_stored,
     ),
@@ -83,7 +89,9 @@ WRITES: dict[str, Write] = {
     f"{SCREENING}/results": Write(
         "lab",
         lambda lab, key: {
-            "rows": [{"tube_barcode": f"TR-{key}", "lab_code": lab, "result": "negative", "reported_at": T}]
+            "rows": [
+                {"tube_barcode": f"TR-{key}", "lab_code": lab, "result": "negative", "reported_at": _now()}
+            ]
         },
         lambda lab, key: Result.objects.filter(tube_barcode=f"TR-{key}", lab__code=lab).exists(),
     ),
@@ -123,7 +131,7 @@ def places(db):
                     "pool_size": ["10"],
                     "id_number": [ID],
                     "site_code": [site],
-                    "collected_at": [T],
+                    "collected_at": [_now()],
                 }
             ),
             actor=None,
@@ -174,3 +182,24 @@ def test_a_site_device_boxes_only_its_own_sites_tubes(places):
     out = device.post(f"{SCREENING}/boxes", body, content_type="application/json").json()
     assert out == {"box_code": "B-mixed", "tubes": 1, "unknown_tubes": ["TB-S2"]}
     assert Tube.objects.get(barcode="TB-S2").box_code == ""
+
+
+@pytest.mark.parametrize("path", [f"{SCREENING}/tubes", f"{SCREENING}/scans", f"{SCREENING}/samples"])
+def test_a_site_device_adds_no_one_to_another_sites_tube(places, path):
+    """The tube TB-S2 was registered at S2: a device of S1 scanning someone into it (its own site
+    defaulted) would write for S2 — its pool, its alert and re-check tasks."""
+    newcomer = rid("350582", "19800101", "402")
+    make_person(id_number=newcomer)
+    body = WRITES[path].body("", "x")
+    for row in body["rows"] if "rows" in body else [body]:
+        row["tube_barcode"] = "TB-S2"
+        if "id_number" in row:
+            row["id_number"] = newcomer
+    if "members" in body:
+        body["members"][0]["id_number"] = newcomer
+    out = _device("site", "S1").post(path, body, content_type="application/json").json()
+    assert [r["outcome"] for r in out["rows"]] == ["tube_taken"]
+    assert not Sample.objects.filter(tube__barcode="TB-S2", person__id_number=newcomer).exists()
+    # The tube's own site's device adds them.
+    out = _device("site", "S2").post(path, body, content_type="application/json").json()
+    assert [r["outcome"] for r in out["rows"]] == ["accepted"]

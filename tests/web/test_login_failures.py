@@ -22,7 +22,7 @@ def _logged_in(client: Client) -> bool:
 
 
 def test_a_successful_login_starts_the_failure_count_again(db, county_user):
-    below_limit = settings.LOGIN_FAILURE_LIMIT - 1
+    below_limit = settings.AXES_FAILURE_LIMIT - 1
     client = Client()
     for _ in range(below_limit):
         assert _login(client, "wrong").status_code == 200 and not _logged_in(client)
@@ -44,7 +44,7 @@ def test_a_successful_login_starts_the_failure_count_again(db, county_user):
 def test_failures_up_to_the_limit_still_lock_the_user_out(db, county_user):
     """The other side: the count is not simply forgotten."""
     client = Client()
-    for _ in range(settings.LOGIN_FAILURE_LIMIT):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
         _login(client, "wrong")
     response = _login(client, PASSWORD)
     assert response.status_code != 302 and not _logged_in(client)
