@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/lianfang
 
-.PHONY: demo test test-fast test-sqlite test-postgres lint install clean bench
+.PHONY: demo test test-fast test-sqlite test-postgres lint install clean bench mutants
 
 $(BIN)/lianfang: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,8 @@ demo: install
 	$(BIN)/lianfang demo $(ARGS)
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests scripts bench
+	$(BIN)/ruff format --check src tests scripts bench
 	$(BIN)/lint-imports
 	$(BIN)/lianfang makemigrations --check --dry-run
 
@@ -35,6 +35,12 @@ test-postgres: install
 # The fast set for the edit-test loop: SQLite, no browser, no slow tests.
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# Realistic one-line bugs, applied one at a time in a scratch copy: are they caught? Not in CI
+# (minutes); run it before resolving an issue that touches scoping, audit, devices or the status
+# rules. ARGS narrows it to mutants whose name contains a word (make mutants ARGS=audit).
+mutants: install
+	$(BIN)/python scripts/mutants.py $(ARGS)
 
 bench: install
 	$(BIN)/python bench/people_import.py --persons 100000

@@ -1,0 +1,189 @@
+"""The audit walker (issue 17): every page and API route that shows a person writes one audit event.
+
+Every GET route of the site and of the API is requested with its parameters pointing at the
+user's own data (a person not yet tested in a round, a person in an abnormal pool with a re-check
+task). Wherever the answer shows one of these people (their name: it is never masked), exactly one
+audit event of the request's user must have been written — a view, a search or an export. The walk
+also asserts the routes known to show people did show them, so a broken world cannot make it pass.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+import zipfile
+
+import pyarrow as pa
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from lianfang.accounts.models import AuditEvent
+from lianfang.accounts.roles import Role
+from lianfang.accounts.services import token_issue
+from lianfang.screening import services
+from lianfang.screening.models import PoolAlert, RecheckTask, Site
+from tests.accounts.test_scoping import api_routes, site_routes
+from tests.conftest import JINJIANG, JJ_COMMUNITY, logged_in, make_person, make_user, rid
+
+UNTESTED_NAME, UNTESTED_ID = "审计未检", rid("350582", "19700707", "601")
+POOLED_NAME, POOLED_ID = "审计混管", rid("350582", "19710707", "602")
+NAMES = (UNTESTED_NAME, POOLED_NAME)
+JJ_TOWN = JJ_COMMUNITY[:9]
+
+# Routes that must show a person here (site routes as Django writes them, API paths as OpenAPI).
+SHOWS_PEOPLE = {
+    "people/",
+    "people/<int:pk>/",
+    "divisions/<str:code>/",
+    "divisions/<str:code>/export.<str:fmt>",
+    "rounds/<str:code>/area/<str:division_code>/",
+    "rounds/<str:code>/area/<str:division_code>/untested.<str:fmt>",
+    "rounds/<str:code>/pools/<str:barcode>/",
+    "rounds/<str:code>/tasks/",
+    "/api/v1/persons",
+    "/api/v1/persons/lookup",
+    "/api/v1/persons/{person_id}",
+}
+AUDITED_ACTIONS = {"view", "search", "export"}
+
+
+@pytest.fixture
+def world(db):
+    untested = make_person(id_number=UNTESTED_ID, name=UNTESTED_NAME, phone="13800000601")
+    pooled = make_person(id_number=POOLED_ID, name=POOLED_NAME, phone="13800000602")
+    services.round_open(actor=None, code="JJ-R1", name="晋江轮次", scope=[JINJIANG])
+    Site.objects.create(
+        code="JJ-S1", name="晋江点", community_id=JJ_COMMUNITY, town_code=JJ_TOWN, county_code=JINJIANG
+    )
+    services.labs_import(table=pa.table({"lab_code": ["JJ-L"], "name": ["晋江实验室"]}), actor=None)
+    services.samples_import(
+        table=pa.table(
+            {
+                "round_code": ["JJ-R1"],
+                "tube_barcode": ["JJ-T1"],
+                "pool_size": ["10"],
+                "id_number": [POOLED_ID],
+                "site_code": ["JJ-S1"],
+                "collected_at": ["2022-03-28 08:00"],
+            }
+        ),
+        actor=None,
+    )
+    services.results_import(
+        table=pa.table(
+            {
+                "tube_barcode": ["JJ-T1"],
+                "lab_code": ["JJ-L"],
+                "result": ["positive"],
+                "reported_at": ["2022-03-28 12:00"],
+            }
+        ),
+        actor=None,
+    )
+    return {
+        "untested": untested,
+        "pooled": pooled,
+        "alert": PoolAlert.objects.get(),
+        "task": RecheckTask.objects.get(),
+    }
+
+
+def _fill(route: str, world) -> list[str]:
+    """Concrete URLs for a site route, every parameter pointing at the user's own data."""
+    values = {
+        "int:pk": [str(world["untested"].pk), str(world["pooled"].pk), str(world["task"].pk)],
+        "uuid:pk": [str(uuid.uuid4())],  # import jobs show no person
+        "str:code": [JJ_COMMUNITY, JJ_TOWN, "JJ-R1"],
+        "str:division_code": [JJ_COMMUNITY, JJ_TOWN],
+        "str:barcode": ["JJ-T1"],
+        "str:fmt": ["csv", "xlsx"],
+    }
+    urls = ["/" + route]
+    for param in re.findall(r"<([^>]+)>", route):
+        options = values.get(param)
+        assert options, f"no test value for route parameter <{param}> in {route}: add one here"
+        urls = [u.replace(f"<{param}>", v) for u in urls for v in options]
+    return urls
+
+
+def _text(response) -> str:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    if body[:2] == b"PK":  # an XLSX: its strings live in the zipped XML
+        with zipfile.ZipFile(io.BytesIO(body)) as z:
+            return "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml"))
+    if response.get("Content-Type", "").startswith("application/json"):
+        return json.dumps(json.loads(body), ensure_ascii=False)  # names, not \u escapes
+    return body.decode("utf-8", errors="replace")
+
+
+def _audited(request, user, label: str) -> bool:
+    """Make the request; True if its answer showed a person, after checking its audit events."""
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    response = request()
+    text = _text(response) if response.status_code == 200 else ""
+    shows = any(name in text for name in NAMES)
+    events = list(AuditEvent.objects.filter(id__gt=last))
+    if shows:
+        assert len(events) == 1, f"{label} showed a person and wrote {len(events)} audit events"
+        event = events[0]
+        assert event.user_id == user.pk and event.action in AUDITED_ACTIONS, (label, event)
+    return shows
+
+
+ROLES = [Role.COMMAND_OFFICE, Role.TRACER]  # one masked, one unmasked
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """The API's rate limits count per user id in the cache, which outlives a test's rollback."""
+    cache.clear()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_that_shows_a_person_is_audited_once(world, role):
+    user = make_user(f"audit_{role}", role, [JINJIANG])
+    client = logged_in(user)
+    shown = set()
+    for route, _p, _ns in site_routes():
+        if route in ("audit/", "login/", "logout/", "lang/"):
+            continue
+        for url in _fill(route, world):
+            for query in ("", f"?q={UNTESTED_NAME}", f"?q={POOLED_ID}", "?q=sjwj"):
+                for headers in ({}, {"HX-Request": "true"}):
+                    label = f"{role} GET {url}{query} {headers}"
+                    if _audited(lambda u=url + query, h=headers: client.get(u, headers=h), user, label):
+                        shown.add(route)
+    missing = {r for r in SHOWS_PEOPLE if not r.startswith("/api/")} - shown
+    assert not missing, f"these pages should have shown a person: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_api_route_that_shows_a_person_is_audited_once(world, role):
+    user = make_user(f"api_audit_{role}", role, [JINJIANG])
+    _, raw = token_issue(user=user, name="audit walker")
+    client = Client(headers={"authorization": f"Bearer {raw}"})
+    shown = set()
+    for path, method in api_routes():
+        if method != "get":
+            continue
+        url = (
+            path.replace("{person_id}", str(world["pooled"].pk))
+            .replace("{code}", JJ_COMMUNITY)
+            .replace("{task_id}", str(world["task"].pk))
+        )
+        for query in (
+            "",
+            f"q={UNTESTED_NAME}",
+            f"q={POOLED_ID}",
+            f"id_number={POOLED_ID}",
+            f"parent={JJ_TOWN}",
+            "round_code=JJ-R1&open_only=false",
+        ):
+            label = f"{role} GET {url}?{query}"
+            if _audited(lambda u=f"{url}?{query}": client.get(u), user, label):
+                shown.add(path)
+    missing = {r for r in SHOWS_PEOPLE if r.startswith("/api/")} - shown
+    assert not missing, f"these API routes should have shown a person: {sorted(missing)}"
