@@ -31,7 +31,11 @@ class Place:
     """One database the commands run against: a data folder (SQLite) or a PostgreSQL database."""
 
     def __init__(self, root: Path, name: str):
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("LIANFANG_")}
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("LIANFANG_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+        }
         self.env["LIANFANG_DATA_DIR"] = str(root / name)
         self.dbname = None
         if connection.vendor == "postgresql":

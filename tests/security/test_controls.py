@@ -284,7 +284,12 @@ def test_templates_carry_no_inline_script_or_style():
 
 
 def _settings_in_a_fresh_process(env: dict, code: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LIANFANG_")}
+    # Not the test run's own settings (nor the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE).
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LIANFANG_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-c", code], env=clean, capture_output=True, text=True, timeout=120
