@@ -15,7 +15,6 @@ import re
 import uuid
 import zipfile
 
-import pyarrow as pa
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -23,10 +22,10 @@ from django.test import Client
 from lianfang.accounts.models import AuditEvent
 from lianfang.accounts.roles import Role
 from lianfang.accounts.services import token_issue
-from lianfang.screening import services
-from lianfang.screening.models import PoolAlert, RecheckTask, Site
+from lianfang.screening.models import PoolAlert, RecheckTask
 from tests.accounts.test_scoping import api_routes, site_routes
 from tests.conftest import JINJIANG, JJ_COMMUNITY, logged_in, make_person, make_user, rid
+from tests.screening.helpers import abnormal_pool
 
 UNTESTED_NAME, UNTESTED_ID = "审计未检", rid("350582", "19700707", "601")
 POOLED_NAME, POOLED_ID = "审计混管", rid("350582", "19710707", "602")
@@ -54,35 +53,7 @@ AUDITED_ACTIONS = {"view", "search", "export"}
 def world(db):
     untested = make_person(id_number=UNTESTED_ID, name=UNTESTED_NAME, phone="13800000601")
     pooled = make_person(id_number=POOLED_ID, name=POOLED_NAME, phone="13800000602")
-    services.round_open(actor=None, code="JJ-R1", name="晋江轮次", scope=[JINJIANG])
-    Site.objects.create(
-        code="JJ-S1", name="晋江点", community_id=JJ_COMMUNITY, town_code=JJ_TOWN, county_code=JINJIANG
-    )
-    services.labs_import(table=pa.table({"lab_code": ["JJ-L"], "name": ["晋江实验室"]}), actor=None)
-    services.samples_import(
-        table=pa.table(
-            {
-                "round_code": ["JJ-R1"],
-                "tube_barcode": ["JJ-T1"],
-                "pool_size": ["10"],
-                "id_number": [POOLED_ID],
-                "site_code": ["JJ-S1"],
-                "collected_at": ["2022-03-28 08:00"],
-            }
-        ),
-        actor=None,
-    )
-    services.results_import(
-        table=pa.table(
-            {
-                "tube_barcode": ["JJ-T1"],
-                "lab_code": ["JJ-L"],
-                "result": ["positive"],
-                "reported_at": ["2022-03-28 12:00"],
-            }
-        ),
-        actor=None,
-    )
+    abnormal_pool("JJ", JJ_COMMUNITY, POOLED_ID)
     return {
         "untested": untested,
         "pooled": pooled,

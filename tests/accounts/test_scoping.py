@@ -13,7 +13,7 @@ from lianfang.accounts.services import token_issue
 from lianfang.api.api import api
 from lianfang.imports.models import ImportJob
 from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, logged_in, make_person, rid
-from tests.screening.helpers import ROUND_START
+from tests.screening.helpers import ROUND_START, abnormal_pool
 
 OTHER_NAME = "鲤城独有人"
 OTHER_ID = rid("350502", "19750505", "555")
@@ -71,40 +71,9 @@ def world(db, county_user, city_user):
         summary={"read": 1, "accepted": 1, "duplicate": 0, "held": 0, "rejected": 0},
     )
     # A Licheng round with an abnormal pool (alert, re-check task) holding the other county's person.
-    import pyarrow as pa
+    from lianfang.screening.models import PoolAlert, RecheckTask
 
-    from lianfang.screening import services
-    from lianfang.screening.models import PoolAlert, RecheckTask, Site
-
-    services.round_open(actor=None, code="LC-R1", name="鲤城轮次", scope=[LC_COUNTY], starts_at=ROUND_START)
-    Site.objects.create(
-        code="LC-S1", name="鲤城点", community_id=LC_COMMUNITY, town_code=LC_TOWN, county_code=LC_COUNTY
-    )
-    services.labs_import(table=pa.table({"lab_code": ["LC-L"], "name": ["鲤城实验室"]}), actor=None)
-    services.samples_import(
-        table=pa.table(
-            {
-                "round_code": ["LC-R1"],
-                "tube_barcode": ["LC-T1"],
-                "pool_size": ["10"],
-                "id_number": [OTHER_ID],
-                "site_code": ["LC-S1"],
-                "collected_at": ["2022-03-28 08:00"],
-            }
-        ),
-        actor=None,
-    )
-    services.results_import(
-        table=pa.table(
-            {
-                "tube_barcode": ["LC-T1"],
-                "lab_code": ["LC-L"],
-                "result": ["positive"],
-                "reported_at": ["2022-03-28 12:00"],
-            }
-        ),
-        actor=None,
-    )
+    abnormal_pool("LC", LC_COMMUNITY, OTHER_ID, starts_at=ROUND_START)
     return {
         "other": other,
         "own": own,

@@ -27,7 +27,7 @@ from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import get_resolver
 from django.utils import timezone
 
 from lianfang.accounts.roles import Role
@@ -40,6 +40,7 @@ from lianfang.imports.models import ImportJob
 from lianfang.imports.services import import_file
 from lianfang.screening import services
 from lianfang.screening.models import PoolAlert, RecheckTask, Site
+from tests.accounts.test_scoping import walk
 from tests.conftest import (
     JINJIANG,
     JJ_COMMUNITY,
@@ -606,15 +607,6 @@ def run_case(name: str, case: Case, w: World, capture) -> None:
 
 
 # --- the walkers -------------------------------------------------------------------------------
-
-
-def walk(patterns, prefix="", namespaces=()):
-    for p in patterns:
-        if isinstance(p, URLResolver):
-            ns = (*namespaces, p.namespace) if p.namespace else namespaces
-            yield from walk(p.url_patterns, prefix + str(p.pattern), ns)
-        elif isinstance(p, URLPattern):
-            yield prefix + str(p.pattern), p, namespaces
 
 
 def site_routes():

@@ -125,3 +125,52 @@ def report_files(rnd, out_dir: Path) -> dict[str, bytes]:
 
 def summary_of(rnd) -> dict:
     return round_report_compute(rnd).summary
+
+
+def abnormal_pool(prefix: str, community: str, id_number: str, *, starts_at=None) -> None:
+    """A round over ``community``'s county with one positive pool holding ``id_number``: round
+    ``{prefix}-R1``, site ``{prefix}-S1``, lab ``{prefix}-L``, tube ``{prefix}-T1`` (an alert and a
+    re-check task follow), all with the server's authority."""
+    import pyarrow as pa
+
+    from lianfang.screening import services
+    from lianfang.screening.models import Site
+
+    county = community[:6]
+    services.round_open(
+        actor=None, code=f"{prefix}-R1", name=f"{prefix} 轮次", scope=[county], starts_at=starts_at
+    )
+    Site.objects.create(
+        code=f"{prefix}-S1",
+        name=f"{prefix} 点",
+        community_id=community,
+        town_code=community[:9],
+        county_code=county,
+    )
+    services.labs_import(
+        table=pa.table({"lab_code": [f"{prefix}-L"], "name": [f"{prefix} 实验室"]}), actor=None
+    )
+    services.samples_import(
+        table=pa.table(
+            {
+                "round_code": [f"{prefix}-R1"],
+                "tube_barcode": [f"{prefix}-T1"],
+                "pool_size": ["10"],
+                "id_number": [id_number],
+                "site_code": [f"{prefix}-S1"],
+                "collected_at": ["2022-03-28 08:00"],
+            }
+        ),
+        actor=None,
+    )
+    services.results_import(
+        table=pa.table(
+            {
+                "tube_barcode": [f"{prefix}-T1"],
+                "lab_code": [f"{prefix}-L"],
+                "result": ["positive"],
+                "reported_at": ["2022-03-28 12:00"],
+            }
+        ),
+        actor=None,
+    )
