@@ -88,7 +88,9 @@ class Person(models.Model):
     name = models.CharField(_("姓名"), max_length=64)
     name_pinyin = models.CharField(_("姓名拼音"), max_length=200, editable=False)
     name_initials = models.CharField(_("拼音首字母"), max_length=64, editable=False)
-    phone = models.CharField(_("手机号"), max_length=20, blank=True, db_index=True)
+    # No index on the phone or the household: nothing looks either up (a phone is searched as
+    # phone_rev); each was a btree + varchar_pattern_ops pair the bulk load paid for (issue 16).
+    phone = models.CharField(_("手机号"), max_length=20, blank=True)
     phone_rev = models.CharField(max_length=20, blank=True, editable=False)
     community = models.ForeignKey(
         "geo.Division",
@@ -104,7 +106,7 @@ class Person(models.Model):
     building = models.ForeignKey(
         "geo.Building", on_delete=models.SET_NULL, null=True, blank=True, related_name="residents"
     )
-    household = models.CharField(_("户号"), max_length=32, blank=True, db_index=True)
+    household = models.CharField(_("户号"), max_length=32, blank=True)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
     tags = models.CharField(_("标签"), max_length=200, blank=True)
