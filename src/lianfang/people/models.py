@@ -68,6 +68,7 @@ class BytewiseIndex(models.Index):
 # The search keys of the registry (people.selectors.persons_search): each is read as "the first
 # matches of a prefix in byte order", within a county or across a city.
 SEARCH_KEYS = ("name", "name_initials", "name_pinyin", "id_number_rev", "phone_rev")
+_SHORT = ("name", "ini", "py", "idrev", "phrev")  # in the index names
 
 
 class PersonQuerySet(LocatedQuerySet):
@@ -124,18 +125,20 @@ class Person(models.Model):
         constraints = [models.UniqueConstraint(fields=["id_type", "id_number"], name="person_id_unique")]
         indexes = [
             models.Index(fields=["community", "id_number"], name="person_community_idx"),
-            # Search (one index per key and scope, the key in byte order, then id as the tie-break):
-            # the key alone for a city (its counties are most of the table: walk the key, filter),
-            # the county leading for a county (its matches in key order, straight off the index).
+            # Search (two indexes per key, the key in byte order, then id as the tie-break): the key
+            # alone for a city (its counties are most of the table: walk the key, filter), the
+            # county leading for a county (its matches in key order, straight off the index). The
+            # county ones for the selective ID and phone tails too: without statistics SQLite takes
+            # an equality on the county's own index over a range on the key (240 ms at 1 M).
             *(
                 BytewiseIndex(fields=[key, "id"], bytewise=[key], name=f"person_{short}_idx")
-                for key, short in zip(SEARCH_KEYS, ("name", "ini", "py", "idrev", "phrev"), strict=True)
+                for key, short in zip(SEARCH_KEYS, _SHORT, strict=True)
             ),
             *(
                 BytewiseIndex(
                     fields=["county_code", key, "id"], bytewise=[key], name=f"person_county_{short}_idx"
                 )
-                for key, short in (("name", "name"), ("name_initials", "ini"), ("name_pinyin", "py"))
+                for key, short in zip(SEARCH_KEYS, _SHORT, strict=True)
             ),
         ]
 
