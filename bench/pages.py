@@ -1,11 +1,17 @@
 """Server time per page with N people loaded, for a county user and a city user.
 
     python bench/pages.py --persons 1000000 [--db sqlite | --db postgres://postgres@127.0.0.1:5432/lianfang]
+        [--reuse [DIR]]   # keep the registry an earlier run loaded (SQLite: its data directory)
 
 Each page is requested --repeat times in-process through the whole middleware stack (Django's test
 client: server time, no network); p50/p95 per page and user. Baseline: the login page (public,
 no data query), measured the same way in the same run. Goal: every page p95 < 300 ms, and the
 county user no slower than the city user.
+
+Besides one person's own name, initials, ID tail and phone, the worst searches of the registry
+for both users: its most common initials and initial letter, its most common surname and that
+surname's pinyin (the most matches for a name or pinyin prefix), and a 3-digit ID tail (the
+shortest the search takes). The run prints which they were.
 """
 
 from __future__ import annotations
@@ -27,28 +33,46 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2022)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--db", default="sqlite")
+    parser.add_argument(
+        "--reuse",
+        nargs="?",
+        const="kept",
+        help="keep the registry of an earlier run (PostgreSQL: its database; SQLite: give its data "
+        "directory, printed by that run); migrations still run, so new indexes are built on it",
+    )
     args = parser.parse_args()
 
-    db = prepare_database(args.db, "bench_pages")
+    db = prepare_database(args.db, "bench_pages", reuse_dir=args.reuse)
+    from django.conf import settings
+    from django.db.models import Count, F
+    from django.db.models.functions import Left
     from django.test import Client
     from django.test.utils import setup_test_environment
 
+    from lianfang.accounts.models import User
     from lianfang.accounts.services import user_create
     from lianfang.people.models import Person
+    from lianfang.people.normalize import name_pinyin
     from lianfang.simulate.services import population_load
 
     setup_test_environment()
     timer = Timer()
     print(f"pages: {args.persons:,} people on {db}, {args.repeat} requests per page", file=sys.stderr)
-    with timer.phase("load_population"):
-        population_load(persons=args.persons, seed=args.seed)
+    loaded = Person.objects.dangerously_all().count()
+    if loaded:
+        if loaded != args.persons:
+            raise SystemExit(f"--reuse: the kept registry holds {loaded:,} people, not {args.persons:,}")
+        print(f"  reused   {loaded:,} people in {settings.DATABASES['default']['NAME']}", file=sys.stderr)
+    else:
+        print(f"  data     {settings.DATABASES['default']['NAME']}", file=sys.stderr)
+        with timer.phase("load_population"):
+            population_load(persons=args.persons, seed=args.seed)
 
-    users = {
-        "county": user_create(
-            username="b_county", password="x" * 12, role="command_office", codes=["350582"]
-        ),
-        "city": user_create(username="b_city", password="x" * 12, role="command_office", codes=["3505"]),
-    }
+    def user(username, codes):
+        found = User.objects.filter(username=username).first()
+        return found or user_create(username=username, password="x" * 12, role="command_office", codes=codes)
+
+    users = {"county": user("b_county", ["350582"]), "city": user("b_city", ["3505"])}
     sample = Person.objects.dangerously_all().filter(county_code="350582").order_by("id")[1000]
     town, community = sample.town_code, sample.community_id
     pages = {
@@ -63,6 +87,23 @@ def main() -> None:
         "search_phone": f"/people/?q={sample.phone}",
         "person": f"/people/{sample.pk}/",
     }
+    # The worst searches: the most matches a prefix of each kind has in this registry.
+    everyone = Person.objects.dangerously_all()
+
+    def commonest(expr):
+        row = everyone.annotate(k=expr).values("k").annotate(n=Count("id")).order_by("-n", "k").first()
+        return row["k"]
+
+    surname = commonest(Left("name", 1))
+    worst = {
+        "search_initials_common": commonest(F("name_initials")),
+        "search_letter": commonest(Left("name_initials", 1)),
+        "search_surname": surname,
+        "search_surname_pinyin": name_pinyin(surname)[0],
+        "search_id_tail3": sample.id_number[-3:],
+    }
+    print("  worst    " + ", ".join(f"{k[7:]} {v!r}" for k, v in worst.items()), file=sys.stderr)
+    pages.update({name: f"/people/?q={q}" for name, q in worst.items()})
 
     def measure(client, url) -> list[float]:
         times = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Collate
 
 from lianfang.people.models import Person
 
@@ -13,15 +14,10 @@ _ID_LIKE = re.compile(r"^[0-9]{3,17}[0-9Xx]?$")
 _LATIN = re.compile(r"^[A-Za-z]+$")
 
 
-def prefix_q(field: str, prefix: str) -> Q:
-    """``field`` starts with ``prefix``, in a form each database answers from its index.
-
-    PostgreSQL: LIKE 'p%' on the pattern-ops index Django creates. SQLite: the LIKE optimisation
-    does not apply to Django's ``LIKE … ESCAPE`` on a case-insensitive column, so a range.
-    """
-    if connection.vendor == "sqlite":
-        return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix + "\U0010ffff"})
-    return Q(**{f"{field}__startswith": prefix})
+def bytewise(field: str):
+    """``field`` in byte order, as the registry's search indexes hold it (models.BytewiseIndex):
+    ``COLLATE "C"`` on PostgreSQL, the column itself on SQLite (BINARY)."""
+    return Collate(F(field), "C") if connection.vendor == "postgresql" else F(field)
 
 
 def search_kind(q: str) -> str:
@@ -35,30 +31,55 @@ def search_kind(q: str) -> str:
     return "name"
 
 
-def persons_search(*, actor, q: str, limit: int = 50) -> list[Person]:
-    """Find people by ID number (or its last digits), phone, name, or the name's pinyin/initials."""
+def search_arms(q: str) -> list[tuple[str, str, bool]]:
+    """The searches a query stands for, in the order their results are shown: ``(key, value,
+    prefix)``: the rows whose ``key`` starts with (or, without ``prefix``, equals) ``value``."""
     q = q.strip()
     if not q:
         return []
     kind = search_kind(q)
     if kind == "id":
-        cond = Q(id_number=q.upper())
-    elif kind == "digits":
+        return [("id_number_rev", q.upper()[::-1], False)]
+    if kind == "digits":
         digits = q.upper()
-        cond = prefix_q("id_number_rev", digits[::-1]) | prefix_q("phone_rev", digits[::-1])
-        if len(digits) == 11:
-            cond |= Q(phone=digits)
-    elif kind == "pinyin":
-        low = q.lower()
-        cond = prefix_q("name_initials", low) | prefix_q("name_pinyin", low)
-    else:
-        cond = prefix_q("name", q)
-    return list(
-        Person.objects.visible_to(actor)
-        .filter(cond)
-        .select_related("community")
-        .order_by("name", "id")[:limit]
-    )
+        arms = [("phone_rev", digits[::-1], False)] if len(digits) == 11 else []
+        return [*arms, ("id_number_rev", digits[::-1], True), ("phone_rev", digits[::-1], True)]
+    if kind == "pinyin":
+        return [("name_initials", q.lower(), True), ("name_pinyin", q.lower(), True)]
+    return [("name", q, True)]
+
+
+def persons_search(*, actor, q: str, limit: int = 50) -> list[Person]:
+    """Find people by ID number (or its last digits), phone, name, or the name's pinyin/initials.
+
+    Each way the query can match (:func:`search_arms`) is its own query, ordered by the key it
+    matches on (bytes, then id) and cut at ``limit``: each reads its first matches straight off an
+    index within the actor's county, or walks the key's index for a city, and stops at ``limit``.
+    An OR of the arms ordered by name could do neither: PostgreSQL walked the whole name index
+    (3.4 s for "陈" at 1 M people) or sorted every match.
+
+    The order the user sees, deterministic: the arms in turn (pinyin initials before full pinyin;
+    an exact 11-digit phone, then ID-number tails, then phone tails), each by its key then id,
+    a person listed once. So "zw" lists 张伟 (initials zw) before 张文雄 (zwx), and a name prefix
+    lists exact names first, equal names together.
+    """
+    found: dict[int, Person] = {}
+    for key, value, prefix in search_arms(q):
+        # A range, not LIKE: SQLite's LIKE optimisation does not apply to Django's LIKE … ESCAPE
+        # on a case-insensitive column; on PostgreSQL both are the same index range.
+        test = Q(_key__gte=value, _key__lt=value + "\U0010ffff") if prefix else Q(_key=value)
+        rows = (
+            Person.objects.visible_to(actor)
+            .annotate(_key=bytewise(key))
+            .filter(test)
+            .exclude(pk__in=list(found))
+            .select_related("community")
+            .order_by("_key", "id")
+        )
+        found.update((p.pk, p) for p in rows[: limit - len(found)])
+        if len(found) >= limit:
+            break
+    return list(found.values())
 
 
 def person_get(*, actor, pk: int) -> Person | None:

@@ -1,0 +1,114 @@
+"""persons_search: one query per way a query matches, each in its key's byte order, inside the
+actor's jurisdiction; and the indexes those queries read."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from lianfang.core import codes
+from lianfang.people.models import CommunityStats, Person
+from lianfang.people.selectors import persons_search, search_arms
+from lianfang.web.views import _rollup
+from tests.conftest import LC_COMMUNITY, actor, make_person, rid
+
+
+def names(user, q, **kw):
+    return [p.name for p in persons_search(actor=actor(user), q=q, **kw)]
+
+
+@pytest.fixture
+def people(db):
+    made = {}
+    for seq, (name, community) in enumerate(
+        [
+            ("张伟", None),  # zw / zhangwei
+            ("赵文雄", None),  # zwx / zhaowenxiong
+            ("周伟", None),  # zw / zhouwei
+            ("张伟", LC_COMMUNITY),  # the same name in another county
+            ("王志", None),  # wz / wangzhi
+            ("陈建国", None),
+            ("陈", None),
+        ],
+        start=1,
+    ):
+        kw = {"community_code": community} if community else {}
+        county = (community or "350582")[:6]
+        made[seq] = make_person(id_number=rid(county, "19800101", f"{seq:03d}"), name=name, **kw)
+    return made
+
+
+def test_initials_first_exact_before_longer_then_full_pinyin(people, county_user):
+    # zw: the two 'zw' in registration order (id), then 'zwx'; no pinyin starts with 'zw'.
+    assert names(county_user, "zw") == ["张伟", "周伟", "赵文雄"]
+    # zh: no initials 'zh…'; full pinyin in byte order.
+    assert names(county_user, "zh") == ["张伟", "赵文雄", "周伟"]
+    # z: initials first (zw, zw, zwx by key then id), then pinyin matches not listed yet: none left.
+    assert names(county_user, "Z") == ["张伟", "周伟", "赵文雄"]
+
+
+def test_a_person_matching_twice_is_listed_once_and_the_limit_holds(people, county_user):
+    found = persons_search(actor=actor(county_user), q="w")
+    assert [p.name for p in found] == ["王志"]  # initials 'wz', and pinyin 'wangzhi' again
+    assert names(county_user, "z", limit=2) == ["张伟", "周伟"]
+
+
+def test_jurisdiction_county_sees_its_own_city_sees_both(people, county_user, city_user):
+    assert names(county_user, "张伟") == ["张伟"]
+    assert names(city_user, "张伟") == ["张伟", "张伟"]
+    assert [p.county_code for p in persons_search(actor=actor(city_user), q="zw")][:2] == [
+        "350582",
+        "350582",
+    ]  # ties by id: Jinjiang's came first
+
+
+def test_name_prefix_exact_name_first(people, county_user):
+    assert names(county_user, "陈") == ["陈", "陈建国"]
+
+
+def test_id_number_digits_and_phone(db, county_user):
+    other = make_person(id_number=rid("350582", "19800101", "234"), name="林二")
+    tail = other.id_number[-4:]
+    assert tail.isdigit()
+    pid = rid("350582", "19800101", "201")
+    person = make_person(id_number=pid, name="林一", phone="1380595" + tail)
+    by = {q: [p.pk for p in persons_search(actor=actor(county_user), q=q)] for q in (pid, pid.lower())}
+    assert by[pid] == by[pid.lower()] == [person.pk]
+    # An 11-digit phone: the exact phone first, then ID tails, then phone tails.
+    assert [p.pk for p in persons_search(actor=actor(county_user), q=person.phone)] == [person.pk]
+    assert [p.pk for p in persons_search(actor=actor(county_user), q=tail)] == [other.pk, person.pk]
+
+
+def test_arms():
+    assert search_arms("  ") == []
+    assert search_arms("ZW") == [("name_initials", "zw", True), ("name_pinyin", "zw", True)]
+    assert search_arms("13805951234")[0] == ("phone_rev", "43215950831", False)
+    assert search_arms("陈") == [("name", "陈", True)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's index definitions")
+def test_search_indexes_sort_bytewise_on_postgresql(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [Person._meta.db_table]
+        )
+        defs = dict(cursor.fetchall())
+    assert 'COLLATE "C"' in defs["person_county_ini_idx"] and "county_code" in defs["person_county_ini_idx"]
+    for name in (
+        "person_name_idx",
+        "person_ini_idx",
+        "person_py_idx",
+        "person_idrev_idx",
+        "person_phrev_idx",
+    ):
+        assert 'COLLATE "C"' in defs[name], defs[name]
+    # The column's own btree + varchar_pattern_ops pair is gone for the search keys.
+    assert not [n for n in defs if "name_initials" in n or "name_pinyin" in n]
+
+
+def test_rollup_sums_communities_up_to_counties(people, county_user, city_user):
+    stats = CommunityStats.objects.all()
+    by_county = _rollup(stats, codes.COUNTY)
+    assert by_county["350582"]["registered"] == 6 and by_county["350502"]["registered"] == 1
+    assert _rollup(stats, None)[""]["registered"] == 7
+    assert _rollup(CommunityStats.objects.none(), None)[""]["registered"] == 0
