@@ -70,8 +70,20 @@ def test_page_and_navigation_of_the_new_app(wells_app, client, db):
     assert "/wells/" not in client.get("/").content.decode()  # the verb is the commander's only
 
 
+def test_a_fact_the_app_provides_is_read_without_importing_it(wells_app):
+    assert plugins.provider("wells_dry")() == 3
+
+
+def test_two_apps_cannot_provide_one_fact():
+    one = plugins.Plugin(app="one", provides={"dry": "a.b"})
+    two = plugins.Plugin(app="two", provides={"dry": "c.d"})
+    with pytest.raises(plugins.PluginError, match="dry"):
+        plugins._register([one, two])
+
+
 def test_without_the_app_nothing_of_it_is_there(client, db):
     assert "wells" not in plugins.importers()
+    assert plugins.provider("wells_dry") is None  # a reader shows "—", not 0
     assert reason_text("dry_well") == ("dry_well", "dry_well")
     make_user("plain_cmd", "commander", ["3505"])
     client.force_login(User.objects.get(username="plain_cmd"))

@@ -71,10 +71,14 @@ class Plugin:
     api_router: str | None = None  # "module.router": a django-ninja Router under /api/v1/
     api_prefix: str = ""
     person_panels: tuple[PersonPanel, ...] = ()
+    # Facts this app states for others to read (name → "module.function"), e.g. "cases_as_of":
+    # an app that reads another's facts asks ``provider(name)`` and needs no import of it, so two
+    # domains can be built, installed or left out independently (a missing fact is "—", not 0).
+    provides: dict[str, str] = field(default_factory=dict)
 
 
 class PluginError(RuntimeError):
-    """Two apps declared the same importer kind, verb or CLI command."""
+    """Two apps declared the same importer kind, verb, provided fact or CLI command."""
 
 
 _lock = threading.Lock()
@@ -118,7 +122,12 @@ def _register(found: list[Plugin]) -> None:
 
     kinds: dict[str, str] = {}
     verbs: dict[str, str] = {}
+    facts: dict[str, str] = {}
     for plugin in found:
+        for fact in plugin.provides:
+            if fact in facts:
+                raise PluginError(f"fact {fact!r}: {facts[fact]} and {plugin.app}")
+            facts[fact] = plugin.app
         register_reasons(plugin.app, plugin.reasons)
         for importer in plugin.importers:
             if importer.kind in kinds:
@@ -128,6 +137,15 @@ def _register(found: list[Plugin]) -> None:
             if verb in verbs:
                 raise PluginError(f"verb {verb!r}: {verbs[verb]} and {plugin.app}")
             verbs[verb] = plugin.app
+
+
+def provider(fact: str) -> Callable | None:
+    """The function an installed app provides for ``fact`` (``Plugin.provides``), or None when no
+    installed app states it: the reader shows the figure as unknown, never as zero."""
+    for plugin in discover():
+        if fact in plugin.provides:
+            return resolve(plugin.provides[fact])
+    return None
 
 
 def resolve(path: str) -> Callable:

@@ -10,4 +10,5 @@ PLUGIN = Plugin(
     cli="tests.core.wells.services.register",
     nav=(NavEntry(label="水井", url_name="wells:list", order=99, verb="wells.read", active=("/wells/",)),),
     urls="tests.core.wells.urls",
+    provides={"wells_dry": "tests.core.wells.services.dry_wells"},
 )

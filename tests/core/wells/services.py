@@ -22,3 +22,8 @@ def register(sub, tools):
     p = sub.add_parser("wells", help="count the wells")
     p.add_argument("--depth", type=int, default=10, help="the depth to report")
     p.set_defaults(func=lambda args: print(f"wells at {args.depth} m") or 0)
+
+
+def dry_wells(at=None):
+    """The fact this app states for others: how many wells are dry."""
+    return 3

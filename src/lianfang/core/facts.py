@@ -1,0 +1,60 @@
+"""The facts one domain states and another reads, by name, through ``Plugin.provides``.
+
+A reader never imports the app that states a fact: it asks ``core.plugins.provider(name)`` and
+gets a function or None (the app is not installed: the figure is unknown, shown as "—", never 0).
+The shapes are here, in ``core``, so that both sides agree on them without knowing each other.
+
+Facts and their providers' signatures (``at``: an aware time, or None for "as things stand"):
+
+- ``"cases_as_of"`` → ``f(at) -> list[CaseFact]``: every case reported at or before ``at``, in
+  its state at ``at`` (a conversion after ``at`` not yet applied).
+- ``"plans_as_of"`` → ``f(at) -> list[PlanFact]``: the plans report as it would have stated it at
+  ``at`` (FORMATS.md "lianfang trace plans"; contacts registered and cases reported at or before
+  ``at`` only; a contact upgraded after ``at`` in their earlier category; a person who is a case
+  has no plan).
+- ``"discharges_as_of"`` → ``f(at) -> list[ReleaseFact]``: discharges from treatment and
+  releases from isolation at or before ``at``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFact:
+    case_code: str
+    id_type: str
+    id_number: str
+    # The case's community: the one reported, else the registry's for the ID number, else "".
+    community_code: str
+    classification_at_report: str  # "confirmed" | "asymptomatic"
+    found_in: str  # quarantine | controlled_area | screening | clinic | other
+    reported_at: dt.datetime
+    confirmed_at: dt.datetime | None = None  # conversion of an asymptomatic case, if at or before ``at``
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFact:
+    id_type: str
+    id_number: str
+    name: str
+    category: str
+    case_code: str
+    # The merged contact's community, else the registry's for the ID number, else "".
+    community_code: str
+    registered_at: dt.datetime
+    upgraded_at: dt.datetime | None
+    plan: Any  # lianfang.protocol.plans.Plan (protocol is Django-free; kept untyped to stay a leaf)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseFact:
+    id_type: str
+    id_number: str
+    kind: str  # "discharged" (a case, from treatment) | "released" (a contact, from isolation)
+    case_code: str  # "" for a contact's release
+    community_code: str
+    at: dt.datetime
