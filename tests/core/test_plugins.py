@@ -74,6 +74,20 @@ def test_a_fact_the_app_provides_is_read_without_importing_it(wells_app):
     assert plugins.provider("wells_dry")() == 3
 
 
+def test_a_family_of_facts_gathers_each_apps_member():
+    one = plugins.Plugin(app="one", provides={"overdue.one": "tests.core.wells.services.dry_wells"})
+    two = plugins.Plugin(
+        app="two", provides={"overdue.two": "tests.core.wells.services.dry_wells", "other": "x.y"}
+    )
+    plugins._register([one, two])
+    saved, plugins._plugins = plugins._plugins, [one, two]
+    try:
+        assert [f() for f in plugins.providers("overdue")] == [3, 3]
+        assert plugins.providers("nothing") == []
+    finally:
+        plugins._plugins = saved
+
+
 def test_two_apps_cannot_provide_one_fact():
     one = plugins.Plugin(app="one", provides={"dry": "a.b"})
     two = plugins.Plugin(app="two", provides={"dry": "c.d"})

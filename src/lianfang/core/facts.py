@@ -12,6 +12,9 @@ Facts and their providers' signatures (``at``: an aware time, or None for "as th
   ``at`` (FORMATS.md "lianfang trace plans"; contacts registered and cases reported at or before
   ``at`` only; a contact upgraded after ``at`` in their earlier category; a person who is a case
   has no plan).
+- ``"overdue.<app>"`` (a family: each app states its own member) → ``f(actor, at) -> list[Overdue]``:
+  that app's hand-offs past their protocol clock at ``at`` that ``actor`` may see (re-checks,
+  traces, transfers, test days, requests …); ``core.plugins.providers("overdue")`` gives them all.
 - ``"discharges_as_of"`` → ``f(at) -> list[ReleaseFact]``: discharges from treatment and
   releases from isolation at or before ``at``.
 """
@@ -58,3 +61,15 @@ class ReleaseFact:
     case_code: str  # "" for a contact's release
     community_code: str
     at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    """One hand-off past its clock, as the overdue board and the problem list show it."""
+
+    kind: str  # e.g. "recheck", "trace_core", "trace_report", "transfer", "test_day", "request"
+    label: str  # what it is, for a person (already masked for the actor)
+    division_code: str  # the most precise division it belongs to (community, town or county code)
+    due_at: dt.datetime
+    url: str  # the page where it is acted on
+    ref: str  # a stable key of the object (e.g. "recheck:123"), for de-duplication

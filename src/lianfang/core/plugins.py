@@ -148,6 +148,19 @@ def provider(fact: str) -> Callable | None:
     return None
 
 
+def providers(family: str) -> list[Callable]:
+    """Every function of a family of facts that several apps state, one each, in INSTALLED_APPS
+    order: ``providers("overdue")`` gives the function of ``"overdue.screening"``,
+    ``"overdue.tracing"`` … (each app names its own member of the family)."""
+    prefix = f"{family}."
+    return [
+        resolve(path)
+        for plugin in discover()
+        for fact, path in plugin.provides.items()
+        if fact.startswith(prefix)
+    ]
+
+
 def resolve(path: str) -> Callable:
     """``"package.module.name"`` → the object."""
     module, _, name = path.rpartition(".")
