@@ -37,6 +37,8 @@ class CaseFact:
     found_in: str  # quarantine | controlled_area | screening | clinic | other
     reported_at: dt.datetime
     confirmed_at: dt.datetime | None = None  # conversion of an asymptomatic case, if at or before ``at``
+    phone: str = ""  # lets telecom pings keyed by phone be matched to the case (companions)
+    severity: str = ""
 
 
 @dataclass(frozen=True, slots=True)
