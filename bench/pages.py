@@ -116,10 +116,14 @@ def main() -> None:
     pages.update({name: f"/people/?q={q}" for name, q in worst.items()})
 
     def slowest_plan(client, url) -> str:
-        """The plan of the slowest query the page runs."""
+        """How much of the page is the database, and the plan of its slowest query."""
         with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
             client.get(url)
-        query = max(captured.captured_queries, key=lambda q: float(q["time"]))["sql"]
+            page = time.perf_counter() - started
+        queries = captured.captured_queries
+        in_db = sum(float(q["time"]) for q in queries)
+        query = max(queries, key=lambda q: float(q["time"]))["sql"]
         explain = (
             "EXPLAIN (ANALYZE, BUFFERS) " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
         )
@@ -127,7 +131,8 @@ def main() -> None:
             cursor.execute(explain + query)
             rows = cursor.fetchall()
         plan = "\n".join("    " + " | ".join(str(c) for c in row) for row in rows)
-        return f"    {query[:400]}\n{plan}"
+        head = f"    {len(queries)} queries, {in_db * 1000:.1f} ms of the page's {page * 1000:.1f} ms in the database"
+        return f"{head}\n    slowest: {query[:400]}\n{plan}"
 
     def measure(client, url) -> list[float]:
         times = []
