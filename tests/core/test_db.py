@@ -63,3 +63,31 @@ def test_bulk_cache_grows_sqlite_cache_for_big_batches_only_and_restores_it():
         assert cache_size() == -BULK_CACHE_MB * 1024 != usual
         raise RuntimeError("an import that fails half-way")
     assert cache_size() == usual
+
+
+def _planner_knows(table: str) -> bool:
+    """Whether the database holds planner statistics for ``table``."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if cursor.fetchone() is None:
+                return False
+            cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = %s", [table])
+            return cursor.fetchone()[0] > 0
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        return cursor.fetchone()[0] >= 0  # -1: never analysed (PostgreSQL 14+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_batch_leaves_the_planner_statistics_on_either_database():
+    from lianfang.core.db import analyze_after_bulk
+    from lianfang.people.models import Person
+    from tests.conftest import make_person, rid
+
+    table = Person._meta.db_table
+    for i in range(3):
+        make_person(id_number=rid("350582", "19800101", f"01{i}"), name=f"张{'伟芳军'[i]}")
+    analyze_after_bulk([table], rows=10)  # a small batch: left to the database's own upkeep
+    assert not _planner_knows(table)
+    analyze_after_bulk([table], rows=50_000)
+    assert _planner_knows(table)

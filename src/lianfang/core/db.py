@@ -125,6 +125,9 @@ def sqlite_time_text(times: pa.Array) -> pa.Array:
 # 1 GB took the samples import from 374 s to 268 s, and the peak to 4.24 GB: half of it stays
 # within the 4 GB goal.
 BULK_CACHE_MB = 512
+# Rows SQLite's ANALYZE reads per index (a sample: enough to rank the indexes of a table, and it
+# keeps ANALYZE of a 10 M-row table in milliseconds instead of a full scan of every index).
+SQLITE_ANALYSIS_LIMIT = 2000
 
 
 @contextmanager
@@ -150,17 +153,25 @@ def bulk_cache(rows: int, threshold: int = 100_000) -> Iterator[None]:
 
 
 def analyze_after_bulk(tables: Sequence[str], rows: int, threshold: int = 2000) -> None:
-    """Refresh PostgreSQL's planner statistics after a big batch (call after the commit).
+    """Refresh the planner's statistics after a big batch (call after the commit).
 
-    Autovacuum gets there eventually; until it does, a table that grew from nothing to millions
-    of rows is planned as if it were empty, and pages that join it take minutes instead of
-    milliseconds. SQLite plans from its indexes and needs nothing here.
+    PostgreSQL: autovacuum gets there eventually; until it does, a table that grew from nothing to
+    millions of rows is planned as if it were empty, and pages that join it take minutes instead
+    of milliseconds. SQLite keeps no statistics until ANALYZE runs, and without them it picks an
+    index by its shape alone: at 1 M people a county user's community page walked the county index
+    (89 ms) where the community's own index answers at once. ``analysis_limit`` makes SQLite sample
+    each index instead of reading all of it (docs/performance.md has what it costs).
     """
-    if rows <= threshold or connection.vendor != "postgresql" or connection.in_atomic_block:
+    if rows <= threshold or connection.in_atomic_block:
         return
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {', '.join(qn(t) for t in tables)}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {', '.join(qn(t) for t in tables)}")
+        elif connection.vendor == "sqlite":
+            cursor.execute(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}")
+            for table in tables:
+                cursor.execute(f"ANALYZE {qn(table)}")
 
 
 def loaded(model: type[Model], **values) -> Model:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import CharField, F, Func, Q
 from django.db.models.functions import Collate
 
 from lianfang.people.models import Person
@@ -18,6 +18,17 @@ def bytewise(field: str):
     """``field`` in byte order, as the registry's search indexes hold it (models.BytewiseIndex):
     ``COLLATE "C"`` on PostgreSQL, the column itself on SQLite (BINARY)."""
     return Collate(F(field), "C") if connection.vendor == "postgresql" else F(field)
+
+
+def _by_scope_index(field: str):
+    """``field`` as SQLite's planner cannot read it off an index (unary ``+``, a no-op on text).
+
+    For an actor inside one town or community: their few thousand people are read off the scope's
+    own index and the matches sorted. Offered the key's index, SQLite walks the whole city's key
+    order filtering on the town (0.1–0.5 s for "l" or "陈" at 1 M people, whichever statistics it
+    has; docs/performance.md). PostgreSQL's planner weighs the LIMIT itself.
+    """
+    return Func(F(field), template="+%(expressions)s", output_field=CharField())
 
 
 def search_kind(q: str) -> str:
@@ -64,13 +75,14 @@ def persons_search(*, actor, q: str, limit: int = 50) -> list[Person]:
     lists exact names first, equal names together.
     """
     found: dict[int, Person] = {}
+    narrow = connection.vendor == "sqlite" and all(len(code) > 6 for code in actor.codes)
     for key, value, prefix in search_arms(q):
         # A range, not LIKE: SQLite's LIKE optimisation does not apply to Django's LIKE … ESCAPE
         # on a case-insensitive column; on PostgreSQL both are the same index range.
         test = Q(_key__gte=value, _key__lt=value + "\U0010ffff") if prefix else Q(_key=value)
         rows = (
             Person.objects.visible_to(actor)
-            .annotate(_key=bytewise(key))
+            .annotate(_key=_by_scope_index(key) if narrow else bytewise(key))
             .filter(test)
             .exclude(pk__in=list(found))
             .select_related("community")
