@@ -77,7 +77,25 @@ class PgCluster:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", self._options(), "-w", "start")
 
     def restart(self, mode: str = "fast") -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-o", self._options(), "-w", "restart")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-m",
+            mode,
+            "-o",
+            self._options(),
+            "-w",
+            "restart",
+        )  # the log file, not our pipe: the server outlives pg_ctl
+
+    def stop_for(self, seconds: float, mode: str = "fast") -> None:
+        """An outage: stopped, then started again after ``seconds``."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+        time.sleep(seconds)
+        self.start()
 
     def stop(self) -> None:
         if self.data.exists():
