@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 SAMPLER = "faults_sampler"
+PASSWORD = "faults-drill-42"
 SAMPLE_HEADER = ["round_code", "tube_barcode", "pool_size", "id_number", "name", "site_code", "collected_at"]
 
 
@@ -179,32 +180,53 @@ class Stack:
     # ---- set-up --------------------------------------------------------------------------
 
     def prepare(
-        self, *, people: list[str], sites: list[str], community: str, round_code: str = "R1"
+        self,
+        *,
+        people: list[str],
+        sites: list[str],
+        community: str,
+        round_code: str = "R1",
+        users: dict[str, str] | None = None,
+        labs: list[str] = (),
     ) -> list[str]:
-        """init, the registry, sites, a round open since 06:00 today, a sampler; returns one device
-        token per site."""
+        """``lianfang init``, then in one process (Django's start-up is seconds on a busy machine):
+        the registry, sites, labs, a round open since 00:00 today over the community's county, a
+        sampler and ``users`` (name → role, jurisdiction the county, password ``PASSWORD``);
+        returns one device token per site."""
         import csv
-        import datetime as dt
 
         self.run("init")
         with open(self.folder / "persons.csv", "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             w.writerow(["id_number", "name", "community_code"])
             w.writerows([p, f"居民{i}", community] for i, p in enumerate(people))
-        with open(self.folder / "sites.csv", "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["site_code", "name", "community_code"])
-            w.writerows([s, f"采样点{s}", community] for s in sites)
-        self.run("import", "persons", self.folder / "persons.csv")
-        self.run("import", "sites", self.folder / "sites.csv")
-        today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
-        self.run("round", "open", round_code, "--scope", community[:6], "--start", f"{today} 00:00")
-        self.python(
-            "from lianfang.accounts.services import user_create; "
-            f"user_create(username={SAMPLER!r}, password='faults-drill-42', role='sampler', "
-            f"codes=[{community[:6]!r}], display_name='drill')"
-        )
-        return [self.run("device", "issue", SAMPLER, "--site", s).stdout.strip() for s in sites]
+        county = community[:6]
+        code = f"""
+import datetime as dt, json
+import pyarrow as pa
+from lianfang.accounts.services import user_create
+from lianfang.imports.services import import_file
+from lianfang.screening import services
+from lianfang.screening.models import Site
+s, _ = services.sites_import(table=pa.table({{"site_code": {sites!r}, "name": {sites!r},
+    "community_code": [{community!r}] * {len(sites)}}}), actor=None, source="drill")
+assert s.accepted == {len(sites)}, s
+if {list(labs)!r}:
+    s, _ = services.labs_import(table=pa.table({{"lab_code": {list(labs)!r}, "name": {list(labs)!r}}}),
+        actor=None, source="drill")
+    assert s.accepted == {len(labs)}, s
+s = import_file(kind="persons", path={str(self.folder / "persons.csv")!r}, actor=None)
+assert s.accepted == {len(people)}, s
+today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(hour=0, minute=0, second=0, microsecond=0)
+services.round_open(actor=None, code={round_code!r}, name={round_code!r}, scope=[{county!r}], starts_at=today)
+sampler = user_create(username={SAMPLER!r}, password={PASSWORD!r}, role="sampler", codes=[{county!r}],
+    display_name="drill")
+for name, role in {dict(users or {})!r}.items():
+    user_create(username=name, password={PASSWORD!r}, role=role, codes=[{county!r}], display_name=name)
+by_code = {{x.code: x for x in Site.objects.filter(code__in={sites!r})}}
+print(json.dumps([services.device_token_issue(user=sampler, name=c, site=by_code[c])[1] for c in {sites!r}]))
+"""
+        return json.loads(self.python(code).strip().splitlines()[-1])
 
     # ---- processes -----------------------------------------------------------------------
 
