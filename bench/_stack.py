@@ -120,10 +120,11 @@ def lianfang() -> list[str]:
 class Stack:
     """One database and the commands run against it."""
 
-    def __init__(self, folder: Path, db_url: str | None = None):
+    def __init__(self, folder: Path, db_url: str | None = None, data_dir: Path | None = None):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.db_url = db_url
+        self.data_dir = Path(data_dir) if data_dir else self.folder / "data"
         self.env = {
             k: v
             for k, v in os.environ.items()
@@ -131,7 +132,7 @@ class Stack:
             and k not in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
         }
         self.env.update(
-            LIANFANG_DATA_DIR=str(self.folder / "data"),
+            LIANFANG_DATA_DIR=str(self.data_dir),
             LIANFANG_PRODUCTION="true",
             LIANFANG_SECRET_KEY="faults-drill-" + "x" * 40,
             LIANFANG_ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -145,7 +146,7 @@ class Stack:
 
     @property
     def sqlite_path(self) -> Path:
-        return self.folder / "data" / "lianfang.sqlite3"
+        return self.data_dir / "lianfang.sqlite3"
 
     def run(self, *args, ok: bool = True, timeout: float = 600, env: dict | None = None):
         done = subprocess.run(
