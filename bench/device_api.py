@@ -749,6 +749,7 @@ def main() -> None:
         LIANFANG_SECRET_KEY="bench-device-api-" + "x" * 40,
         LIANFANG_ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         LIANFANG_SECURE_COOKIES="false",
+        LIANFANG_SSL_REDIRECT="false",  # plain HTTP on loopback (production redirects to HTTPS)
     )
     os.environ["LIANFANG_DATA_DIR"] = str(scratch)  # PostgreSQL: static files (SQLite: replaced by its own)
     started = time.perf_counter()

@@ -106,10 +106,24 @@ def cmd_serve(args) -> int:
     return _serve(args.host, args.port, args.workers, args.threads)
 
 
+@needs_database
 def cmd_worker(args) -> int:
+    """The background worker, named so that a later worker can tell it died (imports/recovery.py):
+    before its first task it requeues (or fails) the tasks of this host's dead workers."""
+    from django.conf import settings
     from django.core.management import call_command
 
-    call_command("db_worker", *args.rest)
+    from lianfang.imports.recovery import stale_tasks_recover, worker_id
+
+    if settings.TASKS["default"]["BACKEND"].endswith("DatabaseBackend"):
+        for lost in stale_tasks_recover():
+            print(
+                f"task {lost.task_id} (import job {lost.job_id}) lost its worker: {lost.action}", flush=True
+            )
+    rest = list(args.rest)
+    if not any(a == "--worker-id" or a.startswith("--worker-id=") for a in rest):
+        rest += ["--worker-id", worker_id()]
+    call_command("db_worker", *rest)
     return 0
 
 
@@ -201,7 +215,11 @@ def main(argv: list[str] | None = None) -> None:
 
         execute_from_command_line(["lianfang", *argv])
         return
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) == "worker":
+        args.rest = [*extra, *args.rest]  # db_worker's own options (--interval …) go through as given
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         sys.exit(0)

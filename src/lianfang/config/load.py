@@ -23,7 +23,7 @@ import threading
 from django.conf import settings
 from django.http import HttpResponse
 
-from lianfang.core.db import DAMAGED, FULL, unavailable
+from lianfang.core.db import DAMAGED, FULL, error_name, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,17 @@ class DatabaseUnavailableMiddleware:
         if kind is None:
             return None
         if kind in (DAMAGED, FULL):
-            log.error("database %s on %s %s: %s", kind, request.method, request.path, exc)
+            # With the traceback and the driver's code: the one place an operator learns which
+            # statement met the damaged or full file. The request is not tried again.
+            log.error(
+                "database %s (%s) on %s %s: %s",
+                kind,
+                error_name(exc) or "no code",
+                request.method,
+                request.path,
+                exc,
+                exc_info=exc,
+            )
         else:
             log.warning("database %s on %s %s: %s", kind, request.method, request.path, exc)
         zh, en = _UNAVAILABLE_TEXT[kind]

@@ -101,6 +101,20 @@ TEMPLATES = [
     },
 ]
 
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+    # Only settings safe for several processes writing one file (docs/operations.md,
+    # "SQLite settings"): WAL; NORMAL sync (WAL stays consistent, a power loss may undo
+    # the last commits); a 64 MB page cache and in-memory temp tables, both private to
+    # the connection. No memory map: a page read through one cannot report an I/O error
+    # (SIGBUS instead); ``mmap_size=0`` says so whatever the build's default.
+    "init_command": (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=0;"
+    ),
+}
+
 # Database: embedded SQLite (WAL) by default, PostgreSQL by LIANFANG_DATABASE_URL.
 DATABASE_URL = env("DATABASE_URL", "")
 if DATABASE_URL:
@@ -110,14 +124,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "lianfang.sqlite3",
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;"
-                ),
-            },
+            "OPTIONS": SQLITE_OPTIONS,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

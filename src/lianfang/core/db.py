@@ -287,3 +287,16 @@ def unavailable(exc: BaseException) -> str | None:
         return None
     text = str(exc).lower()
     return next((kind for kind, needles in _UNAVAILABLE if any(n in text for n in needles)), None)
+
+
+def error_name(exc: BaseException) -> str:
+    """The driver's own name of a database error, for the log: SQLite's extended result code
+    (``SQLITE_IOERR_SHORT_READ`` tells a short read from a failed fsync or lock), PostgreSQL's
+    SQLSTATE; empty when the driver gives none."""
+    seen = exc
+    while seen is not None:
+        name = getattr(seen, "sqlite_errorname", None) or getattr(seen, "sqlstate", None)
+        if name:
+            return str(name)
+        seen = seen.__cause__
+    return ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,11 +15,20 @@ from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor
 from lianfang.core import plugins
+from lianfang.core.db import FULL, unavailable
 from lianfang.core.errors import Refused
 from lianfang.core.fields import run_with_rejected
 from lianfang.core.reader import EXTRA_CELLS, ImportFileError, extra_cells, limits, read_table, write_rejects
 from lianfang.core.summary import ImportSummary
 from lianfang.imports.models import ImportJob, JobStatus
+
+log = logging.getLogger(__name__)
+
+DISK_FULL = (
+    "数据库磁盘已满，本次导入未保存任何内容；请联系运维腾出空间后重新上传 / the database disk is full; "
+    "nothing of this import was stored; ask the operator to free space, then upload it again"
+)
+INTERNAL_ERROR = "导入时发生内部错误，已记录，请联系管理员 / internal error during the import, logged; contact the administrator"
 
 # Row outcomes that are not rejections (samples and results report them per row).
 _KEPT = {"", "accepted", "duplicate", "held"}
@@ -163,12 +173,18 @@ def import_job_run(*, job_id: str) -> None:
             status=JobStatus.FAILED, error=str(exc), finished_at=timezone.now()
         )
         return
-    except Exception:
+    except Exception as exc:
+        # A full disk is a known fault with a known outcome (the import's transaction rolled
+        # back): the job says so; anything else is an internal error, re-raised for its traceback.
+        full = unavailable(exc) == FULL
         ImportJob.objects.filter(pk=job.pk).update(
             status=JobStatus.FAILED,
-            error="导入时发生内部错误，已记录，请联系管理员 / internal error during the import, logged; contact the administrator",
+            error=DISK_FULL if full else INTERNAL_ERROR,
             finished_at=timezone.now(),
         )
+        if full:
+            log.error("import job %s: database disk full: %s", job.pk, exc)
+            return
         raise
     ImportJob.objects.filter(pk=job.pk).update(
         status=JobStatus.DONE,
