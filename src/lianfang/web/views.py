@@ -26,7 +26,7 @@ from lianfang.core.downloads import table_response
 from lianfang.core.summary import reason_text
 from lianfang.geo.models import Division, Level
 from lianfang.imports.models import ImportJob
-from lianfang.imports.services import UPLOAD_SUFFIXES, import_job_create
+from lianfang.imports.services import UPLOAD_SUFFIXES, import_job_create, worker_running
 from lianfang.people.models import CommunityStats, Person, Tag
 from lianfang.people.presenters import PEOPLE_COLUMNS, people_rows, person_public
 from lianfang.people.selectors import person_get, persons_search, search_kind
@@ -314,7 +314,9 @@ def import_job(request, pk):
     )
     importer = plugins.importers().get(job.kind)
     page = importer.page if importer else None
-    return render(request, template, {"job": job, "reasons": reasons, "page": page})
+    # A queued job nobody will run says so (the demo starts a worker; a server may not have one).
+    stalled = job.status == "queued" and not worker_running()
+    return render(request, template, {"job": job, "reasons": reasons, "page": page, "stalled": stalled})
 
 
 @scoped
