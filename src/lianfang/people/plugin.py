@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import Role
-from lianfang.core.plugins import Importer, Plugin
+from lianfang.core.plugins import AuditObject, Importer, Plugin
 from lianfang.people.idnumbers import PROBLEMS
 
 PLUGIN = Plugin(
@@ -16,6 +16,11 @@ PLUGIN = Plugin(
             page=("web:person_import", _("底数导入")),
         ),
     ),
+    audit_objects={
+        "person": AuditObject(_("人员"), "web:person"),
+        "persons": AuditObject(_("底数文件")),
+    },
+    audit_fields={"fields": _("修改的字段")},
     reasons={
         "bad_id_type": ("证件类型无法识别", "unknown ID type"),
         "invalid_id_number": (

@@ -4,7 +4,7 @@ commands, pages, API and the person page's screening history."""
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import Role
-from lianfang.core.plugins import Importer, NavEntry, PersonPanel, Plugin
+from lianfang.core.plugins import AuditObject, Importer, NavEntry, PersonPanel, Plugin
 
 _OFFICE = {Role.COMMAND_OFFICE, Role.ADMIN}
 
@@ -78,6 +78,33 @@ PLUGIN = Plugin(
             "the time is in the future (beyond the allowed clock skew)",
         ),
         "before_round": ("时间早于轮次开始时间", "the time is before the round started"),
+    },
+    audit_objects={
+        "round": AuditObject(_("筛查轮次"), "screening:round"),
+        "round_untested": AuditObject(_("未检人员名单")),
+        "recheck_tasks": AuditObject(_("复核任务列表"), "screening:round_tasks"),
+        "recheck_task": AuditObject(_("复核任务")),
+        "pool_members": AuditObject(_("混管人员")),
+        "pool_alert": AuditObject(_("异常混管预警")),
+        "sampled_elsewhere": AuditObject(_("辖区外采样的本辖区人员")),
+        "box": AuditObject(_("转运箱")),
+        "device": AuditObject(_("设备令牌")),
+        "sites": AuditObject(_("采样点文件")),
+        "labs": AuditObject(_("检测机构文件")),
+        "samples": AuditObject(_("采样文件")),
+        "results": AuditObject(_("结果文件")),
+    },
+    audit_fields={
+        "scope": _("范围"),
+        "closed": _("已结束"),
+        "tube": _("管码"),
+        "tubes": _("管数"),
+        "round": _("轮次"),
+        "site": _("采样点"),
+        "lab": _("检测机构"),
+        "acknowledged": _("已签收"),
+        "reason": _("原因"),
+        "filter": _("筛选"),
     },
     cli="lianfang.screening.cli.register",
     urls="lianfang.screening.urls",

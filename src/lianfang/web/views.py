@@ -18,7 +18,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
 from lianfang.accounts.masking import mask_query
-from lianfang.accounts.models import AuditEvent
 from lianfang.accounts.scoping import actor_of, public, scoped
 from lianfang.accounts.services import audit_record
 from lianfang.core import codes, plugins
@@ -330,29 +329,6 @@ def import_job_rejects(request, pk):
         as_attachment=True,  # noqa: SIM115 - FileResponse closes it
         filename=f"rejects-{job.original_name}.csv",
         content_type="text/csv; charset=utf-8",
-    )
-
-
-# --- audit ------------------------------------------------------------------------------------
-
-
-@scoped
-def audit_log(request):
-    actor = actor_of(request)
-    if not actor.may("audit.read"):
-        raise Http404
-    events = AuditEvent.objects.visible_to(actor).select_related("user").order_by("-at", "-id")
-    action = request.GET.get("action", "")
-    if action:
-        events = events.filter(action=action)
-    who = request.GET.get("user", "").strip()
-    if who:
-        events = events.filter(username=who)
-    page = Paginator(events, 100).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "lianfang/audit.html",
-        {"page": page, "action": action, "who": who, "actions": AuditEvent._meta.get_field("action").choices},
     )
 
 
