@@ -73,6 +73,8 @@ class Plugin:
     app: str
     importers: tuple[Importer, ...] = ()
     reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # How to correct a row rejected for each reason (Chinese, English), shown beside the reason.
+    fixes: dict[str, tuple[str, str]] = field(default_factory=dict)
     verbs: dict[str, frozenset[str]] = field(default_factory=dict)
     cli: str | None = None  # "module.function": function(subparsers, tools) adds subcommands
     nav: tuple[NavEntry, ...] = ()
@@ -131,7 +133,7 @@ def reset() -> None:
 
 
 def _register(found: list[Plugin]) -> None:
-    from lianfang.core.summary import register_reasons
+    from lianfang.core.summary import register_fixes, register_reasons
 
     kinds: dict[str, str] = {}
     verbs: dict[str, str] = {}
@@ -142,6 +144,7 @@ def _register(found: list[Plugin]) -> None:
                 raise PluginError(f"fact {fact!r}: {facts[fact]} and {plugin.app}")
             facts[fact] = plugin.app
         register_reasons(plugin.app, plugin.reasons)
+        register_fixes(plugin.app, plugin.fixes)
         for importer in plugin.importers:
             if importer.kind in kinds:
                 raise PluginError(f"import kind {importer.kind!r}: {kinds[importer.kind]} and {plugin.app}")

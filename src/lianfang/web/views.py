@@ -22,8 +22,8 @@ from lianfang.accounts.scoping import actor_of, public, scoped
 from lianfang.accounts.services import audit_record
 from lianfang.core import codes, plugins
 from lianfang.core.downloads import table_response
-from lianfang.core.summary import reason_text
 from lianfang.geo.models import Division, Level
+from lianfang.imports.guide import reason_rows
 from lianfang.imports.models import ImportJob
 from lianfang.imports.services import UPLOAD_SUFFIXES, import_job_create, worker_running
 from lianfang.people.models import CommunityStats, Person, Tag
@@ -296,10 +296,7 @@ def _job(request, pk):
     job = ImportJob.objects.visible_to(actor_of(request)).filter(pk=pk).first()
     if job is None:
         raise Http404
-    reasons = [
-        {"reason": reason, "count": count, "text": reason_text(reason)}
-        for reason, count in sorted((job.summary.get("reasons") or {}).items())
-    ]
+    reasons = reason_rows(job.kind, job.summary.get("reasons") or {})
     return job, reasons
 
 
