@@ -69,36 +69,79 @@ def cmd_import(args) -> int:
     return 0
 
 
-def _serve(host: str, port: int, workers: int, threads: int = 8) -> int:
+def _gunicorn_args(host: str, port: int, workers: int, threads: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "lianfang.config.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        # Thread workers accept a surge and shed it with a quick 503 (config/load.py); the
+        # Django work itself runs LIANFANG_ACTIVE_REQUESTS at a time per process. Accepted
+        # connections are bounded too (as many as threads), so nothing waits unseen in gunicorn's
+        # own queue, and no connection is kept alive past its answer (with every connection busy
+        # gunicorn could not keep one anyway, and warned so at each start). --threads 1 is
+        # gunicorn's plain sync worker.
+        *(
+            [
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(threads),
+                "--worker-connections",
+                str(threads),
+                "--keep-alive",
+                "0",
+            ]
+            if threads > 1
+            else ["--worker-class", "sync"]
+        ),
+        "--timeout",
+        "120",
+        "--access-logfile",
+        "-",
+    ]
+
+
+def _die_with_parent() -> None:
+    """In a child before it runs: ask Linux to send it SIGTERM when its parent (the server) ends,
+    however it ends, so a worker started beside the server never outlives it."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the server's on_exit hook still stops it
+        pass
+
+
+def _serve(
+    host: str, port: int, workers: int, threads: int = 8, *, worker: bool = False, retry: str | None = None
+) -> int:
+    """Serve with gunicorn (this process becomes the server). ``worker``: run the background tasks'
+    worker beside it, ended with it. A port in use is said before anything starts (exit 2), with
+    ``retry`` (a command with ``{port}``) as the way out."""
+    import subprocess
+
     from django.core.management import call_command
 
+    from lianfang.core.commands import PortInUse, require_free_port
+
+    try:
+        require_free_port(host, port, retry or f"lianfang serve --port {{port}} --host {host}")
+    except PortInUse as exc:
+        return fail(str(exc))
     call_command("collectstatic", interactive=False, verbosity=0)
-    os.execvp(
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "lianfang.config.wsgi:application",
-            "--bind",
-            f"{host}:{port}",
-            "--workers",
-            str(workers),
-            # Thread workers accept a surge and shed it with a quick 503 (config/load.py); the
-            # Django work itself runs LIANFANG_ACTIVE_REQUESTS at a time per process. Accepted
-            # connections are bounded too, so nothing waits unseen in gunicorn's own queue.
-            # --threads 1 is gunicorn's plain sync worker.
-            *(
-                ["--worker-class", "gthread", "--threads", str(threads), "--worker-connections", str(threads)]
-                if threads > 1
-                else ["--worker-class", "sync"]
-            ),
-            "--timeout",
-            "120",
-            "--access-logfile",
-            "-",
-        ],
-    )
+    if worker:
+        # Started from this process, which then becomes gunicorn (exec keeps the process): the
+        # worker's parent is the server, and it gets SIGTERM when the server ends.
+        subprocess.Popen(
+            [sys.executable, "-m", "lianfang", "worker"], preexec_fn=_die_with_parent, close_fds=True
+        )
+    os.execvp(sys.executable, _gunicorn_args(host, port, workers, threads))
     return 0  # not reached
 
 
@@ -108,22 +151,53 @@ def cmd_serve(args) -> int:
 
 @needs_database
 def cmd_worker(args) -> int:
-    """The background worker, named so that a later worker can tell it died (imports/recovery.py):
-    before its first task it requeues (or fails) the tasks of this host's dead workers."""
+    """The background worker: before its first task it requeues (or fails) the tasks of this host's
+    dead workers (imports/recovery.py, which is why it runs under a name a later worker can tell
+    died), and while it runs it beats, so the job pages can say whether anyone will run a queued
+    upload (imports.services.worker_running)."""
+    import threading
+
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
 
     from lianfang.imports.recovery import stale_tasks_recover, worker_id
+    from lianfang.imports.services import WORKER_BEAT_SECONDS, worker_beat, worker_gone
 
     if settings.TASKS["default"]["BACKEND"].endswith("DatabaseBackend"):
         for lost in stale_tasks_recover():
-            print(
-                f"task {lost.task_id} (import job {lost.job_id}) lost its worker: {lost.action}", flush=True
-            )
+            print(f"task {lost.task_id} (import job {lost.job_id}) lost its worker: {lost.action}", flush=True)
     rest = list(args.rest)
-    if not any(a == "--worker-id" or a.startswith("--worker-id=") for a in rest):
-        rest += ["--worker-id", worker_id()]
-    call_command("db_worker", *rest)
+    name = next((a.split("=", 1)[1] for a in rest if a.startswith("--worker-id=")), None)
+    if "--worker-id" in rest[:-1]:
+        name = rest[rest.index("--worker-id") + 1]
+    if name is None:
+        name = worker_id()
+        rest += ["--worker-id", name]
+    started = timezone.now()
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            try:
+                worker_beat(name=name, started_at=started)
+            except Exception:  # a busy database: the next beat tries again
+                pass
+            finally:
+                connection.close()
+            if stop.wait(WORKER_BEAT_SECONDS):
+                return
+
+    threading.Thread(target=beat, name="worker-heartbeat", daemon=True).start()
+    try:
+        call_command("db_worker", *rest)
+    finally:
+        stop.set()
+        try:
+            worker_gone(name=name)
+        except Exception:  # the row ages out by itself
+            pass
     return 0
 
 
@@ -175,8 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=8, help="threads per worker (1: plain sync workers)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("worker", help="run background tasks (web uploads)")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to Django's db_worker")
+    p = sub.add_parser("worker", help="run background tasks (web uploads); `make demo` starts one itself")
+    p.add_argument(
+        "rest",
+        nargs=argparse.REMAINDER,
+        help="options passed to Django's db_worker (see `lianfang db_worker --help`)",
+    )
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser(

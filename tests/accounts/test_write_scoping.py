@@ -376,7 +376,6 @@ READ_PAGES_ANSWERING_POST = {
     "people/<int:pk>/",
     "imports/<uuid:pk>/",
     "imports/<uuid:pk>/rejects.csv",
-    "audit/",
     "api/docs",
     "rounds/<str:code>/",
     "rounds/<str:code>/alerts/",

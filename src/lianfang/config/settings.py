@@ -35,6 +35,7 @@ else:
     SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-not-for-production")
     ALLOWED_HOSTS = env("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"], cast=list)
 CSRF_TRUSTED_ORIGINS = env("CSRF_TRUSTED_ORIGINS", [], cast=list)
+CSRF_FAILURE_VIEW = "lianfang.web.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -13,7 +13,9 @@ class CliTools:
     """What the shared command line lends an app's subcommands (they never import ``cli``)."""
 
     init: object  # init(verbose: bool) -> None: migrate and load the shipped divisions
-    serve: object  # serve(host, port, workers, threads) -> int: runs gunicorn (does not return)
+    # serve(host, port, workers, threads, *, worker=False, retry=None) -> int: runs gunicorn (does
+    # not return), with a background-task worker beside it when asked; 2 when the port is in use
+    serve: object
 
 
 def print_summary(summary, as_json: bool) -> None:
@@ -72,3 +74,36 @@ def needs_database(command):
             )
 
     return wrapper
+
+
+class PortInUse(Exception):
+    """The address a server was asked to listen on is taken (another server, an earlier demo)."""
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now (bound with SO_REUSEADDR, as gunicorn
+    does, so a port merely in TIME_WAIT counts as free)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError:
+            return False
+    return True
+
+
+def port_in_use_message(host: str, port: int, retry: str) -> str:
+    """What a user is told when ``port`` is taken: ``retry`` is the command to run instead, with
+    ``{port}`` for the next free port (``make demo ARGS="--port {port}"``)."""
+    other = next((p for p in range(port + 1, min(port + 100, 65536)) if port_free(host, p)), port + 1)
+    command = retry.format(port=other)
+    return f"port {port} is in use; run `{command}`\n端口 {port} 已被占用；请运行 `{command}`"
+
+
+def require_free_port(host: str, port: int, retry: str) -> None:
+    """Raise :class:`PortInUse` (its message says what to run instead) when ``port`` is taken."""
+    if not port_free(host, port):
+        raise PortInUse(port_in_use_message(host, port, retry))

@@ -43,19 +43,31 @@ TIME = frozenset({"text", "time"})
 class Column:
     """What a column of an import accepts: at most ``max_length`` characters (None: the value is
     parsed, not stored as written, and its parser refuses anything long), no bad characters, and
-    in a Parquet file only the column ``types`` above."""
+    in a Parquet file only the column ``types`` above.
+
+    And how a person without the manual fills it in (issue 11, item 5), declared once beside the
+    rule: ``label`` is the Chinese header accepted in place of the English code (FORMATS.md's
+    codes stay the contract) and written in the template; ``example`` the template's example
+    value; ``required`` whether a row needs it; ``note`` (Chinese, English) what to write;
+    ``allowed`` the values it takes as ``(value, Chinese, English)``, listed on the upload page."""
 
     max_length: int | None = None
     types: frozenset[str] = TEXT
+    label: str = ""
+    example: str = ""
+    required: bool = False
+    note: tuple[str, str] = ("", "")
+    allowed: tuple[tuple[str, str, str], ...] = ()
 
 
-def stored(field, types: frozenset[str] = TEXT) -> Column:
-    """A column stored in (or looked up against) the model ``field``: its ``max_length``."""
-    return Column(max_length=field.max_length, types=types)
+def stored(field, types: frozenset[str] = TEXT, **guide) -> Column:
+    """A column stored in (or looked up against) the model ``field``: its ``max_length``.
+    ``guide``: ``label``, ``example``, ``required``, ``note``, ``allowed`` (see :class:`Column`)."""
+    return Column(max_length=field.max_length, types=types, **guide)
 
 
-def parsed(types: frozenset[str] = TEXT) -> Column:
-    return Column(max_length=None, types=types)
+def parsed(types: frozenset[str] = TEXT, **guide) -> Column:
+    return Column(max_length=None, types=types, **guide)
 
 
 def check(table: pa.Table, columns: dict[str, Column]) -> np.ndarray:

@@ -60,10 +60,21 @@ class PersonPanel:
 
 
 @dataclass(frozen=True)
+class AuditObject:
+    """What the audit log calls a kind of object an app audits (``object_type``), and the page of
+    one such object: a URL name taking the event's ``object_id`` as its one argument (None: none)."""
+
+    label: str
+    url_name: str | None = None
+
+
+@dataclass(frozen=True)
 class Plugin:
     app: str
     importers: tuple[Importer, ...] = ()
     reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # How to correct a row rejected for each reason (Chinese, English), shown beside the reason.
+    fixes: dict[str, tuple[str, str]] = field(default_factory=dict)
     verbs: dict[str, frozenset[str]] = field(default_factory=dict)
     cli: str | None = None  # "module.function": function(subparsers, tools) adds subcommands
     nav: tuple[NavEntry, ...] = ()
@@ -75,6 +86,10 @@ class Plugin:
     # an app that reads another's facts asks ``provider(name)`` and needs no import of it, so two
     # domains can be built, installed or left out independently (a missing fact is "—", not 0).
     provides: dict[str, str] = field(default_factory=dict)
+    # How the audit log reads this app's events: its object types, and the keys of its events'
+    # details (key → label), shown as fields instead of the stored JSON.
+    audit_objects: dict[str, AuditObject] = field(default_factory=dict)
+    audit_fields: dict[str, str] = field(default_factory=dict)
 
 
 class PluginError(RuntimeError):
@@ -118,7 +133,7 @@ def reset() -> None:
 
 
 def _register(found: list[Plugin]) -> None:
-    from lianfang.core.summary import register_reasons
+    from lianfang.core.summary import register_fixes, register_reasons
 
     kinds: dict[str, str] = {}
     verbs: dict[str, str] = {}
@@ -129,6 +144,7 @@ def _register(found: list[Plugin]) -> None:
                 raise PluginError(f"fact {fact!r}: {facts[fact]} and {plugin.app}")
             facts[fact] = plugin.app
         register_reasons(plugin.app, plugin.reasons)
+        register_fixes(plugin.app, plugin.fixes)
         for importer in plugin.importers:
             if importer.kind in kinds:
                 raise PluginError(f"import kind {importer.kind!r}: {kinds[importer.kind]} and {plugin.app}")
@@ -193,6 +209,14 @@ def all_verbs() -> dict[str, frozenset[str]]:
 
 def nav_entries() -> list[NavEntry]:
     return sorted((e for p in discover() for e in p.nav), key=lambda e: (e.order, e.url_name))
+
+
+def audit_objects() -> dict[str, AuditObject]:
+    return {kind: obj for p in discover() for kind, obj in p.audit_objects.items()}
+
+
+def audit_fields() -> dict[str, str]:
+    return {key: label for p in discover() for key, label in p.audit_fields.items()}
 
 
 def person_panels() -> list[PersonPanel]:

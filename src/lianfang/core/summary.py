@@ -32,6 +32,28 @@ def forget_reasons(owner: str) -> None:
     """Drop the reasons ``owner`` registered (an app uninstalled, in tests)."""
     for code in [c for c, o in _OWNER.items() if o == owner]:
         del _REASONS[code], _OWNER[code]
+    for code in [c for c, o in _FIX_OWNER.items() if o == owner]:
+        del _FIXES[code], _FIX_OWNER[code]
+
+
+# What to change in the file for each reason (issue 11, item 5): shown beside the reason on the
+# job page and the upload page, so that nobody needs the manual to correct a rejected row.
+_FIXES: dict[str, tuple[str, str]] = {}
+_FIX_OWNER: dict[str, str] = {}
+
+
+def register_fixes(owner: str, fixes: dict[str, tuple[str, str]]) -> None:
+    """Register ``{code: (Chinese, English)}``: how to correct a row rejected for ``code``."""
+    for code, (zh, en) in fixes.items():
+        if not (code and zh and en):
+            raise ReasonConflict(f"fix of {code!r} from {owner} needs Chinese and English text")
+        _FIXES[code], _FIX_OWNER[code] = (zh, en), _FIX_OWNER.get(code, owner)
+
+
+def reason_fix(reason: str) -> tuple[str, str] | None:
+    """(Chinese, English) of what to change for ``reason`` (``missing_field:name`` included), or None."""
+    _discover()
+    return _FIXES.get(reason.partition(":")[0])
 
 
 def registered_reasons() -> dict[str, tuple[str, str]]:
@@ -80,6 +102,34 @@ register_reasons(
         "out_of_jurisdiction": (
             "该人员登记在您的辖区之外",
             "this person is registered outside your jurisdiction",
+        ),
+    },
+)
+
+
+register_fixes(
+    "core",
+    {
+        "missing_field": ("在这一列填上内容：它是必填列", "fill in this column: it is required"),
+        "extra_cells": (
+            "内容里有英文逗号时，用英文双引号把整格括起来；或改存为 XLSX 上传",
+            "put a cell holding a comma in double quotes, or save the file as XLSX",
+        ),
+        "bad_time": (
+            "按“2022-03-26 08:30”的样式填写日期和时间（北京时间）",
+            "write the date and time as 2022-03-26 08:30 (Beijing time)",
+        ),
+        "too_long": (
+            "缩短这一格的内容（长度上限见上传页的列说明）",
+            "shorten the cell (the upload page lists each column's limit)",
+        ),
+        "bad_characters": (
+            "重新输入这一格：其中有看不见的控制字符（常见于从其他系统复制的内容）",
+            "type the cell again: it holds invisible control characters (often copied from another system)",
+        ),
+        "out_of_jurisdiction": (
+            "删除这一行：该人员归其他辖区管理，请由其所在辖区导入",
+            "remove the row: the person belongs to another jurisdiction, which imports them",
         ),
     },
 )

@@ -55,3 +55,19 @@ class ImportJob(models.Model):
         if self.status == JobStatus.DONE:
             return 100
         return int(100 * self.processed / self.total) if self.total else 0
+
+
+class WorkerBeat(models.Model):
+    """A background worker (``lianfang worker``) saying it is alive, every few seconds: a page whose
+    job is queued tells the user when no worker has been heard from (imports.services.worker_running)."""
+
+    name = models.CharField(max_length=200, primary_key=True)  # host:pid
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("后台任务进程")
+        verbose_name_plural = _("后台任务进程")
+
+    def __str__(self) -> str:
+        return self.name

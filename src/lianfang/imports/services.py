@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from lianfang.core.errors import Refused
 from lianfang.core.fields import run_with_rejected
 from lianfang.core.reader import EXTRA_CELLS, ImportFileError, extra_cells, limits, read_table, write_rejects
 from lianfang.core.summary import ImportSummary
-from lianfang.imports.models import ImportJob, JobStatus
+from lianfang.imports.models import ImportJob, JobStatus, WorkerBeat
 
 log = logging.getLogger(__name__)
 
@@ -208,3 +209,34 @@ UPLOAD_SUFFIXES = tuple(FORMAT_OF_SUFFIX)
 
 def _fmt_of(name: str) -> str | None:
     return FORMAT_OF_SUFFIX.get(Path(name).suffix.lower())
+
+
+# --- the background worker's heartbeat --------------------------------------------------------
+
+# A worker says it is alive this often; one not heard from for WORKER_SILENT is taken as gone.
+WORKER_BEAT_SECONDS = 5
+WORKER_SILENT_SECONDS = 30
+
+
+def tasks_run_in_process() -> bool:
+    """True when tasks run inside the request (tests, ``LIANFANG_TASKS_IMMEDIATE``): no worker needed."""
+    return settings.TASKS["default"]["BACKEND"].endswith("ImmediateBackend")
+
+
+def worker_beat(*, name: str, started_at) -> None:
+    """Record that the worker ``name`` is alive now; forget workers silent for a day."""
+    now = timezone.now()
+    WorkerBeat.objects.update_or_create(name=name, defaults={"started_at": started_at, "seen_at": now})
+    WorkerBeat.objects.filter(seen_at__lt=now - dt.timedelta(days=1)).delete()
+
+
+def worker_gone(*, name: str) -> None:
+    WorkerBeat.objects.filter(name=name).delete()
+
+
+def worker_running() -> bool:
+    """Whether queued jobs will be picked up: tasks run in process, or a worker beat recently."""
+    if tasks_run_in_process():
+        return True
+    since = timezone.now() - dt.timedelta(seconds=WORKER_SILENT_SECONDS)
+    return WorkerBeat.objects.filter(seen_at__gte=since).exists()

@@ -27,7 +27,7 @@ from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Division, Level
 from lianfang.people import idnumbers
 from lianfang.people.idnumbers import validate_resident_ids
-from lianfang.people.models import IdType, Person
+from lianfang.people.models import IdType, Person, Tag
 from lianfang.people.normalize import name_pinyin, normalize_id_type, normalize_phone, normalize_tags
 from lianfang.people.rows import INSERT_COLUMNS, person_row
 from lianfang.people.stats import stats_refresh
@@ -45,14 +45,62 @@ def import_columns() -> dict[str, Column]:
     looked up against), no control characters, and its Parquet types (lianfang.core.fields)."""
     person = Person._meta.get_field
     return {
-        "id_type": stored(person("id_type")),
-        "id_number": stored(person("id_number"), CODE),
-        "name": stored(person("name")),
-        "phone": stored(person("phone"), CODE),
-        "community_code": stored(Division._meta.get_field("code"), CODE),
-        "address": stored(person("address")),
-        "birth_date": parsed(TIME),
-        "tags": stored(person("tags")),
+        "id_type": stored(
+            person("id_type"),
+            label="证件类型",
+            example="居民身份证",
+            note=(
+                "留空即居民身份证；中文或英文代码均可",
+                "blank means a resident ID; Chinese or the English code",
+            ),
+            allowed=tuple((t.value, str(t.label), t.value) for t in IdType),
+        ),
+        "id_number": stored(
+            person("id_number"),
+            CODE,
+            label="证件号码",
+            example="350582198001011237",
+            required=True,
+            note=(
+                "身份证 18 位，末位 X 大小写均可；在 Excel 中请把该列设为“文本”格式",
+                "a resident ID has 18 characters (X either case); in Excel format the column as Text",
+            ),
+        ),
+        "name": stored(person("name"), label="姓名", example="陈建国", required=True),
+        "phone": stored(person("phone"), CODE, label="手机号码", example="13805951234"),
+        "community_code": stored(
+            Division._meta.get_field("code"),
+            CODE,
+            label="社区代码",
+            example="350582001004",
+            required=True,
+            note=(
+                "12 位社区（村）代码，见“区划与底数”页；只能是本辖区的社区",
+                "the 12-digit community (village) code, as on the divisions page; of your jurisdiction",
+            ),
+        ),
+        "address": stored(
+            person("address"),
+            label="住址",
+            example="青阳街道桂香花园3栋501",
+            note=("小区、楼栋、单元、房号", "compound, building, unit, room"),
+        ),
+        "birth_date": parsed(
+            TIME,
+            label="出生日期",
+            example="1980-01-01",
+            note=(
+                "年-月-日；身份证可不填（由号码得出）",
+                "year-month-day; derived from a resident ID when blank",
+            ),
+        ),
+        "tags": stored(
+            person("tags"),
+            label="重点人群标签",
+            example="独居老人",
+            note=("多个用分号 ; 隔开", "several separated by ;"),
+            allowed=tuple((t.value, str(t.label), t.value) for t in Tag),
+        ),
     }
 
 

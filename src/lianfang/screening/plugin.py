@@ -4,7 +4,7 @@ commands, pages, API and the person page's screening history."""
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import Role
-from lianfang.core.plugins import Importer, NavEntry, PersonPanel, Plugin
+from lianfang.core.plugins import AuditObject, Importer, NavEntry, PersonPanel, Plugin
 
 _OFFICE = {Role.COMMAND_OFFICE, Role.ADMIN}
 
@@ -36,6 +36,67 @@ PLUGIN = Plugin(
         "labs.import": frozenset(_OFFICE),
         "samples.import": frozenset({Role.SAMPLER, Role.WORKING_GROUP, *_OFFICE}),
         "results.import": frozenset({Role.LAB, Role.WORKING_GROUP, *_OFFICE}),
+    },
+    fixes={
+        "unknown_round": (
+            "填写已开启轮次的编号（见“核酸筛查”页）",
+            "write the code of an opened round (see the screening page)",
+        ),
+        "round_closed": (
+            "该轮次已结束：改填进行中的轮次编号",
+            "the round is closed: write the code of an open round",
+        ),
+        "unknown_site": (
+            "核对采样点编号，或先在“采样点”页导入该采样点",
+            "check the site code, or import the site first on the sites page",
+        ),
+        "bad_pool_size": (
+            "混采数填轮次所用方案允许的值（见“防控方案”页，如 1、5、10、20）",
+            "write a pool size the round's protocol allows (see the protocol page, e.g. 1, 5, 10, 20)",
+        ),
+        "tube_in_other_round": (
+            "管码不能跨轮次重复使用：核对管码和轮次编号",
+            "a tube barcode cannot be reused across rounds: check the barcode and the round code",
+        ),
+        "pool_size_conflict": (
+            "同一管的每一行混采数须相同",
+            "every row of one tube needs the same pool size",
+        ),
+        "tube_over_capacity": (
+            "核对管码：一管的人数不能超过混采数，多出的人应在新的一管",
+            "check the barcode: a tube holds no more people than its pool size; the others go in a new tube",
+        ),
+        "unknown_lab": (
+            "核对检测机构编号，或先在“检测机构”页导入该机构",
+            "check the lab code, or import the lab first on the labs page",
+        ),
+        "bad_result": (
+            "检测结果填 阴性、阳性、可疑、无效（或 negative、positive、inconclusive、invalid）",
+            "write negative, positive, inconclusive or invalid (or 阴性, 阳性, 可疑, 无效)",
+        ),
+        "bad_ct": (
+            "Ct 值只填数字（如 32.5），没有就留空",
+            "write a Ct value as a number (such as 32.5), or leave it blank",
+        ),
+        "bad_desks": (
+            "采样台数填 1 至 999 的整数，或留空",
+            "write desks as a whole number from 1 to 999, or leave it blank",
+        ),
+        "bad_capacity": (
+            "日检测能力填不小于 0 的整数，或留空",
+            "write the daily capacity as a whole number of 0 or more, or leave it blank",
+        ),
+        "code_taken": ("换一个没有用过的编号", "use a code nobody uses yet"),
+        "tube_taken": ("换一支新管，用它的管码", "use a new tube and its barcode"),
+        "tube_out_of_jurisdiction": (
+            "核对管码：只能录入本辖区已登记的管的结果",
+            "check the barcode: you can enter results only for tubes registered in your jurisdiction",
+        ),
+        "future_time": ("核对时间列和采样设备的时钟", "check the time column and the device's clock"),
+        "before_round": (
+            "核对采样时间：须在轮次开始之后",
+            "check the sample time: it must be after the round started",
+        ),
     },
     reasons={
         "unknown_round": ("轮次不存在", "unknown round"),
@@ -78,6 +139,33 @@ PLUGIN = Plugin(
             "the time is in the future (beyond the allowed clock skew)",
         ),
         "before_round": ("时间早于轮次开始时间", "the time is before the round started"),
+    },
+    audit_objects={
+        "round": AuditObject(_("筛查轮次"), "screening:round"),
+        "round_untested": AuditObject(_("未检人员名单")),
+        "recheck_tasks": AuditObject(_("复核任务列表"), "screening:round_tasks"),
+        "recheck_task": AuditObject(_("复核任务")),
+        "pool_members": AuditObject(_("混管人员")),
+        "pool_alert": AuditObject(_("异常混管预警")),
+        "sampled_elsewhere": AuditObject(_("辖区外采样的本辖区人员")),
+        "box": AuditObject(_("转运箱")),
+        "device": AuditObject(_("设备令牌")),
+        "sites": AuditObject(_("采样点文件")),
+        "labs": AuditObject(_("检测机构文件")),
+        "samples": AuditObject(_("采样文件")),
+        "results": AuditObject(_("结果文件")),
+    },
+    audit_fields={
+        "scope": _("范围"),
+        "closed": _("已结束"),
+        "tube": _("管码"),
+        "tubes": _("管数"),
+        "round": _("轮次"),
+        "site": _("采样点"),
+        "lab": _("检测机构"),
+        "acknowledged": _("已签收"),
+        "reason": _("原因"),
+        "filter": _("筛选"),
     },
     cli="lianfang.screening.cli.register",
     urls="lianfang.screening.urls",

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from lianfang.core.plugins import NavEntry, Plugin
+from lianfang.core.plugins import AuditObject, NavEntry, Plugin
 
 PLUGIN = Plugin(
     app="web",
@@ -19,4 +19,9 @@ PLUGIN = Plugin(
         ),
         NavEntry(label=_("审计日志"), url_name="web:audit", order=90, verb="audit.read", active=("/audit/",)),
     ),
+    audit_objects={
+        "community_people": AuditObject(_("社区人员名单"), "web:division"),
+        "division_people": AuditObject(_("区划底数导出"), "web:division"),
+        "import_rejects": AuditObject(_("导入的拒绝行")),
+    },
 )

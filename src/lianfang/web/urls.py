@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lianfang.web import views
+from lianfang.web import audit, import_help, views
 
 app_name = "web"
 urlpatterns = [
@@ -15,8 +15,10 @@ urlpatterns = [
     path("people/<int:pk>/", views.person_detail, name="person"),
     path("people/import/", views.person_import, name="person_import"),
     path("imports/<uuid:pk>/", views.import_job, name="import_job"),
+    path("imports/template/<str:kind>.xlsx", import_help.template_download, name="import_template"),
     path("imports/<uuid:pk>/rejects.csv", views.import_job_rejects, name="import_job_rejects"),
-    path("audit/", views.audit_log, name="audit"),
+    path("audit/", audit.audit_log, name="audit"),
+    path("audit/export.<str:fmt>", audit.audit_export, name="audit_export"),
 ]
 
 urlpatterns.append(path("api/docs", views.api_docs, name="api_docs"))

@@ -18,15 +18,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
 from lianfang.accounts.masking import mask_query
-from lianfang.accounts.models import AuditEvent
 from lianfang.accounts.scoping import actor_of, public, scoped
 from lianfang.accounts.services import audit_record
 from lianfang.core import codes, plugins
 from lianfang.core.downloads import table_response
-from lianfang.core.summary import reason_text
 from lianfang.geo.models import Division, Level
+from lianfang.imports.guide import reason_rows
 from lianfang.imports.models import ImportJob
-from lianfang.imports.services import UPLOAD_SUFFIXES, import_job_create
+from lianfang.imports.services import UPLOAD_SUFFIXES, import_job_create, worker_running
 from lianfang.people.models import CommunityStats, Person, Tag
 from lianfang.people.presenters import PEOPLE_COLUMNS, people_rows, person_public
 from lianfang.people.selectors import person_get, persons_search, search_kind
@@ -297,10 +296,7 @@ def _job(request, pk):
     job = ImportJob.objects.visible_to(actor_of(request)).filter(pk=pk).first()
     if job is None:
         raise Http404
-    reasons = [
-        {"reason": reason, "count": count, "text": reason_text(reason)}
-        for reason, count in sorted((job.summary.get("reasons") or {}).items())
-    ]
+    reasons = reason_rows(job.kind, job.summary.get("reasons") or {})
     return job, reasons
 
 
@@ -314,7 +310,9 @@ def import_job(request, pk):
     )
     importer = plugins.importers().get(job.kind)
     page = importer.page if importer else None
-    return render(request, template, {"job": job, "reasons": reasons, "page": page})
+    # A queued job nobody will run says so (the demo starts a worker; a server may not have one).
+    stalled = job.status == "queued" and not worker_running()
+    return render(request, template, {"job": job, "reasons": reasons, "page": page, "stalled": stalled})
 
 
 @scoped
@@ -328,29 +326,6 @@ def import_job_rejects(request, pk):
         as_attachment=True,  # noqa: SIM115 - FileResponse closes it
         filename=f"rejects-{job.original_name}.csv",
         content_type="text/csv; charset=utf-8",
-    )
-
-
-# --- audit ------------------------------------------------------------------------------------
-
-
-@scoped
-def audit_log(request):
-    actor = actor_of(request)
-    if not actor.may("audit.read"):
-        raise Http404
-    events = AuditEvent.objects.visible_to(actor).select_related("user").order_by("-at", "-id")
-    action = request.GET.get("action", "")
-    if action:
-        events = events.filter(action=action)
-    who = request.GET.get("user", "").strip()
-    if who:
-        events = events.filter(username=who)
-    page = Paginator(events, 100).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "lianfang/audit.html",
-        {"page": page, "action": action, "who": who, "actions": AuditEvent._meta.get_field("action").choices},
     )
 
 

@@ -145,7 +145,7 @@ from lianfang.core.reader.detect import FORMATS, detect_format
 from lianfang.core.reader.errors import ImportFileError, _unknown_format
 from lianfang.core.reader.parquet import _read_parquet
 from lianfang.core.reader.rejects import REASON_COLUMN, inert, to_csv_bytes, write_rejects
-from lianfang.core.reader.table import EXTRA_CELLS, EXTRA_COLUMN, extra_cells
+from lianfang.core.reader.table import EXTRA_CELLS, EXTRA_COLUMN, _normalise_name, extra_cells
 from lianfang.core.reader.xlsx import _read_xlsx
 
 __all__ = [
@@ -169,14 +169,52 @@ def read_table(path, *, fmt: str | None = None, columns=None) -> pa.Table:
     ``columns``: the import's columns (name -> a rule with ``.types``, the kinds of Parquet
     column it takes: ``text``, ``integer``, ``number``, ``time``; lianfang.core.fields); a Parquet
     column of another type is refused (``wrong_type``) instead of being cast to text.
+    A column whose header is a column's Chinese ``label`` (``证件号码`` for ``id_number``) is
+    read as that column (:func:`_labelled_as_codes`).
     """
     if fmt is None:
         fmt = detect_format(path)
     fmt = fmt.lower().lstrip(".")
+    aliases = _aliases(columns)
     if fmt == "csv":
-        return _read_csv(path)
-    if fmt == "xlsx":
-        return _read_xlsx(path)
-    if fmt == "parquet":
-        return _read_parquet(path, columns)
-    raise _unknown_format(fmt)
+        table = _read_csv(path)
+    elif fmt == "xlsx":
+        table = _read_xlsx(path)
+    elif fmt == "parquet":
+        known = columns
+        if columns and aliases:  # a Parquet column named by its label meets the code's type rule
+            known = {**columns, **{label: columns[code] for label, code in aliases.items()}}
+        table = _read_parquet(path, known)
+    else:
+        raise _unknown_format(fmt)
+    return _labelled_as_codes(table, aliases)
+
+
+def _aliases(columns) -> dict[str, str]:
+    """``{label: code}`` from the import's columns: those with a ``label`` (lianfang.core.fields)."""
+    found = {}
+    for code, rule in (columns or {}).items():
+        label = _normalise_name(getattr(rule, "label", "") or "")
+        if label and label != code:
+            found[label] = code
+    return found
+
+
+def _labelled_as_codes(table: pa.Table, aliases: dict[str, str]) -> pa.Table:
+    """Rename the columns headed by a Chinese label to their code; a file with both the label and
+    the code of one column is refused (which of the two would count is not for us to guess)."""
+    if not aliases or not any(name in aliases for name in table.column_names):
+        return table
+    names = list(table.column_names)
+    for i, name in enumerate(names):
+        code = aliases.get(name)
+        if code is None:
+            continue
+        if code in names:
+            raise ImportFileError(
+                "duplicate_column",
+                f"“{name}”和“{code}”是同一列（{name} 是 {code} 的中文列名），请只保留其中一列。",
+                f'"{name}" and "{code}" are the same column ({name} is the Chinese name of {code}); keep one of them.',
+            )
+        names[i] = code
+    return table.rename_columns(names)

@@ -28,18 +28,43 @@ def _text(table: pa.Table, name: str) -> list[str]:
 def site_columns() -> dict[str, Column]:
     """The rule of each column of sites.csv, from the fields it is stored in (lianfang.core.fields)."""
     return {
-        "site_code": stored(Site._meta.get_field("code"), CODE),
-        "name": stored(Site._meta.get_field("name")),
-        "community_code": stored(Division._meta.get_field("code"), CODE),
-        "desks": parsed(NUMBER),
+        "site_code": stored(
+            Site._meta.get_field("code"), CODE, label="采样点编号", example="JJ-QY-01", required=True
+        ),
+        "name": stored(
+            Site._meta.get_field("name"), label="采样点名称", example="青阳街道桂香社区采样点", required=True
+        ),
+        "community_code": stored(
+            Division._meta.get_field("code"),
+            CODE,
+            label="社区代码",
+            example="350582001004",
+            required=True,
+            note=("采样点所在社区（村）的 12 位代码", "the 12-digit code of the site's community (village)"),
+        ),
+        "desks": parsed(
+            NUMBER,
+            label="采样台数",
+            example="4",
+            note=("1 至 999 的整数，可留空", "a whole number from 1 to 999, or blank"),
+        ),
     }
 
 
 def lab_columns() -> dict[str, Column]:
     return {
-        "lab_code": stored(Lab._meta.get_field("code"), CODE),
-        "name": stored(Lab._meta.get_field("name")),
-        "daily_capacity": parsed(NUMBER),
+        "lab_code": stored(
+            Lab._meta.get_field("code"), CODE, label="检测机构编号", example="LAB-01", required=True
+        ),
+        "name": stored(
+            Lab._meta.get_field("name"), label="检测机构名称", example="泉州市第一医院检验科", required=True
+        ),
+        "daily_capacity": parsed(
+            NUMBER,
+            label="日检测能力",
+            example="20000",
+            note=("每天可检管数，整数，可留空", "tubes a day, a whole number, or blank"),
+        ),
     }
 
 

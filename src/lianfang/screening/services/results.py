@@ -24,13 +24,34 @@ from lianfang.screening.services.ingest import Progress, _lock_ingest, _summary_
 
 def import_columns() -> dict[str, Column]:
     """The rule of each column of results.csv (and a lab's rows), from the fields it is stored in."""
+    ct = ("数字，可留空", "a number, or blank")
     return {
-        "tube_barcode": stored(Result._meta.get_field("tube_barcode"), CODE),
-        "lab_code": stored(Lab._meta.get_field("code"), CODE),
-        "result": parsed(),
-        "ct_orf1ab": parsed(NUMBER),
-        "ct_n": parsed(NUMBER),
-        "reported_at": parsed(TIME),
+        "tube_barcode": stored(
+            Result._meta.get_field("tube_barcode"), CODE, label="管码", example="T000123456", required=True
+        ),
+        "lab_code": stored(
+            Lab._meta.get_field("code"), CODE, label="检测机构编号", example="LAB-01", required=True
+        ),
+        "result": parsed(
+            label="检测结果",
+            example="阴性",
+            required=True,
+            allowed=(
+                ("negative", "阴性", "negative"),
+                ("positive", "阳性", "positive"),
+                ("inconclusive", "可疑", "inconclusive"),
+                ("invalid", "无效", "invalid"),
+            ),
+        ),
+        "ct_orf1ab": parsed(NUMBER, label="ORF1ab基因Ct值", example="", note=ct),
+        "ct_n": parsed(NUMBER, label="N基因Ct值", example="", note=ct),
+        "reported_at": parsed(
+            TIME,
+            label="报告时间",
+            example="2022-03-26 14:00",
+            required=True,
+            note=("年-月-日 时:分，北京时间", "YYYY-MM-DD HH:MM, Beijing time"),
+        ),
     }
 
 

@@ -22,7 +22,7 @@ from lianfang.core.summary import ImportSummary
 from lianfang.core.times import naive_utc, parse_time
 from lianfang.people import idnumbers
 from lianfang.people.idnumbers import validate_resident_ids_arrow
-from lianfang.people.models import Person
+from lianfang.people.models import IdType, Person
 from lianfang.people.normalize import ID_TYPE_ALIASES
 from lianfang.people.services import persons_create_unregistered
 from lianfang.screening import rules
@@ -65,9 +65,66 @@ def import_columns() -> dict[str, Column]:
     }
     types = {"pool_size": NUMBER, "collected_at": TIME, "id_type": TEXT, "name": TEXT}
     return {
-        c: stored(field[c], types.get(c, CODE)) if c in field else parsed(types[c])
+        c: stored(field[c], types.get(c, CODE), **SAMPLE_GUIDE[c])
+        if c in field
+        else parsed(types[c], **SAMPLE_GUIDE[c])
         for c in rules.SAMPLE_COLUMNS
     }
+
+
+_TIME_NOTE = (
+    "年-月-日 时:分，北京时间（如 2022-03-26 08:30）",
+    "YYYY-MM-DD HH:MM, Beijing time (e.g. 2022-03-26 08:30)",
+)
+# How a person fills samples.csv in (the upload page and the template; lianfang.core.fields.Column).
+SAMPLE_GUIDE = {
+    "round_code": {
+        "label": "轮次编号",
+        "example": "QZ-2022-03-26",
+        "required": True,
+        "note": ("进行中的轮次的编号，见“核酸筛查”页", "the code of an open round, as on the screening page"),
+    },
+    "tube_barcode": {
+        "label": "管码",
+        "example": "T000123456",
+        "required": True,
+        "note": ("同一管的每个人各占一行", "one row per person in the tube"),
+    },
+    "pool_size": {
+        "label": "混采数",
+        "example": "10",
+        "required": True,
+        "note": (
+            "轮次所用防控方案允许的混采数（见“防控方案”页），同一管各行相同",
+            "a pool size the round's protocol edition allows (see the protocol page), the same on every row of a tube",
+        ),
+    },
+    "id_type": {
+        "label": "证件类型",
+        "example": "居民身份证",
+        "note": ("留空即居民身份证", "blank means a resident ID"),
+        "allowed": tuple((t.value, str(t.label), t.value) for t in IdType),
+    },
+    "id_number": {
+        "label": "证件号码",
+        "example": "350582198001011237",
+        "required": True,
+        "note": ("在 Excel 中请把该列设为“文本”格式", "in Excel format the column as Text"),
+    },
+    "name": {
+        "label": "姓名",
+        "example": "陈建国",
+        "note": ("底数中没有的人员请填写", "fill in for a person not in the registry"),
+    },
+    "site_code": {"label": "采样点编号", "example": "JJ-QY-01", "required": True},
+    "collected_at": {
+        "label": "采样时间",
+        "example": "2022-03-26 08:30",
+        "required": True,
+        "note": _TIME_NOTE,
+    },
+    "box_code": {"label": "转运箱号", "example": "BOX-0001"},
+}
 
 
 @screened(import_columns)

@@ -30,7 +30,7 @@ def _reference_page(request, *, kind: str, editors, visible):
     return render(
         request,
         f"lianfang/screening/{kind}.html",
-        {"page": page, "may_upload": may_upload, "error": error, "jobs": jobs},
+        {"page": page, "may_upload": may_upload, "error": error, "jobs": jobs, "kind": kind},
         status=400 if error else 200,
     )
 
