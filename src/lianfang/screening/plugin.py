@@ -4,7 +4,7 @@ commands, pages, API and the person page's screening history."""
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import Role
-from lianfang.core.plugins import Importer, NavEntry, PersonPanel, Plugin
+from lianfang.core.plugins import HomeSection, Importer, NavEntry, PersonPanel, Plugin
 
 _OFFICE = {Role.COMMAND_OFFICE, Role.ADMIN}
 
@@ -86,6 +86,13 @@ PLUGIN = Plugin(
     nav=(
         NavEntry(
             label=_("核酸筛查"), url_name="screening:rounds", order=20, active=("/rounds/", "/screening/")
+        ),
+    ),
+    home=(
+        HomeSection(
+            template="lianfang/screening/home_act_now.html",
+            context="lianfang.screening.home.act_now",
+            order=10,
         ),
     ),
     person_panels=(

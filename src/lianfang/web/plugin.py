@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from lianfang.core.plugins import NavEntry, Plugin
+from lianfang.core.plugins import HomeSection, NavEntry, Plugin
 
 PLUGIN = Plugin(
     app="web",
@@ -18,5 +18,10 @@ PLUGIN = Plugin(
             active=("/people/import/", "/imports/"),
         ),
         NavEntry(label=_("审计日志"), url_name="web:audit", order=90, verb="audit.read", active=("/audit/",)),
+    ),
+    home=(
+        HomeSection(
+            template="lianfang/home/failed_imports.html", context="lianfang.web.home.failed_imports", order=90
+        ),
     ),
 )

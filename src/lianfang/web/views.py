@@ -134,8 +134,20 @@ def home(request):
             "tags": [(value, label, totals.get(value, 0)) for value, label in TAGS],
             "chart": {"names": [r["name"] for r in rows], "values": [r["registered"] for r in rows]},
             "refreshed": refreshed,
+            "act_now": _act_now(actor),
         },
     )
+
+
+def _act_now(actor) -> list[dict]:
+    """The installed apps' "act now" sections (``Plugin.home``) that have something for this actor."""
+    now = timezone.now()
+    sections = []
+    for section in plugins.home_sections():
+        context = plugins.resolve(section.context)(actor=actor, now=now)
+        if context is not None:
+            sections.append({"template": section.template, **context})
+    return sections
 
 
 @scoped
