@@ -88,6 +88,7 @@ PLUGIN = Plugin(
             label=_("核酸筛查"), url_name="screening:rounds", order=20, active=("/rounds/", "/screening/")
         ),
     ),
+    provides={"round_status": "lianfang.screening.facts.round_status"},
     home=(
         HomeSection(
             template="lianfang/screening/home_act_now.html",

@@ -234,9 +234,24 @@ def search(request):
     actor = actor_of(request)
     q = request.GET.get("q", "").strip()[:64]
     results = []
+    status_round = ""
     if q:
         people = persons_search(actor=actor, q=q)
         results = [person_public(p, actor) for p in people]
+        # Where each one lives (the town or street) and their status in the live round, when an
+        # installed app states it (screening): two queries for the page, whatever its length.
+        towns = dict(
+            Division.objects.filter(code__in={p.town_code for p in people if p.town_code}).values_list(
+                "code", "name"
+            )
+        )
+        statuses = {}
+        state = plugins.provider("round_status")
+        if state is not None:
+            status_round, statuses = state(actor=actor, people=people)
+        for row, person in zip(results, people, strict=True):
+            row["town_name"] = towns.get(person.town_code or "", "")
+            row["round_status"] = statuses.get(person.pk)
         audit_record(
             actor=actor,
             action="search",
@@ -248,7 +263,8 @@ def search(request):
         if request.headers.get("HX-Request")
         else "lianfang/search.html"
     )
-    return render(request, template, {"q": q, "results": results})
+    status_label = _("本轮状态（%(round)s）") % {"round": status_round} if status_round else ""
+    return render(request, template, {"q": q, "results": results, "status_label": status_label})
 
 
 @scoped
