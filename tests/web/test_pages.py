@@ -88,8 +88,11 @@ def test_pages_run_a_bounded_number_of_queries(db, county_user, django_assert_ma
         f"/people/{first.pk}/",
         "/people/import/",
     ]
+    # The home page adds its "act now" sections: open rounds, each one's unsigned alerts, overdue
+    # re-check counts, the user's recent imports.
+    bounds = {"/": 15}
     for url in pages:
-        with django_assert_max_num_queries(12):
+        with django_assert_max_num_queries(bounds.get(url, 12)):
             assert client.get(url).status_code == 200, url
 
 

@@ -174,6 +174,8 @@ TRUSTED_PROXIES = env("TRUSTED_PROXIES", [], cast=list)
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Counts grouped by thousands in Chinese as in English (config/formats/zh_Hans).
+FORMAT_MODULE_PATH = ["lianfang.config.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

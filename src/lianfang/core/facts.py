@@ -15,6 +15,8 @@ Facts and their providers' signatures (``at``: an aware time, or None for "as th
 - ``"overdue.<app>"`` (a family: each app states its own member) → ``f(actor, at) -> list[Overdue]``:
   that app's hand-offs past their protocol clock at ``at`` that ``actor`` may see (re-checks,
   traces, transfers, test days, requests …); ``core.plugins.providers("overdue")`` gives them all.
+- ``"round_status"`` → ``f(actor, people) -> (round_code, dict[int, RoundStatusFact])``: each
+  listed person's status in the live screening round (search results show it).
 - ``"discharges_as_of"`` → ``f(at) -> list[ReleaseFact]``: discharges from treatment and
   releases from isolation at or before ``at``.
 """
@@ -75,3 +77,14 @@ class Overdue:
     due_at: dt.datetime
     url: str  # the page where it is acted on
     ref: str  # a stable key of the object (e.g. "recheck:123"), for de-duplication
+
+
+@dataclass(frozen=True, slots=True)
+class RoundStatusFact:
+    """A person's status in the live screening round, as a list of people shows it (``"round_status"``
+    → ``f(actor, people) -> (round_code, {person_id: RoundStatusFact})``: the latest open round the
+    actor sees; people outside its scope and not sampled in it are left out)."""
+
+    status: str  # "untested" | "exempt" | "pending" | "negative" | "invalid" | "abnormal"
+    label: str  # in the active language
+    level: str  # how urgent, as a badge class: "danger" | "warn" | "ok" | "info"

@@ -3,7 +3,8 @@
 An installed app that has a ``plugin`` module declares there, in one :class:`Plugin` named
 ``PLUGIN``, everything the shared layers need from it: its importers (kind → function) and
 rejection reasons, its permission verbs per role, its CLI subcommands, its navigation entries,
-its API router, its URLs and the panel it adds to the person page. ``imports``, the CLI, ``web``,
+its API router, its URLs, the panel it adds to the person page and the items it adds to the
+home page's "act now" list. ``imports``, the CLI, ``web``,
 ``api`` and ``accounts`` read these registries and name no domain; adding an app touches its own
 folder, ``INSTALLED_APPS`` and nothing else.
 
@@ -69,6 +70,17 @@ class AuditObject:
 
 
 @dataclass(frozen=True)
+class HomeSection:
+    """An item of the home page's "act now" list, shown before the statistics:
+    ``context(actor=, now=)`` returns the template's context, or None when there is nothing to
+    act on (the section is then left out). Sections are shown by ``order``, lowest first."""
+
+    template: str
+    context: str
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class Plugin:
     app: str
     importers: tuple[Importer, ...] = ()
@@ -82,6 +94,7 @@ class Plugin:
     api_router: str | None = None  # "module.router": a django-ninja Router under /api/v1/
     api_prefix: str = ""
     person_panels: tuple[PersonPanel, ...] = ()
+    home: tuple[HomeSection, ...] = ()  # what its users must act on now, on the home page
     # Facts this app states for others to read (name → "module.function"), e.g. "cases_as_of":
     # an app that reads another's facts asks ``provider(name)`` and needs no import of it, so two
     # domains can be built, installed or left out independently (a missing fact is "—", not 0).
@@ -221,3 +234,7 @@ def audit_fields() -> dict[str, str]:
 
 def person_panels() -> list[PersonPanel]:
     return sorted((x for p in discover() for x in p.person_panels), key=lambda x: x.order)
+
+
+def home_sections() -> list[HomeSection]:
+    return sorted((x for p in discover() for x in p.home), key=lambda x: (x.order, x.template))

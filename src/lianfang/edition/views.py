@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -24,6 +25,18 @@ def _rows(data, prefix: str = "") -> list[tuple[str, object]]:
         elif key != "verify":
             rows.append((name, value))
     return rows
+
+
+# The protocol's sections as the page heads them (their keys are the values' dotted names).
+SECTION_LABELS = {
+    "screening": gettext_lazy("核酸筛查"),
+    "contacts": gettext_lazy("风险人员判定与管控"),
+    "tracing": gettext_lazy("流调溯源"),
+    "transfer": gettext_lazy("转运"),
+    "treatment": gettext_lazy("救治与出院"),
+    "zones": gettext_lazy("风险区域"),
+    "command": gettext_lazy("指挥调度"),
+}
 
 
 @scoped
@@ -47,12 +60,12 @@ def edition_page(request):
     data = protocol.as_dict(current)
     verify = set(data.pop("verify_paths"))
     sections = []
-    for section in ("screening", "contacts", "tracing", "transfer", "treatment", "zones", "command"):
+    for section, label in SECTION_LABELS.items():
         rows = [
             (name, value, name in verify or _verify_prefix(name, verify))
             for name, value in _rows(data[section], f"{section}.")
         ]
-        sections.append({"name": section, "rows": rows})
+        sections.append({"name": section, "label": label, "rows": rows})
     return render(
         request,
         "lianfang/edition/page.html",
@@ -60,6 +73,7 @@ def edition_page(request):
             "current": current,
             "sections": sections,
             "editions": protocol.editions(),
+            "english": (get_language() or "").startswith("en"),
             "history": EditionSwitch.objects.visible_to(actor).select_related("switched_by")[:50],
             "may_switch": actor.may("protocol.switch"),
             "error": error,

@@ -9,6 +9,7 @@ from django.db.models import CharField, F, Func, Q
 from django.db.models.functions import Collate
 
 from lianfang.people.models import Person
+from lianfang.people.surnames import surnames_read_as
 
 _ID_LIKE = re.compile(r"^[0-9]{3,17}[0-9Xx]?$")
 _LATIN = re.compile(r"^[A-Za-z]+$")
@@ -56,7 +57,10 @@ def search_arms(q: str) -> list[tuple[str, str, bool]]:
         arms = [("phone_rev", digits[::-1], False)] if len(digits) == 11 else []
         return [*arms, ("id_number_rev", digits[::-1], True), ("phone_rev", digits[::-1], True)]
     if kind == "pinyin":
-        return [("name_initials", q.lower(), True), ("name_pinyin", q.lower(), True)]
+        # A query that reads as a surname lists that surname's people first (``li``: 李, 黎 before
+        # 凌 and 刘), each an indexed name-prefix range like a typed surname.
+        surnames = [("name", ch, True) for ch in surnames_read_as(q)]
+        return [*surnames, ("name_initials", q.lower(), True), ("name_pinyin", q.lower(), True)]
     return [("name", q, True)]
 
 
@@ -69,7 +73,8 @@ def persons_search(*, actor, q: str, limit: int = 50) -> list[Person]:
     An OR of the arms ordered by name could do neither: PostgreSQL walked the whole name index
     (3.4 s for "陈" at 1 M people) or sorted every match.
 
-    The order the user sees, deterministic: the arms in turn (pinyin initials before full pinyin;
+    The order the user sees, deterministic: the arms in turn (for a pinyin query that is a
+    surname's reading, that surname's people first; then pinyin initials before full pinyin;
     an exact 11-digit phone, then ID-number tails, then phone tails), each by its key then id,
     a person listed once. So "zw" lists 张伟 (initials zw) before 张文雄 (zwx), and a name prefix
     lists exact names first, equal names together.

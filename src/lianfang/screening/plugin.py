@@ -4,7 +4,7 @@ commands, pages, API and the person page's screening history."""
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import Role
-from lianfang.core.plugins import AuditObject, Importer, NavEntry, PersonPanel, Plugin
+from lianfang.core.plugins import AuditObject, HomeSection, Importer, NavEntry, PersonPanel, Plugin
 
 _OFFICE = {Role.COMMAND_OFFICE, Role.ADMIN}
 
@@ -174,6 +174,14 @@ PLUGIN = Plugin(
     nav=(
         NavEntry(
             label=_("核酸筛查"), url_name="screening:rounds", order=20, active=("/rounds/", "/screening/")
+        ),
+    ),
+    provides={"round_status": "lianfang.screening.facts.round_status"},
+    home=(
+        HomeSection(
+            template="lianfang/screening/home_act_now.html",
+            context="lianfang.screening.home.act_now",
+            order=10,
         ),
     ),
     person_panels=(

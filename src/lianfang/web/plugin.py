@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from lianfang.core.plugins import AuditObject, NavEntry, Plugin
+from lianfang.core.plugins import AuditObject, HomeSection, NavEntry, Plugin
 
 PLUGIN = Plugin(
     app="web",
@@ -24,4 +24,9 @@ PLUGIN = Plugin(
         "division_people": AuditObject(_("区划底数导出"), "web:division"),
         "import_rejects": AuditObject(_("导入的拒绝行")),
     },
+    home=(
+        HomeSection(
+            template="lianfang/home/failed_imports.html", context="lianfang.web.home.failed_imports", order=90
+        ),
+    ),
 )

@@ -133,8 +133,20 @@ def home(request):
             "tags": [(value, label, totals.get(value, 0)) for value, label in TAGS],
             "chart": {"names": [r["name"] for r in rows], "values": [r["registered"] for r in rows]},
             "refreshed": refreshed,
+            "act_now": _act_now(actor),
         },
     )
+
+
+def _act_now(actor) -> list[dict]:
+    """The installed apps' "act now" sections (``Plugin.home``) that have something for this actor."""
+    now = timezone.now()
+    sections = []
+    for section in plugins.home_sections():
+        context = plugins.resolve(section.context)(actor=actor, now=now)
+        if context is not None:
+            sections.append({"template": section.template, **context})
+    return sections
 
 
 @scoped
@@ -221,9 +233,24 @@ def search(request):
     actor = actor_of(request)
     q = request.GET.get("q", "").strip()[:64]
     results = []
+    status_round = ""
     if q:
         people = persons_search(actor=actor, q=q)
         results = [person_public(p, actor) for p in people]
+        # Where each one lives (the town or street) and their status in the live round, when an
+        # installed app states it (screening): two queries for the page, whatever its length.
+        towns = dict(
+            Division.objects.filter(code__in={p.town_code for p in people if p.town_code}).values_list(
+                "code", "name"
+            )
+        )
+        statuses = {}
+        state = plugins.provider("round_status")
+        if state is not None:
+            status_round, statuses = state(actor=actor, people=people)
+        for row, person in zip(results, people, strict=True):
+            row["town_name"] = towns.get(person.town_code or "", "")
+            row["round_status"] = statuses.get(person.pk)
         audit_record(
             actor=actor,
             action="search",
@@ -235,7 +262,8 @@ def search(request):
         if request.headers.get("HX-Request")
         else "lianfang/search.html"
     )
-    return render(request, template, {"q": q, "results": results})
+    status_label = _("本轮状态（%(round)s）") % {"round": status_round} if status_round else ""
+    return render(request, template, {"q": q, "results": results, "status_label": status_label})
 
 
 @scoped

@@ -69,6 +69,7 @@ from lianfang.screening.selectors.rounds import (
     round_overview,
     round_progress,
     rounds_visible,
+    sampled_at_sites,
     tube_counts,
 )
 
@@ -99,6 +100,7 @@ __all__ = [
     "round_area",
     "round_get",
     "round_overview",
+    "sampled_at_sites",
     "round_progress",
     "rounds_progress",
     "rounds_visible",

@@ -15,7 +15,7 @@ from lianfang.core.downloads import table_response
 from lianfang.geo.models import Division, Level
 from lianfang.people.presenters import people_rows, person_public
 from lianfang.screening import selectors
-from lianfang.screening.views.common import _chart_text, _coverage_chart, _or_404, _round_or_404
+from lianfang.screening.views.common import _chart_text, _coverage_chart, _or_404, _populated, _round_or_404
 
 UNTESTED_PAGE = 50
 
@@ -31,6 +31,7 @@ def round_area(request, code: str, division_code: str):
     rnd = _round_or_404(actor, code)
     division = _or_404(selectors.area_division(rnd=rnd, actor=actor, code=division_code))
     children, totals = selectors.coverage_breakdown(rnd=rnd, actor=actor, parent=division.code)
+    children, empty = _populated(children)
     untested_page = None
     home_only = request.GET.get("home") == "1"
     if division.level == Level.COMMUNITY:
@@ -57,6 +58,7 @@ def round_area(request, code: str, division_code: str):
             "division": division,
             "breadcrumb": _breadcrumb(actor, division),
             "children": children,
+            "empty": empty,
             "totals": totals,
             "untested_page": untested_page,
             "home_only": home_only,

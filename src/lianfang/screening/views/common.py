@@ -123,7 +123,14 @@ def _chart_text() -> dict:
     }
 
 
+def _populated(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Rows with a registered population, and those without (金门县: nobody registered): the
+    latter stay out of charts and rates, named once under the table."""
+    return [r for r in rows if r["expected"]], [r for r in rows if not r["expected"]]
+
+
 def _coverage_chart(rnd: Round, rows: list[dict]) -> dict:
+    rows = _populated(rows)[0]
     return {
         "names": [r["name"] for r in rows],
         "values": [round(r["coverage"] * 100, 1) for r in rows],

@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from lianfang.accounts.scoping import Actor, actor_of, scoped
+from lianfang.core import codes
 from lianfang.edition.services import in_force
-from lianfang.geo.models import Division
+from lianfang.geo.models import Division, Level
 from lianfang.screening import selectors
 from lianfang.screening.models import PoolPolicy, Round, TubeState
 from lianfang.screening.services import (
@@ -36,6 +37,7 @@ from lianfang.screening.views.common import (
     _form_time,
     _local_input,
     _or_404,
+    _populated,
     _round_or_404,
     _upload_job,
 )
@@ -181,7 +183,8 @@ def round_detail(request, code: str):
     rnd = _round_or_404(actor, code)
     now = timezone.now()
     overview = selectors.round_overview(rnd=rnd, actor=actor, now=now)
-    counties = overview["counties"]
+    # A county (town) user sees their towns (communities), not one bar of their own.
+    rows, empty = _populated(overview["counties"])
     progress = selectors.round_progress(rnd=rnd, actor=actor)
     turnaround = selectors.lab_turnaround(rnd=rnd, actor=actor)
     sites = selectors.site_throughput(rnd=rnd, actor=actor)
@@ -197,7 +200,7 @@ def round_detail(request, code: str):
             "deadline": _chart_ms(rnd.deadline_at),
             "now": _chart_ms(now),
         },
-        "coverage": _coverage_chart(rnd, counties),
+        "coverage": _coverage_chart(rnd, rows),
         "ages": {
             "labels": [label for label, _n in overview["tubes"]["ages"]],
             "values": [n for _label, n in overview["tubes"]["ages"]],
@@ -211,7 +214,9 @@ def round_detail(request, code: str):
         {
             "rnd": rnd,
             "o": overview,
-            "counties": counties,
+            "rows": rows,
+            "empty": empty,
+            "level": _level_label(rows or empty),
             "turnaround": turnaround,
             "target_hours": rnd.protocol.screening.result_target_hours,
             "sites": sites,
@@ -226,6 +231,13 @@ def round_detail(request, code: str):
             "chart": chart,
         },
     )
+
+
+def _level_label(rows: list[dict]) -> str:
+    """The level of the coverage rows, for the headings ("乡镇街道")."""
+    if not rows:
+        return str(Level.COUNTY.label)
+    return str(Level(codes.level(rows[0]["code"])).label)
 
 
 def _signable(alerts: list, actor: Actor) -> list:

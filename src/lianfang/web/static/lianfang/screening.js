@@ -29,13 +29,18 @@
 
   var p = data.progress;
   if (p) {
-    var marks = [{ xAxis: p.deadline, name: text.deadline, label: { formatter: text.deadline }, lineStyle: { color: "#c62828", type: "solid", width: 2 } }];
-    if (p.now < p.deadline) marks.push({ xAxis: p.now, name: text.now, label: { formatter: text.now }, lineStyle: { color: "#6b7280" } });
+    // The deadline is usually the axis's right end: the axis runs a little past it, and its label
+    // sits above the plot (the legend is below), so it never lands on an axis or its labels.
+    var start = Math.min(p.start, (p.sampled[0] || [p.start])[0]);
+    var end = Math.max(p.deadline, p.now);
+    var pad = Math.max((end - start) * 0.06, 30 * 60 * 1000);
+    var marks = [{ xAxis: p.deadline, name: text.deadline, label: { formatter: text.deadline, position: "end", distance: 4 }, lineStyle: { color: "#c62828", type: "solid", width: 2 } }];
+    if (p.now < p.deadline) marks.push({ xAxis: p.now, name: text.now, label: { formatter: text.now, position: "end", distance: 4 }, lineStyle: { color: "#6b7280" } });
     draw("chart-progress", {
-      grid: { left: 60, right: 50, top: 40, bottom: 40 },
-      legend: { top: 0 },
+      grid: { left: 12, right: 12, top: 28, bottom: 56, containLabel: true },
+      legend: { bottom: 0, type: "scroll" },
       tooltip: { trigger: "axis" },
-      xAxis: { type: "time", min: Math.min(p.start, (p.sampled[0] || [p.start])[0]), max: Math.max(p.deadline, p.now), splitLine: { show: false } },
+      xAxis: { type: "time", min: start, max: end + pad, splitLine: { show: false } },
       yAxis: [{ type: "value", name: "" }, { type: "value", name: "", splitLine: { show: false } }],
       series: [
         { name: text.sampled, type: "line", showSymbol: false, data: p.sampled, itemStyle: { color: "#1f5fbf" },
@@ -47,22 +52,29 @@
   }
 
   var c = data.coverage;
-  if (c) {
+  if (c && c.names.length) {
+    // One row per division, top to bottom in the table's order: the chart grows with the rows
+    // (ROW px each), so 22 towns get 22 readable labels instead of a crush of rotated ones.
+    var ROW = 26;
+    var el = document.getElementById("chart-coverage");
+    if (el) el.style.height = Math.max(200, c.names.length * ROW + 60) + "px";
     var chart = draw("chart-coverage", {
-      grid: { left: 50, right: 20, top: 20, bottom: 70 },
+      grid: { left: 8, right: 56, top: 8, bottom: 28, containLabel: true },
       tooltip: {
         trigger: "axis",
+        axisPointer: { type: "shadow" },
         formatter: function (items) {
           var i = items[0].dataIndex;
           return esc(c.names[i]) + "<br>" + esc(text.coverage) + " " + esc(c.values[i]) + "%<br>" +
             esc(text.sampled_of) + " " + esc(c.sampled[i]) + " / " + esc(c.expected[i]);
         }
       },
-      xAxis: { type: "category", data: c.names, axisLabel: { rotate: c.names.length > 6 ? 40 : 0, interval: 0 } },
-      yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
-      series: [{ name: text.coverage, type: "bar", data: c.values, cursor: "pointer", barMaxWidth: 40,
+      yAxis: { type: "category", inverse: true, data: c.names,
+        axisLabel: { interval: 0, width: 110, overflow: "truncate" }, axisTick: { show: false } },
+      xAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
+      series: [{ name: text.coverage, type: "bar", data: c.values, cursor: "pointer", barMaxWidth: 18,
         itemStyle: { color: function (d) { return d.value >= 95 ? "#2e7d32" : d.value >= 80 ? "#1f5fbf" : "#b26a00"; } },
-        label: { show: true, position: "top", formatter: "{c}%" } }]
+        label: { show: true, position: "right", formatter: "{c}%" } }]
     });
     if (chart) {
       chart.on("click", function (params) {
