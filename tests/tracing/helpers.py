@@ -129,3 +129,58 @@ def plans(capsys, tmp_path: Path, *extra) -> list[dict]:
     assert text.splitlines()[0] == PLAN_HEADER
     with open(out_file, encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def tracing_world(
+    prefix: str,
+    community: str,
+    *,
+    case_id: str,
+    case_name: str,
+    contact_id: str,
+    contact_name: str,
+    contact_phone: str = "",
+    task=None,
+) -> dict:
+    """A case ``{prefix}-C1`` living in ``community`` with one close contact living there too,
+    both written with the server's authority; with a screening re-check ``task``, its person's
+    positive finding awaiting the CDC too. For the route walkers."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from lianfang.screening.models import PositiveFinding
+    from lianfang.tracing import services
+
+    services.cases_import(
+        table=pa.Table.from_pylist(
+            [case(f"{prefix}-C1", id_number=case_id, name=case_name, community_code=community)]
+        ),
+        actor=None,
+    )
+    services.contacts_import(
+        table=pa.Table.from_pylist(
+            [
+                contact(
+                    contact_id,
+                    case_code=f"{prefix}-C1",
+                    name=contact_name,
+                    phone=contact_phone,
+                    community_code=community,
+                )
+            ]
+        ),
+        actor=None,
+    )
+    finding = None
+    if task is not None:
+        at = dt.datetime(2022, 3, 28, 8, 0, tzinfo=dt.UTC)
+        finding = PositiveFinding.objects.create(
+            task=task,
+            person=task.person,
+            round=task.round,
+            tube_barcode=f"{prefix}-X1",
+            sampled_at=at,
+            reported_at=at,
+        )
+    return {"case_code": f"{prefix}-C1", "finding": finding}

@@ -2,8 +2,10 @@
 reasons, who may do what, ``lianfang trace plans``, pages, the person page's panel, and the
 facts other apps read (cases and plans at a time T, overdue traces)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from lianfang.accounts.roles import Role
-from lianfang.core.plugins import Importer, Plugin
+from lianfang.core.plugins import Importer, NavEntry, PersonPanel, Plugin
 
 _OFFICE = {Role.COMMAND_OFFICE, Role.ADMIN}
 
@@ -14,11 +16,13 @@ PLUGIN = Plugin(
             kind="cases",
             run="lianfang.tracing.services.cases_import",
             label=("病例", "cases"),
+            page=("tracing:cases", "病例 / cases"),
         ),
         Importer(
             kind="contacts",
             run="lianfang.tracing.services.contacts_import",
             label=("接触者", "contacts"),
+            page=("tracing:contacts", "接触者 / contacts"),
         ),
     ),
     verbs={
@@ -53,6 +57,15 @@ PLUGIN = Plugin(
         ),
     },
     cli="lianfang.tracing.cli.register",
+    urls="lianfang.tracing.urls",
+    nav=(NavEntry(label=_("流调溯源"), url_name="tracing:cases", order=30, active=("/tracing/",)),),
+    person_panels=(
+        PersonPanel(
+            template="lianfang/tracing/person_panel.html",
+            context="lianfang.tracing.panels.person_tracing",
+            order=20,
+        ),
+    ),
     provides={
         "cases_as_of": "lianfang.tracing.facts.cases_as_of",
         "plans_as_of": "lianfang.tracing.facts.plans_as_of",
