@@ -35,6 +35,7 @@ from lianfang.tracing.services.common import (
     parse_date,
     parse_optional_time,
     registry,
+    writes_lock,
 )
 from lianfang.tracing.services.tasks import trace_task_open
 
@@ -206,6 +207,7 @@ def cases_import(
     reasons, decided, case_codes = _decide(table, today)
     outcomes = np.array(reasons, dtype=object)
     with transaction.atomic():
+        writes_lock()
         wanted = [case_codes[i] for i in range(n) if decided[i] is not None]
         stored_cases = {
             c.case_code: c for c in Case.objects.filter(case_code__in=set(wanted)).select_for_update()
@@ -375,6 +377,7 @@ def case_create(
     from lianfang.core.summary import reason_text
 
     require(actor, "cases.create")
+    writes_lock()
     table = pa.table({k: [str(v or "")] for k, v in fields.items()})
     reasons, decided, codes = _decide(table, timezone.localdate())
     if reasons[0]:

@@ -89,3 +89,17 @@ def located(community: Division | None) -> dict:
         "town_code": codes.town(community.code),
         "county_code": codes.county(community.code),
     }
+
+
+_TRACING_LOCK = 7_240_412  # pg advisory lock key of the tracing writes (cases, contacts)
+
+
+def writes_lock() -> None:
+    """Serialise the tracing writes inside the caller's transaction: two imports of the same
+    file at once must give one ``accepted`` and one ``duplicate``, not a unique-key error. On
+    PostgreSQL an advisory transaction lock; SQLite's writers are serialised already."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TRACING_LOCK])

@@ -30,6 +30,7 @@ from lianfang.tracing.services.common import (
     located,
     parse_optional_time,
     registry,
+    writes_lock,
 )
 
 REQUIRED = ("case_code", "category", "id_number", "name", "last_exposure_at")
@@ -98,6 +99,7 @@ def contacts_import(
     edition = in_force().code
     accepted: list[dict] = []
     with transaction.atomic():
+        writes_lock()
         seen = set(
             ContactRow.objects.filter(case_code__in=set(known)).values_list(
                 "case_code", "category", "id_type", "id_number", "last_exposure_at"

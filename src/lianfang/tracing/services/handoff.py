@@ -10,7 +10,7 @@ from lianfang.accounts.scoping import Actor, require
 from lianfang.screening.models import PositiveFinding
 from lianfang.tracing.models import Case, Source
 from lianfang.tracing.services.cases import case_create
-from lianfang.tracing.services.common import NotFound, TracingError
+from lianfang.tracing.services.common import NotFound, TracingError, writes_lock
 
 
 def findings_awaiting(actor: Actor):
@@ -35,6 +35,7 @@ def case_from_finding(
 ) -> Case:
     """Confirm a positive finding into a case (found in area screening, reported now)."""
     require(actor, "case.confirm")
+    writes_lock()
     findings = PositiveFinding.objects.all() if actor is None else PositiveFinding.objects.visible_to(actor)
     finding = findings.select_for_update().select_related("person").filter(pk=finding_id).first()
     if finding is None:
