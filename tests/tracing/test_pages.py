@@ -33,7 +33,7 @@ def test_tracer_adds_a_contact_on_the_trace_page_and_sees_the_plan(db):
     assert r.status_code == 302, r.content[:500]
     assert Contact.objects.get(id_number=P1).category == "close"
     text = client.get("/tracing/cases/C1/trace/").content.decode()
-    assert "密接甲" in text and "central_quarantine" in text and P1 in text  # a tracer sees the full ID
+    assert "密接甲" in text and "集中隔离医学观察" in text and P1 in text  # a tracer sees the full ID
     bad = client.post(
         "/tracing/cases/C1/trace/",
         {

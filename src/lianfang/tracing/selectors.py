@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.utils.translation import get_language
+
+from lianfang import protocol
 from lianfang.accounts.masking import mask_id_number, mask_phone
 from lianfang.accounts.scoping import Actor
 from lianfang.tracing import rules
@@ -74,10 +77,19 @@ def with_plans(contacts, actor: Actor) -> list[dict]:
     plans = {
         (p.contact.id_type, p.contact.id_number): p for p in rules.plans([_row(c) for c in contacts], cases)
     }
+    english = (get_language() or "").startswith("en")
     out = []
     for contact in contacts:
         plan = plans.get((contact.id_type, contact.id_number))
-        out.append({"contact": contact, "plan": plan, "is_case": plan is None, **shown(contact, actor)})
+        labels = {}
+        if plan is not None:
+            labels = {
+                "category_label": protocol.CATEGORY_LABELS[plan.contact.category][english],
+                "measure_label": protocol.MEASURE_LABELS[plan.plan.measure][english],
+            }
+        out.append(
+            {"contact": contact, "plan": plan, "is_case": plan is None, **labels, **shown(contact, actor)}
+        )
     return out
 
 
