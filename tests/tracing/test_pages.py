@@ -103,3 +103,12 @@ def test_a_case_by_hand_and_the_nav_entry(db):
         "/tracing/cases/", {"case_code": "H1", "id_number": P1, "name": "x", "classification": "x"}
     )
     assert again.status_code == 400
+
+
+def test_pages_switch_to_english(db):
+    services.cases_import(table=pa.Table.from_pylist([case("C1")]), actor=None)
+    client = logged_in(make_user("jj_en", Role.TRACER, [JINJIANG]))
+    client.post("/lang/", {"language": "en", "next": "/"})
+    text = client.get("/tracing/cases/C1/trace/").content.decode()
+    assert "Trace task" in text and "Core trace due" in text and "核心信息时限" not in text
+    assert "Tracing" in client.get("/").content.decode()
