@@ -7,6 +7,7 @@ time T: contact rows registered and cases reported at or before T, conversions a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from django.urls import reverse
@@ -16,7 +17,6 @@ from lianfang.accounts.scoping import Actor
 from lianfang.core.facts import CaseFact, Overdue, PlanFact
 from lianfang.tracing import rules
 from lianfang.tracing.models import Case, ContactRow, TraceTask
-from lianfang.tracing.services.contacts import as_rule_row
 
 
 def _cases(at: dt.datetime | None):
@@ -69,7 +69,9 @@ def plan_rows(at: dt.datetime | None = None) -> list[rules.PlanRow]:
     rows = ContactRow.objects.all()
     if at is not None:
         rows = rows.filter(registered_at__lte=at)
-    merged = rules.merge(as_rule_row(r) for r in rows.order_by("id"))
+    fields = [f.name for f in dataclasses.fields(rules.Row)]
+    values = rows.order_by("id").values_list("id", *fields[1:])
+    merged = rules.merge(rules.Row(*v) for v in values.iterator(chunk_size=10_000))
     cases = [
         rules.CaseKey(case_code=code, id_number=number, reported_at=reported)
         for code, number, reported in _cases(at).values_list("case_code", "id_number", "reported_at")

@@ -28,6 +28,7 @@ from lianfang.tracing.models import Case, CaseConversion, Classification, Placem
 from lianfang.tracing.services.common import (
     NotFound,
     TracingError,
+    chunks,
     column,
     communities,
     id_checks,
@@ -210,7 +211,7 @@ def cases_import(
         writes_lock()
         wanted = [case_codes[i] for i in range(n) if decided[i] is not None]
         stored_cases = {
-            c.case_code: c for c in Case.objects.filter(case_code__in=set(wanted)).select_for_update()
+            c.case_code: c for chunk in chunks(wanted) for c in Case.objects.filter(case_code__in=chunk)
         }
         tree = communities(d.values["community_code"] for d in decided if d is not None)
         people = registry((d.values["id_type"], d.values["id_number"]) for d in decided if d is not None)

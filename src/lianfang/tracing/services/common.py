@@ -64,19 +64,29 @@ def parse_optional_time(text: str) -> dt.datetime | None | bool:
     return False if parsed is None else parsed
 
 
+def chunks(values, size: int = 5000):
+    """``values`` sorted, in lists of at most ``size`` (IN lists stay under SQLite's variable cap)."""
+    values = sorted(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def communities(code_list) -> dict[str, Division]:
     wanted = {c for c in code_list if c}
-    if not wanted:
-        return {}
-    return {d.code: d for d in Division.objects.filter(code__in=wanted, level=Level.COMMUNITY)}
+    return {
+        d.code: d
+        for chunk in chunks(wanted)
+        for d in Division.objects.filter(code__in=chunk, level=Level.COMMUNITY)
+    }
 
 
 def registry(keys) -> dict[str, Person]:
     """ID number → a registry person (matching is by ID number, FORMATS.md)."""
     numbers = {n for _, n in keys if n}
     found: dict[str, Person] = {}
-    for person in Person.objects.filter(id_number__in=numbers).select_related("community").order_by("-id"):
-        found[person.id_number] = person
+    for chunk in chunks(numbers):
+        for person in Person.objects.filter(id_number__in=chunk).select_related("community").order_by("-id"):
+            found.setdefault(person.id_number, person)
     return found
 
 
@@ -103,3 +113,43 @@ def writes_lock() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TRACING_LOCK])
+
+
+def insert_rows(model, rows: list[dict]) -> None:
+    """New rows of ``model`` in bulk (``core.db.bulk_insert``: executemany on SQLite, COPY on
+    PostgreSQL): ``rows`` by attribute name (``case_id``), a missing one its field's default
+    (``auto_now``/``auto_now_add``: now); times as the database stores them. In a transaction."""
+    from django.db import connection, models
+    from django.utils import timezone
+
+    from lianfang.core.db import bulk_insert
+
+    if not rows:
+        return
+    now = timezone.now()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    sqlite = connection.vendor == "sqlite"
+
+    def converter(field):
+        if isinstance(field, models.DateTimeField) and sqlite:
+            return connection.ops.adapt_datetimefield_value
+        if isinstance(field, models.DateField) and sqlite:
+            return connection.ops.adapt_datefield_value
+        return None
+
+    plan = []
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            default = now
+        else:
+            default = field.get_default()
+        plan.append((field.attname, default, converter(field)))
+
+    def prepared(row: dict):
+        out = []
+        for name, default, convert in plan:
+            value = row.get(name, default)
+            out.append(convert(value) if convert is not None and value is not None else value)
+        return out
+
+    bulk_insert(model._meta.db_table, [f.column for f in fields], (prepared(r) for r in rows))

@@ -24,9 +24,11 @@ from lianfang.tracing import rules
 from lianfang.tracing.models import Case, Contact, ContactRow, Source
 from lianfang.tracing.services.common import (
     TracingError,
+    chunks,
     column,
     communities,
     id_checks,
+    insert_rows,
     located,
     parse_optional_time,
     registry,
@@ -94,17 +96,20 @@ def contacts_import(
     cases = Case.objects.all() if actor is None else Case.objects.visible_to(actor)
     known = {
         c.case_code: c
-        for c in cases.filter(case_code__in={cols["case_code"][i] for i in range(n) if not outcomes[i]})
+        for chunk in chunks({cols["case_code"][i] for i in range(n) if not outcomes[i]})
+        for c in cases.filter(case_code__in=chunk)
     }
     edition = in_force().code
     accepted: list[dict] = []
     with transaction.atomic():
         writes_lock()
-        seen = set(
-            ContactRow.objects.filter(case_code__in=set(known)).values_list(
+        seen = {
+            key
+            for chunk in chunks(known)
+            for key in ContactRow.objects.filter(case_code__in=chunk).values_list(
                 "case_code", "category", "id_type", "id_number", "last_exposure_at"
             )
-        )
+        }
         for i in range(n):
             if outcomes[i]:
                 continue
@@ -154,7 +159,13 @@ def contacts_import(
             seen.add(key)
             accepted.append(values)
             outcomes[i] = "accepted"
-        ContactRow.objects.bulk_create([ContactRow(**v) for v in accepted], batch_size=1000)
+        insert_rows(
+            ContactRow,
+            [
+                {**{k: v for k, v in row.items() if k != "case"}, "case_id": row["case"].pk}
+                for row in accepted
+            ],
+        )
         touched = {(v["id_type"], v["id_number"]) for v in accepted}
         contacts_remerge(keys=touched)
         summary.accepted = len(accepted)
@@ -205,11 +216,19 @@ def contacts_remerge(*, keys) -> None:
     ]
     merged = rules.merge(rows)
     cases = {
-        c.case_code: c for c in Case.objects.filter(case_code__in={m.case_code for m in merged.values()})
+        c.case_code: c
+        for chunk in chunks({m.case_code for m in merged.values()})
+        for c in Case.objects.filter(case_code__in=chunk)
     }
     tree = communities(m.community_code for m in merged.values())
     people = registry(merged)
-    stored = {(c.id_type, c.id_number): c for c in Contact.objects.filter(id_number__in=numbers)}
+    stored = {
+        (c.id_type, c.id_number): c
+        for chunk in chunks(numbers)
+        for c in Contact.objects.filter(id_number__in=chunk)
+    }
+    creates, updates = [], []
+    now = timezone.now()
     for key, m in merged.items():
         community = tree.get(m.community_code)
         if community is None and m.id_number in people:
@@ -225,15 +244,44 @@ def contacts_remerge(*, keys) -> None:
             "last_exposure_at": m.last_exposure_at,
             "registered_at": m.registered_at,
             "edition": m.edition,
+            "updated_at": now,
             **located(community),
         }
         contact = stored.get(key)
         if contact is None:
-            Contact.objects.create(id_type=key[0], id_number=key[1], **values)
+            creates.append(
+                {
+                    "id_type": key[0],
+                    "id_number": key[1],
+                    **{k: v for k, v in values.items() if k not in ("case", "community")},
+                    "case_id": values["case"].pk,
+                    "community_id": values["community"].pk if values["community"] is not None else None,
+                }
+            )
         else:
             for name, value in values.items():
                 setattr(contact, name, value)
-            contact.save()
+            updates.append(contact)
+    insert_rows(Contact, creates)
+    Contact.objects.bulk_update(updates, [*_MERGED_FIELDS], batch_size=1000)
+
+
+_MERGED_FIELDS = (
+    "name",
+    "category",
+    "case",
+    "via_id_number",
+    "phone",
+    "community_code",
+    "place",
+    "last_exposure_at",
+    "registered_at",
+    "edition",
+    "updated_at",
+    "community",
+    "town_code",
+    "county_code",
+)
 
 
 @transaction.atomic
