@@ -10,7 +10,7 @@ from lianfang.imports.models import ImportJob
 from lianfang.tracing import services
 from lianfang.tracing.models import Case, Contact
 from tests.conftest import JINJIANG, logged_in, make_user
-from tests.tracing.helpers import CASE_HEADER, P1, case
+from tests.tracing.helpers import CASE_HEADER, P1, case, contact
 
 
 def test_tracer_adds_a_contact_on_the_trace_page_and_sees_the_plan(db):
@@ -112,3 +112,17 @@ def test_pages_switch_to_english(db):
     text = client.get("/tracing/cases/C1/trace/").content.decode()
     assert "Trace task" in text and "Core trace due" in text and "核心信息时限" not in text
     assert "Tracing" in client.get("/").content.decode()
+
+
+def test_person_page_shows_the_persons_case_and_plan(db):
+    from tests.conftest import make_person
+
+    person = make_person(id_number=P1, name="两重身份")
+    services.cases_import(table=pa.Table.from_pylist([case("C1")]), actor=None)
+    services.contacts_import(table=pa.Table.from_pylist([contact(P1)]), actor=None)
+    client = logged_in(make_user("jj_tr9", Role.TRACER, [JINJIANG]))
+    text = client.get(f"/people/{person.pk}/").content.decode()
+    assert 'id="plans"' in text and "集中隔离医学观察" in text and "2022-03-20 18:00" in text
+    services.cases_import(table=pa.Table.from_pylist([case("C2", id_number=P1)]), actor=None)
+    text = client.get(f"/people/{person.pk}/").content.decode()
+    assert 'id="person-cases"' in text and "C2" in text and "本人已是病例" in text
