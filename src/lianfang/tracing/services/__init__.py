@@ -4,7 +4,7 @@ from lianfang.tracing.services.cases import case_create, case_place, cases_impor
 from lianfang.tracing.services.common import NotFound, TracingError
 from lianfang.tracing.services.contacts import contact_add, contacts_import, contacts_remerge
 from lianfang.tracing.services.handoff import case_from_finding, findings_awaiting
-from lianfang.tracing.services.tasks import trace_task_open, trace_task_update
+from lianfang.tracing.services.tasks import trace_task_new, trace_task_open, trace_task_update
 
 __all__ = [
     "NotFound",
@@ -18,6 +18,7 @@ __all__ = [
     "contacts_remerge",
     "findings_awaiting",
     "placement_proposal",
+    "trace_task_new",
     "trace_task_open",
     "trace_task_update",
 ]

@@ -24,7 +24,7 @@ from lianfang.edition.services import in_force
 from lianfang.people.models import Person, Tag
 from lianfang.people.normalize import normalize_phone
 from lianfang.tracing import rules
-from lianfang.tracing.models import Case, CaseConversion, Classification, Placement, Source
+from lianfang.tracing.models import Case, CaseConversion, Classification, Placement, Source, TraceTask
 from lianfang.tracing.services.common import (
     NotFound,
     TracingError,
@@ -38,7 +38,7 @@ from lianfang.tracing.services.common import (
     registry,
     writes_lock,
 )
-from lianfang.tracing.services.tasks import trace_task_open
+from lianfang.tracing.services.tasks import trace_task_new
 
 REQUIRED = (
     "case_code",
@@ -241,19 +241,15 @@ def cases_import(
             states[code] = after
             outcomes[i] = "accepted"
         changed = [code for code in states if states[code] != first.get(code)]
-        audits = []
+        audits, new = [], []
         for code in changed:
             after = states[code]
             case = stored_cases.get(code)
             if case is None:
-                _case_write(
-                    code=code,
-                    values=after,
-                    tree=tree,
-                    people=people,
-                    source=Source.FILE,
-                    edition=edition,
-                    actor=actor,
+                new.append(
+                    _case_build(
+                        code=code, values=after, tree=tree, people=people, source=Source.FILE, edition=edition
+                    )
                 )
             else:
                 before = first[code]
@@ -264,6 +260,7 @@ def cases_import(
                         {"fields": sorted(f for f in FIELDS if before[f] != after[f])},
                     )
                 )
+        _cases_save(new, edition)
         summary.accepted = int((outcomes == "accepted").sum())
         summary.duplicate = int((outcomes == "duplicate").sum())
         for reason in outcomes[~np.isin(outcomes.astype(str), ["accepted", "duplicate"])]:
@@ -334,7 +331,8 @@ def _person_for(values: dict, people: dict) -> Person | None:
     return None
 
 
-def _case_write(*, code, values, tree, people, source, edition, actor, finding_id=None) -> Case:
+def _case_build(*, code, values, tree, people, source, edition, finding_id=None) -> Case:
+    """A new case (not saved) with the protocol's placement proposal."""
     person = _person_for(values, people)
     case = Case(
         case_code=code,
@@ -349,11 +347,41 @@ def _case_write(*, code, values, tree, people, source, edition, actor, finding_i
         **located(_community_of(values, tree, people)),
     )
     case.placement_proposed = placement_proposal(case, edition, person)
-    case.save()
-    if case.confirmed_at is not None:
-        CaseConversion.objects.create(case=case, converted_at=case.confirmed_at)
-    trace_task_open(case=case, edition=edition)
     return case
+
+
+def _cases_save(cases: list[Case], edition) -> None:
+    """New cases in bulk, each with its conversion (if reported converted) and its trace task."""
+    if not cases:
+        return
+    Case.objects.bulk_create(cases, batch_size=1000)
+    codes = [c.case_code for c in cases]
+    saved = {c.case_code: c for chunk in chunks(codes) for c in Case.objects.filter(case_code__in=chunk)}
+    CaseConversion.objects.bulk_create(
+        [
+            CaseConversion(case=saved[c.case_code], converted_at=c.confirmed_at)
+            for c in cases
+            if c.confirmed_at
+        ],
+        batch_size=1000,
+    )
+    TraceTask.objects.bulk_create(
+        [trace_task_new(case=saved[code], edition=edition) for code in codes], batch_size=1000
+    )
+
+
+def _case_write(*, code, values, tree, people, source, edition, actor, finding_id=None) -> Case:
+    case = _case_build(
+        code=code,
+        values=values,
+        tree=tree,
+        people=people,
+        source=source,
+        edition=edition,
+        finding_id=finding_id,
+    )
+    _cases_save([case], edition)
+    return Case.objects.get(case_code=code)
 
 
 def _case_update(*, case: Case, values: dict, tree, people) -> None:

@@ -32,8 +32,15 @@ def trace_task_open(*, case: Case, edition: protocol.Protocol) -> TraceTask:
     existing = TraceTask.objects.filter(case=case).first()
     if existing is not None:
         return existing
+    task = trace_task_new(case=case, edition=edition)
+    task.save()
+    return task
+
+
+def trace_task_new(*, case: Case, edition: protocol.Protocol) -> TraceTask:
+    """The trace task a new case opens (not saved): the edition's clocks from its report."""
     rules = edition.tracing
-    return TraceTask.objects.create(
+    return TraceTask(
         case=case,
         opened_at=case.reported_at,
         core_due_at=case.reported_at + dt.timedelta(hours=rules.core_trace_hours),
