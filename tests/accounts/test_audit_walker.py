@@ -45,6 +45,11 @@ SHOWS_PEOPLE = {
     "/api/v1/persons",
     "/api/v1/persons/lookup",
     "/api/v1/persons/{person_id}",
+    "tracing/cases/",
+    "tracing/cases/<str:case_code>/",
+    "tracing/cases/<str:case_code>/trace/",
+    "tracing/contacts/",
+    "tracing/findings/",
 }
 AUDITED_ACTIONS = {"view", "search", "export"}
 
@@ -54,6 +59,19 @@ def world(db):
     untested = make_person(id_number=UNTESTED_ID, name=UNTESTED_NAME, phone="13800000601")
     pooled = make_person(id_number=POOLED_ID, name=POOLED_NAME, phone="13800000602")
     abnormal_pool("JJ", JJ_COMMUNITY, POOLED_ID)
+    # The pooled person is also a case with the untested one as close contact, and has a
+    # positive finding awaiting the CDC.
+    from tests.tracing.helpers import tracing_world
+
+    tracing_world(
+        "JJ",
+        JJ_COMMUNITY,
+        case_id=POOLED_ID,
+        case_name=POOLED_NAME,
+        contact_id=UNTESTED_ID,
+        contact_name=UNTESTED_NAME,
+        task=RecheckTask.objects.get(),
+    )
     return {
         "untested": untested,
         "pooled": pooled,
@@ -72,6 +90,7 @@ def _fill(route: str, world) -> list[str]:
         "str:barcode": ["JJ-T1"],
         "str:fmt": ["csv", "xlsx"],
         "str:kind": ["persons", "samples"],
+        "str:case_code": ["JJ-C1"],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

@@ -74,6 +74,20 @@ def world(db, county_user, city_user):
     from lianfang.screening.models import PoolAlert, RecheckTask
 
     abnormal_pool("LC", LC_COMMUNITY, OTHER_ID, starts_at=ROUND_START)
+    # Licheng's case (the other person) with a Licheng close contact of the same name, and the
+    # other person's positive finding awaiting the CDC.
+    from tests.tracing.helpers import tracing_world
+
+    tracing_world(
+        "LC",
+        LC_COMMUNITY,
+        case_id=OTHER_ID,
+        case_name=OTHER_NAME,
+        contact_id=rid("350502", "19760606", "556"),
+        contact_name=OTHER_NAME,
+        contact_phone="13912345678",
+        task=RecheckTask.objects.get(),
+    )
     return {
         "other": other,
         "own": own,
@@ -93,6 +107,7 @@ def fill(route: str, world) -> list[str]:
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],
         "str:kind": ["persons", "samples"],
+        "str:case_code": ["LC-C1"],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):
@@ -123,9 +138,9 @@ def test_county_user_reaches_nothing_of_another_county_on_any_page(world, county
             for query in ("", f"?q={OTHER_ID}", f"?q={OTHER_NAME}", "?q=lcdy", f"?q={OTHER_ID[-6:]}"):
                 response = client.get(url + query)
                 assert response.status_code in (200, 302, 404, 405), (url, response.status_code)
-                if any(part in url for part in (LC_COMMUNITY, LC_TOWN, str(world["job"].pk), "LC-R1")) or (
-                    route.startswith("people/<int")
-                ):
+                if any(
+                    part in url for part in (LC_COMMUNITY, LC_TOWN, str(world["job"].pk), "LC-R1", "LC-C1")
+                ) or (route.startswith("people/<int")):
                     assert response.status_code in (404, 405), f"{url} served another county's data"
                 assert_no_leak(response, url + query, typed=query.removeprefix("?q="))
                 checked += 1

@@ -194,7 +194,19 @@ def world(db, tmp_path, city_user):
         owner_token=owner_token,
         tmp_path=tmp_path,
     )
+    from tests.tracing.helpers import tracing_world
+
+    traced = tracing_world(
+        "LC",
+        LC_COMMUNITY,
+        case_id=OTHER_ID,
+        case_name="鲤城病例",
+        contact_id=rid(LICHENG, "19760606", "556"),
+        contact_name="鲤城密接",
+        task=RecheckTask.objects.get(),
+    )
     w.objects = {
+        "finding": traced["finding"],
         "other": other,
         "alert": PoolAlert.objects.get(),
         "task": RecheckTask.objects.get(),
@@ -265,6 +277,48 @@ def _sites_rows() -> list[dict]:
 
 def _labs_rows() -> list[dict]:
     return [{"lab_code": "LC-L", "name": "改名实验室", "daily_capacity": "1"}]
+
+
+def _cases_rows() -> list[dict]:
+    # A new case in Licheng, and Licheng's case moved into Jinjiang.
+    from tests.tracing.helpers import case
+
+    return [
+        case("LC-C2", id_number=rid(LICHENG, "19770707", "557"), community_code=LC_COMMUNITY),
+        case("LC-C1", id_number=OTHER_ID, community_code=JJ_COMMUNITY, severity="severe"),
+    ]
+
+
+def _contacts_rows() -> list[dict]:
+    from tests.tracing.helpers import contact
+
+    return [contact(OWN2_ID, case_code="LC-C1", community_code=JJ_COMMUNITY)]
+
+
+def _case_form(case_code: str = "LC-C9") -> dict:
+    return {
+        "case_code": case_code,
+        "id_number": rid(LICHENG, "19770707", "557"),
+        "name": "新病例",
+        "classification": "confirmed",
+        "found_in": "clinic",
+        "first_positive_sampled_at": "2022-03-28T08:00",
+        "reported_at": "2022-03-28T10:00",
+        "community_code": LC_COMMUNITY,
+    }
+
+
+def _contact_form() -> dict:
+    return {
+        "category": "close",
+        "id_number": OWN2_ID,
+        "name": "晋江居民二",
+        "last_exposure_at": "2022-03-27T08:00",
+    }
+
+
+def _finding_form(w: World) -> dict:
+    return {"finding": w.objects["finding"].pk, "case_code": "LC-F1", "classification": "asymptomatic"}
 
 
 def _expect(response, *statuses):
@@ -348,6 +402,54 @@ PAGE_CASES: dict[str, Case] = {
     "people/import/": Case(
         attacks=(lambda w: _upload(w, "attacker", "/people/import/", "p.csv", _persons_rows()),),
         control=lambda w: _upload(w, "owner", "/people/import/", "p.csv", _persons_rows()),
+    ),
+    # Tracing: a case, a placement, a trace task, a contact, a finding of Licheng's.
+    "tracing/cases/": Case(
+        attacks=(
+            lambda w: _expect(w.client("attacker").post("/tracing/cases/", _case_form()), 400),
+            lambda w: _expect(
+                w.client("attacker").post("/tracing/cases/", _case_form(case_code="LC-C1")), 400
+            ),
+            lambda w: _upload(w, "attacker", "/tracing/cases/", "c.csv", _cases_rows(), action="upload"),
+        ),
+        control=lambda w: _expect(w.client("owner").post("/tracing/cases/", _case_form()), 302),
+    ),
+    "tracing/cases/<str:case_code>/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post("/tracing/cases/LC-C1/", {"placement": "fangcang", "reason": "x"}),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post("/tracing/cases/LC-C1/", {"placement": "fangcang", "reason": "x"}), 302
+        ),
+    ),
+    "tracing/cases/<str:case_code>/trace/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post("/tracing/cases/LC-C1/trace/", {"action": "update", "team": "x"}),
+                404,
+            ),
+            lambda w: _expect(
+                w.client("attacker").post(
+                    "/tracing/cases/LC-C1/trace/", {"action": "contact", **_contact_form()}
+                ),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post("/tracing/cases/LC-C1/trace/", {"action": "contact", **_contact_form()}),
+            302,
+        ),
+    ),
+    "tracing/contacts/": Case(
+        attacks=(lambda w: _upload(w, "attacker", "/tracing/contacts/", "k.csv", _contacts_rows()),),
+        control=lambda w: _upload(w, "owner", "/tracing/contacts/", "k.csv", _contacts_rows()),
+    ),
+    "tracing/findings/": Case(
+        attacks=(lambda w: _expect(w.client("attacker").post("/tracing/findings/", _finding_form(w)), 400),),
+        control=lambda w: _expect(w.client("owner").post("/tracing/findings/", _finding_form(w)), 302),
     ),
     "protocol/": Case(
         attacks=(
@@ -525,6 +627,14 @@ IMPORT_CASES: dict[str, Case] = {
         ),
         control=lambda w: _import(w, "owner", "results", _held_rows(w)),
     ),
+    "cases": Case(
+        attacks=(lambda w: _import(w, "attacker", "cases", _cases_rows()),),
+        control=lambda w: _import(w, "owner", "cases", _cases_rows()),
+    ),
+    "contacts": Case(
+        attacks=(lambda w: _import(w, "attacker", "contacts", _contacts_rows()),),
+        control=lambda w: _import(w, "owner", "contacts", _contacts_rows()),
+    ),
     # The division tree is the server's alone: every actor is refused, the control runs as the server.
     "divisions": Case(
         attacks=(
@@ -569,6 +679,7 @@ CLI_SERVER_AUTHORITY = {
     ("round", "report"),
     ("protocol", "show"),
     ("protocol", "switch"),
+    ("trace", "plans"),
     ("demo",),
     ("simulate",),
 }

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "lianfang.imports",
     "lianfang.edition",
     "lianfang.screening",
+    "lianfang.tracing",
     "lianfang.simulate",
     "lianfang.web",
 ]

@@ -107,3 +107,13 @@ def require_free_port(host: str, port: int, retry: str) -> None:
     """Raise :class:`PortInUse` (its message says what to run instead) when ``port`` is taken."""
     if not port_free(host, port):
         raise PortInUse(port_in_use_message(host, port, retry))
+def command_group(sub, name: str, help: str):
+    """The subcommands of ``lianfang NAME``, shared by every app that adds to it: the first call
+    makes the group, later ones (another app's plugin) get the same subparsers to add to. E.g.
+    tracing adds ``trace plans`` and the companions work ``trace companions``."""
+    parser = sub.choices.get(name)
+    if parser is None:
+        parser = sub.add_parser(name, help=help)
+        parser.set_defaults(func=None)
+        parser._lianfang_group = parser.add_subparsers(dest=f"{name}_action", metavar="ACTION")
+    return parser._lianfang_group
