@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "lianfang.imports",
     "lianfang.edition",
     "lianfang.screening",
+    # After every app that states facts it reads (tracing's cases) and fills `lianfang trace`.
+    "lianfang.companions",
     "lianfang.simulate",
     "lianfang.web",
 ]
