@@ -12,7 +12,9 @@ def register(sub, tools) -> None:
     p = group.add_parser(
         "companions", help="spatio-temporal companions (时空伴随) of the cases in telecom pings"
     )
-    p.add_argument("--pings", required=True, help="the pings: Parquet or CSV (person_key, cell_id, start, end)")
+    p.add_argument(
+        "--pings", required=True, help="the pings: Parquet or CSV (person_key, cell_id, start, end)"
+    )
     p.add_argument("--out", required=True, help="the companions.csv to write")
     p.add_argument("--cases", help="only these case codes, comma-separated (default: every case)")
     p.add_argument(
