@@ -46,7 +46,11 @@ def spark():
     pytest.importorskip("pyspark")
     from lianfang.analytics import companions as module
 
-    session = module.spark_session()
+    # Kilobytes of data: one shuffle partition, no whole-stage code generation (compiling it costs
+    # more than running the plan); the results do not depend on either.
+    session = module.spark_session(
+        {"spark.sql.shuffle.partitions": "1", "spark.sql.codegen.wholeStage": "false"}
+    )
     yield session
     session.stop()
     module._spark_session = None

@@ -255,14 +255,30 @@ _BAD = (
 )
 
 
-def _check_pings(con: duckdb.DuckDBPyConnection, pings: _Pings) -> None:
-    """Refuse the file when any row is bad, naming the first one, its column and the count."""
-    count = con.sql(
-        f"SELECT count(*) FROM ({pings.normalised}) WHERE person_key IS NULL OR person_key = '' "
-        "OR cell_id IS NULL OR cell_id = '' OR s IS NULL OR e IS NULL OR e < s"
-    ).fetchall()[0][0]
-    if not count:
-        return
+_IS_BAD = (
+    "person_key IS NULL OR person_key = '' OR cell_id IS NULL OR cell_id = '' "
+    "OR s IS NULL OR e IS NULL OR e < s"
+)
+
+
+def _first_pass(con: duckdb.DuckDBPyConnection, pings: _Pings, check: bool) -> None:
+    """One scan of the pings that keeps, in the table ``case_pings``, the stays of every case's keys
+    and (``check``) the bad rows; refuses the file when there are any (:func:`_refuse`). The pairs
+    then need only one more scan, as a hand-written query would."""
+    bad = f" OR {_IS_BAD}" if check else ""
+    con.sql(
+        "CREATE TEMP TABLE case_pings AS SELECT person_key, cell_id, s, e, "
+        f"({_IS_BAD}) AS bad FROM ({pings.normalised}) "
+        f"WHERE person_key IN (SELECT key FROM case_keys){bad}"
+    )
+    if check:
+        count = con.sql("SELECT count(*) FROM case_pings WHERE bad").fetchall()[0][0]
+        if count:
+            _refuse(con, pings, count)
+
+
+def _refuse(con: duckdb.DuckDBPyConnection, pings: _Pings, count: int) -> None:
+    """Refuse the file, naming its first bad row, the column and the count."""
     normalised = pings.normalised
     if not pings.numbered:  # an Arrow table (given, or a CSV / XLSX read): number its rows in order
         table = _arrow(con, f"SELECT * FROM {pings.source}")
@@ -364,7 +380,9 @@ def _case_keys(cases, case_codes: Iterable[str] | None, params: Params) -> pa.Ta
 
 # --- the pairs (one SQL text for DuckDB and Spark SQL) ---------------------------------------------
 
-# ``pings(person_key, cell_id, s, e)`` and ``case_keys(case_code, key, w0, w1, selected)``; times in
+# ``pings(person_key, cell_id, s, e)``, ``case_pings`` (at least the cases' own stays: DuckDB keeps
+# them from its first pass, Spark reads all pings) and ``case_keys(case_code, key, w0, w1,
+# selected)``; times in
 # µs since the epoch, so that neither engine's time zone or timestamp type plays any part.
 _PAIRS_SQL = """
 WITH sel AS (
@@ -373,7 +391,7 @@ WITH sel AS (
     SELECT DISTINCT key FROM case_keys
 ), cs AS (
     SELECT k.case_code, p.cell_id, greatest(p.s, k.w0) AS s, least(p.e, k.w1) AS e, k.w0, k.w1
-    FROM pings p JOIN sel k ON p.person_key = k.key
+    FROM case_pings p JOIN sel k ON p.person_key = k.key
     WHERE p.s < k.w1 AND p.e > k.w0
 ), pairs AS (
     SELECT /*+ BROADCAST(c) */ o.person_key, c.case_code, c.cell_id,
@@ -435,7 +453,6 @@ def _finish(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
 
 
 def _duckdb_pairs(con: duckdb.DuckDBPyConnection, pings: _Pings, keys: pa.Table, params: Params) -> pa.Table:
-    con.register("case_keys", keys)
     con.sql(f"CREATE TEMP VIEW pings AS SELECT person_key, cell_id, s, e FROM ({pings.normalised})")
     return _arrow(con, pairs_sql(params))
 
@@ -443,25 +460,27 @@ def _duckdb_pairs(con: duckdb.DuckDBPyConnection, pings: _Pings, keys: pa.Table,
 _spark_session = None
 
 
-def spark_session():
-    """One local Spark session per process (``local[*]``, no UI), made on first use."""
+def spark_session(conf: Mapping[str, str] | None = None):
+    """One local Spark session per process (``local[*]``, no UI), made on first use; ``conf``: more
+    settings for that first use (the tests make a small-data session)."""
     global _spark_session
     if _spark_session is None:
         try:
             from pyspark.sql import SparkSession
         except ImportError as e:
             raise EngineUnavailable() from e
-
-        _spark_session = (
-            SparkSession.builder.master(os.environ.get("LIANFANG_SPARK_MASTER", "local[*]"))
-            .appName("lianfang-companions")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "8")
-            .config("spark.driver.memory", os.environ.get("LIANFANG_SPARK_DRIVER_MEMORY", "2g"))
-            .config("spark.sql.session.timeZone", "UTC")
-            .getOrCreate()
-        )
+        settings = {
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.shuffle.partitions": "8",
+            "spark.driver.memory": os.environ.get("LIANFANG_SPARK_DRIVER_MEMORY", "2g"),
+            "spark.sql.session.timeZone": "UTC",
+            **(conf or {}),
+        }
+        builder = SparkSession.builder.master(os.environ.get("LIANFANG_SPARK_MASTER", "local[*]"))
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        _spark_session = builder.appName("lianfang-companions").getOrCreate()
         _spark_session.sparkContext.setLogLevel("ERROR")
     return _spark_session
 
@@ -481,6 +500,7 @@ def _spark_pairs(
         )
         pq.write_table(keys, keys_path)
         session.read.parquet(str(pings_path)).createOrReplaceTempView("pings")
+        session.read.parquet(str(pings_path)).createOrReplaceTempView("case_pings")
         session.read.parquet(str(keys_path)).createOrReplaceTempView("case_keys")
         found = session.sql(pairs_sql(params)).toArrow()
     schema = pa.schema(
@@ -520,8 +540,8 @@ def companions(
     con = duckdb.connect()
     try:
         found = _open_pings(con, pings)
-        if check:
-            _check_pings(con, found)
+        con.register("case_keys", keys)
+        _first_pass(con, found, check)
         if engine == "spark":
             pairs = _spark_pairs(con, found, keys, params, spark)
         else:
