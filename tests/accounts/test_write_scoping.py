@@ -682,6 +682,7 @@ CLI_SERVER_AUTHORITY = {
     ("trace", "plans"),
     ("demo",),
     ("simulate",),
+    ("trace", "companions"),  # reads every case, writes a file; audited as an export
 }
 # An argument naming an account: a subcommand with one acts for that user.
 ACTOR_ARGUMENTS = {"username", "user", "as_user", "actor"}

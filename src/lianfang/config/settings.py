@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "lianfang.edition",
     "lianfang.screening",
     "lianfang.tracing",
+    # After every app that states facts it reads (tracing's cases) and fills `lianfang trace`.
+    "lianfang.companions",
     "lianfang.simulate",
     "lianfang.web",
 ]

@@ -107,13 +107,19 @@ def require_free_port(host: str, port: int, retry: str) -> None:
     """Raise :class:`PortInUse` (its message says what to run instead) when ``port`` is taken."""
     if not port_free(host, port):
         raise PortInUse(port_in_use_message(host, port, retry))
-def command_group(sub, name: str, help: str):
-    """The subcommands of ``lianfang NAME``, shared by every app that adds to it: the first call
-    makes the group, later ones (another app's plugin) get the same subparsers to add to. E.g.
-    tracing adds ``trace plans`` and the companions work ``trace companions``."""
+
+
+def subcommand_group(sub, name: str, *, help: str):
+    """The subcommands of ``lianfang NAME`` that several apps fill (``trace plans`` from tracing,
+    ``trace companions`` from companions): made by the first app that asks, found by the next, so
+    that no app names another and argparse never sees the group declared twice."""
+    import argparse
+
     parser = sub.choices.get(name)
     if parser is None:
         parser = sub.add_parser(name, help=help)
-        parser.set_defaults(func=None)
-        parser._lianfang_group = parser.add_subparsers(dest=f"{name}_action", metavar="ACTION")
-    return parser._lianfang_group
+        return parser.add_subparsers(dest=f"{name}_action", metavar="ACTION", required=True)
+    found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not found:
+        raise RuntimeError(f"`lianfang {name}` is a command of its own, not a group")
+    return found[0]

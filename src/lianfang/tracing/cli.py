@@ -1,15 +1,15 @@
 """``lianfang trace plans --out FILE`` (server authority). The ``trace`` group is shared
-(``core.commands.command_group``): another app adds ``trace companions`` to it."""
+(``core.commands.subcommand_group``): another app adds ``trace companions`` to it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from lianfang.core.commands import command_group, fail, needs_database
+from lianfang.core.commands import fail, needs_database, subcommand_group
 
 
 def register(sub, tools) -> None:
-    trace = command_group(sub, "trace", "tracing: plans report (and companions)")
+    trace = subcommand_group(sub, "trace", help="tracing: plans, companions (FORMATS.md)")
     p = trace.add_parser("plans", help="write the plans report (FORMATS.md, lianfang trace plans)")
     p.add_argument("--out", required=True, help="the CSV file to write")
     p.add_argument("--at", help="the report as it stood at this time (default: now, everything recorded)")

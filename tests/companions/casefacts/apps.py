@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CaseFactsConfig(AppConfig):
+    name = "tests.companions.casefacts"
+    label = "casefacts"
