@@ -45,6 +45,11 @@ SHOWS_PEOPLE = {
     "/api/v1/persons",
     "/api/v1/persons/lookup",
     "/api/v1/persons/{person_id}",
+    "custody/transfers/",
+    "custody/transfers/<int:order_pk>/",
+    "custody/places/<int:place_pk>/",
+    "custody/stays/",
+    "custody/stays/<int:stay_pk>/",
 }
 AUDITED_ACTIONS = {"view", "search", "export"}
 
@@ -54,7 +59,10 @@ def world(db):
     untested = make_person(id_number=UNTESTED_ID, name=UNTESTED_NAME, phone="13800000601")
     pooled = make_person(id_number=POOLED_ID, name=POOLED_NAME, phone="13800000602")
     abnormal_pool("JJ", JJ_COMMUNITY, POOLED_ID)
+    from tests.custody.helpers import custody_world
+
     return {
+        **custody_world(pooled, JJ_COMMUNITY, "JJ"),
         "untested": untested,
         "pooled": pooled,
         "alert": PoolAlert.objects.get(),
@@ -71,6 +79,9 @@ def _fill(route: str, world) -> list[str]:
         "str:division_code": [JJ_COMMUNITY, JJ_TOWN],
         "str:barcode": ["JJ-T1"],
         "str:fmt": ["csv", "xlsx"],
+        "int:order_pk": [str(world["order"].pk)],
+        "int:place_pk": [str(world["place"].pk)],
+        "int:stay_pk": [str(world["stay"].pk)],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

@@ -74,7 +74,10 @@ def world(db, county_user, city_user):
     from lianfang.screening.models import PoolAlert, RecheckTask
 
     abnormal_pool("LC", LC_COMMUNITY, OTHER_ID, starts_at=ROUND_START)
+    from tests.custody.helpers import custody_world
+
     return {
+        **custody_world(other, LC_COMMUNITY, "LC"),  # a Licheng hotel holding them, their transfer
         "other": other,
         "own": own,
         "job": job,
@@ -92,6 +95,9 @@ def fill(route: str, world) -> list[str]:
         "str:division_code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY],
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],
+        "int:order_pk": [str(world["order"].pk)],
+        "int:place_pk": [str(world["place"].pk)],
+        "int:stay_pk": [str(world["stay"].pk)],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):
@@ -123,7 +129,7 @@ def test_county_user_reaches_nothing_of_another_county_on_any_page(world, county
                 response = client.get(url + query)
                 assert response.status_code in (200, 302, 404, 405), (url, response.status_code)
                 if any(part in url for part in (LC_COMMUNITY, LC_TOWN, str(world["job"].pk), "LC-R1")) or (
-                    route.startswith("people/<int")
+                    route.startswith("people/<int") or (route.startswith("custody/") and "<int:" in route)
                 ):
                     assert response.status_code in (404, 405), f"{url} served another county's data"
                 assert_no_leak(response, url + query, typed=query.removeprefix("?q="))

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "lianfang.imports",
     "lianfang.edition",
     "lianfang.screening",
+    "lianfang.custody",
     "lianfang.simulate",
     "lianfang.web",
 ]

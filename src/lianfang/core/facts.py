@@ -17,6 +17,10 @@ Facts and their providers' signatures (``at``: an aware time, or None for "as th
   traces, transfers, test days, requests …); ``core.plugins.providers("overdue")`` gives them all.
 - ``"discharges_as_of"`` → ``f(at) -> list[ReleaseFact]``: discharges from treatment and
   releases from isolation at or before ``at``.
+- ``"in_custody.<app>"`` (a family) → ``f(at) -> set[int]``: registry ids (``people.Person``) of
+  the people that app holds in custody at ``at`` (custody: checked in at or before ``at`` and not
+  released or discharged by then); the screening round report's exempt rule takes the union of
+  ``core.plugins.providers("in_custody")`` at the round's start (FORMATS.md, Screening).
 """
 
 from __future__ import annotations
