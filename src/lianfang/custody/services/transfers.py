@@ -35,6 +35,11 @@ def _destination(code: str) -> Place | None:
     return place
 
 
+def _has_live_order(person) -> bool:
+    """The friendly check before the insert; the partial unique index is what holds under a race."""
+    return TransferOrder.objects.dangerously_all().live().filter(person=person).exists()
+
+
 @transaction.atomic
 def transfer_request(
     *,
@@ -76,7 +81,7 @@ def transfer_request(
         community = community_for(actor, community_code)
     if Stay.objects.dangerously_all().open().filter(person=person).exists():
         raise refuse("already_in_custody")
-    if TransferOrder.objects.dangerously_all().live().filter(person=person).exists():
+    if _has_live_order(person):
         raise refuse("transfer_live")
     order = TransferOrder(
         person=person,
