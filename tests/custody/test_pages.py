@@ -223,3 +223,14 @@ def test_an_order_for_someone_checked_in_is_refused(db, fz_contact):
     with pytest.raises(Exception) as exc:
         transfer_request(actor=None, id_type="resident_id", id_number=CONTACT_ID, category="close")
     assert getattr(exc.value, "code", "") == "already_in_custody"
+
+
+def test_the_pages_switch_to_english(db):
+    from django.urls import reverse
+
+    hotel = make_place("JJ-H1", JJ_COMMUNITY)
+    client = logged_in(make_user("jj_hotel", Role.ISOLATION, [JINJIANG]))
+    client.post(reverse("web:set_language"), {"language": "en", "next": "/"})
+    assert "Transfer dispatch" in _text(client.get("/custody/transfers/"))
+    text = _text(client.get(f"/custody/places/{hotel.pk}/"))
+    assert "Taken 0 · free 3" in text and "Check-in" in text

@@ -90,9 +90,7 @@ def transfer_new(request):
             None,
         )
         if need is None:
-            messages.error(
-                request, _("该人员已不在待转运名单中。") + " / no longer on the list of people to transfer"
-            )
+            messages.error(request, _("该人员已不在待转运名单中。"))
             return redirect("custody:transfers")
         fields.update(
             category=need.category,
