@@ -38,7 +38,8 @@ def local_date(value: dt.datetime) -> dt.date:
 
 
 def day_end(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    """The local midnight that closes ``day`` (a calendar fact, not a protocol duration)."""
+    return dt.datetime.combine(dt.date.fromordinal(day.toordinal() + 1), dt.time(), tzinfo=SHANGHAI)
 
 
 def test_days(plan: PlanFact | None, checked_in_at: dt.datetime, tests: Iterable[Test]) -> list[TestDay]:
