@@ -49,12 +49,14 @@ def overdue(actor: Actor, at: dt.datetime | None = None) -> list[Overdue]:
     without a negative test, as things stood at ``at``, that ``actor`` may see."""
     at = at or timezone.now()
     out: list[Overdue] = []
+    transfers_url = reverse("custody:transfers")  # + "<pk>/": one reverse, not one per order
     orders = (
         TransferOrder.objects.visible_to(actor)
         .filter(created_at__lte=at, due_at__lt=at)
         .filter(Q(delivered_at__isnull=True) | Q(delivered_at__gt=at))
         .filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gt=at))
         .select_related("person")
+        .only("id", "category", "community_id", "due_at", "person__name")
     )
     for o in orders:
         out.append(
@@ -64,7 +66,7 @@ def overdue(actor: Actor, at: dt.datetime | None = None) -> list[Overdue]:
                 % {"name": o.person.name, "category": o.get_category_display()},
                 division_code=o.community_id,
                 due_at=o.due_at,
-                url=reverse("custody:transfer", args=[o.pk]),
+                url=f"{transfers_url}{o.pk}/",
                 ref=f"transfer:{o.pk}",
             )
         )

@@ -135,11 +135,12 @@ def check_id(id_type: str, id_number: str) -> tuple[str, str]:
 
 def person_for(*, id_type: str, id_number: str, name: str, now: dt.datetime) -> Person:
     """The registry's person, or one added as unregistered (found outside the registry)."""
-    person = Person.objects.dangerously_all().filter(id_type=id_type, id_number=id_number).first()
-    if person is None:
+    people = Person.objects.dangerously_all()
+    try:  # by the unique key alone (``first()`` would add an ORDER BY id the planner may follow)
+        return people.get(id_type=id_type, id_number=id_number)
+    except Person.DoesNotExist:
         persons_create_unregistered(people=[(id_type, id_number, (name or "").strip()[:64])], now=now)
-        person = Person.objects.dangerously_all().get(id_type=id_type, id_number=id_number)
-    return person
+        return people.get(id_type=id_type, id_number=id_number)
 
 
 def community_for(actor: Actor | None, code: str) -> Division:

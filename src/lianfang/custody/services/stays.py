@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
 
 from django.db import IntegrityError, transaction
 
@@ -34,28 +33,31 @@ def _held(actor: Actor | None, place: Place) -> None:
 def _free_unit(place: Place, *, label: str, household: str) -> Unit:
     """The unit to take: the one named, else the first empty one, else (a household placed
     together) a unit holding only that household with a bed left. Runs under the place's lock."""
-    held: dict[int, list[str]] = defaultdict(list)
-    for unit_id, hh in (
-        Stay.objects.dangerously_all().open().filter(unit__place=place).values_list("unit_id", "household")
-    ):
-        held[unit_id].append(hh)
+    open_stays = Stay.objects.dangerously_all().open()
 
-    def empty(unit: Unit) -> bool:
-        return not held.get(unit.pk)
+    def fits(unit: Unit) -> bool:
+        """Empty, or holding only ``household`` with a bed left."""
+        held = list(open_stays.filter(unit=unit).values_list("household", flat=True))
+        return not held or (bool(household) and len(held) < unit.beds and all(h == household for h in held))
 
-    def shared(unit: Unit) -> bool:
-        others = held.get(unit.pk, [])
-        return bool(household) and len(others) < unit.beds and all(h == household for h in others)
-
-    units = list(place.units.order_by("label"))
     if label:
-        unit = next((u for u in units if u.label == label), None)
+        unit = Unit.objects.dangerously_all().filter(place=place, label=label).first()
         if unit is None:
             raise refuse("unknown_unit")
-        if empty(unit) or shared(unit):
+        if fits(unit):
             return unit
         raise refuse("unit_taken")
-    unit = next((u for u in units if empty(u)), None) or next((u for u in units if shared(u)), None)
+    unit = (
+        Unit.objects.dangerously_all()
+        .filter(place=place)
+        .exclude(pk__in=open_stays.filter(unit__place=place).values("unit_id"))
+        .order_by("label")
+        .first()
+    )
+    if unit is None and household:
+        shared = open_stays.filter(unit__place=place, household=household).values_list("unit_id", flat=True)
+        candidates = Unit.objects.dangerously_all().filter(pk__in=list(shared)).order_by("label")
+        unit = next((u for u in candidates if fits(u)), None)
     if unit is None:
         raise refuse("place_full")
     return unit
