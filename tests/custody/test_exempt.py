@@ -55,3 +55,28 @@ def test_without_custody_stays_nobody_is_exempt_for_custody(db):
     make_person(id_number=rid("350582", "19800101", "301"))
     rnd = services.round_open(actor=None, code="RD", name="x", scope=[JINJIANG], starts_at=START)
     assert round_report_compute(rnd).summary["exempt"] == 0
+
+
+def test_the_pages_exempt_the_same_people_as_the_report(db):
+    """The live coverage counts and the untested list (SQL in the database) agree with the report."""
+    from lianfang.accounts.roles import Role
+    from lianfang.screening import selectors
+    from tests.conftest import actor, make_user
+
+    held, left, free = (make_person(id_number=rid("350582", "19800101", f"{n}")) for n in (401, 402, 403))
+    ward = make_place("JJ-F1", JJ_COMMUNITY, kind="fangcang", units="1-9")
+    _in(ward, held, START - dt.timedelta(days=2))
+    _discharge(_in(ward, left, START - dt.timedelta(days=5)), START - dt.timedelta(hours=1))
+    rnd = services.round_open(actor=None, code="RE", name="x", scope=[JINJIANG], starts_at=START)
+    me = actor(make_user("jj_office", Role.COMMAND_OFFICE, [JINJIANG]))
+    totals = selectors.coverage_totals(rnd=rnd, actor=me)
+    report = round_report_compute(rnd).summary
+    assert (totals["exempt"], totals["untested"]) == (report["exempt"], report["untested"]) == (1, 2)
+    [row] = [
+        r
+        for r in selectors.coverage_children(rnd=rnd, actor=me, parent=JJ_COMMUNITY[:9])
+        if r["code"] == JJ_COMMUNITY
+    ]
+    assert (row["exempt"], row["untested"]) == (1, 2)
+    listed = {p.id_number for p in selectors.untested_people(rnd=rnd, actor=me, code=JJ_COMMUNITY)}
+    assert listed == {left.id_number, free.id_number}

@@ -44,6 +44,17 @@ def in_custody(at: dt.datetime | None = None) -> set[int]:
     )
 
 
+def in_custody_sql(person_id: str, at: dt.datetime) -> tuple[str, list]:
+    """``"in_custody_sql.custody"``: the same test as :func:`in_custody` as an SQL condition on the
+    person id column ``person_id`` (the screening pages count in the database)."""
+    table = Stay._meta.db_table
+    return (
+        f"EXISTS (SELECT 1 FROM {table} cs WHERE cs.person_id = {person_id} AND cs.checked_in_at <= %s "
+        "AND (cs.ended_at IS NULL OR cs.ended_at > %s))",
+        [at, at],
+    )
+
+
 def overdue(actor: Actor, at: dt.datetime | None = None) -> list[Overdue]:
     """``"overdue.custody"``: transfers past their clock and test days of isolation stays gone by
     without a negative test, as things stood at ``at``, that ``actor`` may see."""

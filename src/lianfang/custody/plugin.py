@@ -38,6 +38,7 @@ PLUGIN = Plugin(
     provides={
         "discharges_as_of": "lianfang.custody.facts.discharges_as_of",
         "in_custody.custody": "lianfang.custody.facts.in_custody",
+        "in_custody_sql.custody": "lianfang.custody.facts.in_custody_sql",
         "overdue.custody": "lianfang.custody.facts.overdue",
     },
 )
