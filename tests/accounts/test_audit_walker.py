@@ -50,6 +50,11 @@ SHOWS_PEOPLE = {
     "tracing/cases/<str:case_code>/trace/",
     "tracing/contacts/",
     "tracing/findings/",
+    "custody/transfers/",
+    "custody/transfers/<int:order_pk>/",
+    "custody/places/<int:place_pk>/",
+    "custody/stays/",
+    "custody/stays/<int:stay_pk>/",
 }
 AUDITED_ACTIONS = {"view", "search", "export"}
 
@@ -72,7 +77,10 @@ def world(db):
         contact_name=UNTESTED_NAME,
         task=RecheckTask.objects.get(),
     )
+    from tests.custody.helpers import custody_world
+
     return {
+        **custody_world(pooled, JJ_COMMUNITY, "JJ"),
         "untested": untested,
         "pooled": pooled,
         "alert": PoolAlert.objects.get(),
@@ -91,6 +99,9 @@ def _fill(route: str, world) -> list[str]:
         "str:fmt": ["csv", "xlsx"],
         "str:kind": ["persons", "samples"],
         "str:case_code": ["JJ-C1"],
+        "int:order_pk": [str(world["order"].pk)],
+        "int:place_pk": [str(world["place"].pk)],
+        "int:stay_pk": [str(world["stay"].pk)],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

@@ -88,7 +88,10 @@ def world(db, county_user, city_user):
         contact_phone="13912345678",
         task=RecheckTask.objects.get(),
     )
+    from tests.custody.helpers import custody_world
+
     return {
+        **custody_world(other, LC_COMMUNITY, "LC"),  # a Licheng hotel holding them, their transfer
         "other": other,
         "own": own,
         "job": job,
@@ -108,6 +111,9 @@ def fill(route: str, world) -> list[str]:
         "str:fmt": ["csv"],
         "str:kind": ["persons", "samples"],
         "str:case_code": ["LC-C1"],
+        "int:order_pk": [str(world["order"].pk)],
+        "int:place_pk": [str(world["place"].pk)],
+        "int:stay_pk": [str(world["stay"].pk)],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):
@@ -140,7 +146,7 @@ def test_county_user_reaches_nothing_of_another_county_on_any_page(world, county
                 assert response.status_code in (200, 302, 404, 405), (url, response.status_code)
                 if any(
                     part in url for part in (LC_COMMUNITY, LC_TOWN, str(world["job"].pk), "LC-R1", "LC-C1")
-                ) or (route.startswith("people/<int")):
+                ) or (route.startswith("people/<int") or (route.startswith("custody/") and "<int:" in route)):
                     assert response.status_code in (404, 405), f"{url} served another county's data"
                 assert_no_leak(response, url + query, typed=query.removeprefix("?q="))
                 checked += 1

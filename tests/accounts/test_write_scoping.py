@@ -207,6 +207,7 @@ def world(db, tmp_path, city_user):
     )
     w.objects = {
         "finding": traced["finding"],
+        **_custody_world(other),
         "other": other,
         "alert": PoolAlert.objects.get(),
         "task": RecheckTask.objects.get(),
@@ -461,7 +462,146 @@ PAGE_CASES: dict[str, Case] = {
             w.client("owner").post("/protocol/", {"edition": "p8", "reason": "某文件 第1号"}), 302
         ),
     ),
+    **{
+        # Custody: Licheng's hotel and 方舱, their stays, a Licheng resident's transfer; "away" is a
+        # Jinjiang resident held in Licheng's hotel — Jinjiang sees that stay but may not change it.
+        "custody/transfers/new/": Case(
+            attacks=(
+                lambda w: w.client("attacker").post(
+                    "/custody/transfers/new/", {"id_number": OTHER_ID, "category": "close"}
+                ),
+                lambda w: w.client("attacker").post(
+                    "/custody/transfers/new/",
+                    {"id_number": NEW_ID, "category": "close", "community_code": LC_COMMUNITY},
+                ),
+            ),
+            control=lambda w: _expect(
+                w.client("owner").post(
+                    "/custody/transfers/new/",
+                    {"id_number": NEW_ID, "category": "close", "community_code": LC_COMMUNITY},
+                ),
+                302,
+            ),
+        ),
+        "custody/transfers/<int:order_pk>/step/": Case(
+            attacks=(
+                lambda w: _expect(
+                    w.client("attacker").post(
+                        f"/custody/transfers/{w.objects['order'].pk}/step/",
+                        {"action": "cancel", "reason": "x"},
+                    ),
+                    404,
+                ),
+            ),
+            control=lambda w: w.client("owner").post(
+                f"/custody/transfers/{w.objects['order'].pk}/step/", {"action": "cancel", "reason": "x"}
+            ),
+        ),
+        "custody/places/": Case(
+            attacks=(
+                lambda w: _expect(
+                    w.client("attacker").post("/custody/places/", _place_form(LC_COMMUNITY)), 400
+                ),
+                lambda w: _expect(
+                    w.client("attacker").post(
+                        "/custody/places/", {**_place_form(JJ_COMMUNITY), "code": "LC-H1"}
+                    ),
+                    400,
+                ),
+            ),
+            control=lambda w: _expect(
+                w.client("owner").post("/custody/places/", _place_form(LC_COMMUNITY)), 302
+            ),
+        ),
+        "custody/places/<int:place_pk>/check-in/": Case(
+            attacks=(
+                lambda w: _expect(
+                    w.client("attacker").post(
+                        f"/custody/places/{w.objects['place'].pk}/check-in/", {"id_number": OWN2_ID}
+                    ),
+                    404,
+                ),
+            ),
+            control=lambda w: w.client("owner").post(
+                f"/custody/places/{w.objects['place'].pk}/check-in/", {"id_number": OWN2_ID}
+            ),
+        ),
+        "custody/stays/<int:stay_pk>/test/": Case(
+            attacks=tuple(
+                (
+                    lambda w, k=k: _expect(
+                        w.client("attacker").post(
+                            f"/custody/stays/{w.objects[k].pk}/test/", _test_form(w, k)
+                        ),
+                        404,
+                    )
+                )
+                for k in ("stay", "away")
+            ),
+            control=lambda w: w.client("owner").post(
+                f"/custody/stays/{w.objects['away'].pk}/test/", _test_form(w, "away")
+            ),
+        ),
+        "custody/stays/<int:stay_pk>/end/": Case(
+            attacks=tuple(
+                (
+                    lambda w, k=k: _expect(
+                        w.client("attacker").post(
+                            f"/custody/stays/{w.objects[k].pk}/end/", {"return_home": "x"}
+                        ),
+                        404,
+                    )
+                )
+                for k in ("bed", "away")
+            ),
+            control=lambda w: w.client("owner").post(f"/custody/stays/{w.objects['bed'].pk}/end/"),
+        ),
+    },
 }
+
+NEW_ID = rid(LICHENG, "19920202", "777")
+
+
+def _custody_world(other) -> dict:
+    """Licheng's hotel holding a Licheng resident (with a live transfer order) and a Jinjiang one,
+    and Licheng's 方舱 with a patient who meets the discharge rule."""
+    from lianfang.custody.services import stay_check_in, stay_test_record
+    from tests.custody.helpers import custody_world, make_place
+
+    found = custody_world(other, LC_COMMUNITY, "LC")
+    patient = make_person(
+        id_number=rid(LICHENG, "19600606", "606"), name="鲤城病人", community_code=LC_COMMUNITY
+    )
+    ward = make_place("LC-F1", LC_COMMUNITY, kind="fangcang", units="1-3")
+    start = timezone.now() - dt.timedelta(days=5)
+    bed = stay_check_in(actor=None, place=ward, id_type="resident_id", id_number=patient.id_number, at=start)
+    for hours in (24, 50):
+        stay_test_record(
+            actor=None,
+            stay=bed,
+            sampled_at=start + dt.timedelta(hours=hours),
+            result="negative",
+            ct_n=38,
+            ct_orf1ab=38,
+        )
+    away = stay_check_in(actor=None, place=found["place"], id_type="resident_id", id_number=OWN_ID, at=start)
+    return {**found, "ward": ward, "bed": bed, "away": away, "start": start}
+
+
+def _place_form(community: str) -> dict:
+    return {
+        "code": "NEW-H",
+        "name": "新酒店",
+        "kind": "hotel",
+        "community_code": community,
+        "units": "1-3",
+        "beds": "1",
+    }
+
+
+def _test_form(w: World, key: str) -> dict:
+    return {"sampled_at": _local(w.objects["start"] + dt.timedelta(hours=3)), "result": "negative"}
+
 
 # Public pages that take a POST and hold no scoped data (signing in and out, the language). Not
 # posted here: logging the attacker out would make every later case pass for the wrong reason.
@@ -734,6 +874,9 @@ def fill(route: str, w: World) -> list[str]:
         "str:division_code": [LICHENG, LC_COMMUNITY],
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],
+        "int:order_pk": [str(w.objects["order"].pk)],
+        "int:place_pk": [str(w.objects["place"].pk), str(w.objects["ward"].pk)],
+        "int:stay_pk": [str(w.objects["stay"].pk), str(w.objects["bed"].pk), str(w.objects["away"].pk)],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

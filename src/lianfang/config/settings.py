@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "lianfang.tracing",
     # After every app that states facts it reads (tracing's cases) and fills `lianfang trace`.
     "lianfang.companions",
+    "lianfang.custody",
     "lianfang.simulate",
     "lianfang.web",
 ]

@@ -110,7 +110,10 @@ _TRACING = Tracing(
 _TRANSFER = Transfer(
     close_contact_hours=8,
     secondary_contact_hours=12,
-    verify=("close_contact_hours", "secondary_contact_hours"),
+    # A confirmed case to 方舱 or a designated hospital: local practice (transfer and tracing start
+    # together once the CDC confirms, DOMAIN.md §3); no national number.
+    case_hours=4,
+    verify=("close_contact_hours", "secondary_contact_hours", "case_hours"),
 )
 
 _P9_TREATMENT = Treatment(

@@ -104,10 +104,12 @@ class Tracing:
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """Deadlines to bring contacts under control, counted from their registration (DOMAIN.md §4)."""
+    """Deadlines to bring people under control (DOMAIN.md §4): contacts counted from their
+    registration (or upgrade), cases from their report, to central quarantine or treatment."""
 
     close_contact_hours: int
     secondary_contact_hours: int
+    case_hours: int
     verify: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -115,8 +117,13 @@ class Transfer:
         check_verify(self)
 
     def hours_for(self, category: str) -> int | None:
-        """The transfer deadline of a contact category; ``None`` when it is not transferred."""
-        return {"close": self.close_contact_hours, "secondary": self.secondary_contact_hours}.get(category)
+        """The transfer deadline of a contact category (or ``"case"``); ``None`` when it is not
+        transferred."""
+        return {
+            "case": self.case_hours,
+            "close": self.close_contact_hours,
+            "secondary": self.secondary_contact_hours,
+        }.get(category)
 
 
 @dataclass(frozen=True, slots=True)

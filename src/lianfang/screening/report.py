@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import connection
 from django.utils import timezone
 
 from lianfang.analytics.screening import RoundInput, RoundReport, round_report, write_report
-from lianfang.core import codes
+from lianfang.core import codes, plugins
 from lianfang.core.db import as_text, query_arrow, temp_key_table
 from lianfang.geo.models import Division, Level
 from lianfang.people.models import Person
@@ -46,7 +47,7 @@ def round_input(rnd: Round) -> RoundInput:
             ]
         ),
     )
-    persons = persons.append_column("in_custody", pa.array([False] * persons.num_rows, pa.bool_()))
+    persons = persons.append_column("in_custody", _in_custody(persons.column("person_id"), rnd.starts_at))
     tubes = query_arrow(
         f"SELECT t.id, t.barcode, coalesce(st.code, ''), t.box_code FROM {tube} t "
         f"LEFT JOIN {site} st ON st.id = t.site_id WHERE t.round_id = %s AND t.purpose = %s",
@@ -98,6 +99,17 @@ def round_input(rnd: Round) -> RoundInput:
         results_held=held,
         details=person_details,
     )
+
+
+def _in_custody(person_ids: pa.ChunkedArray, at) -> pa.Array:
+    """Who is in custody at the round's start, by every app that states it (the ``in_custody``
+    family of facts, e.g. custody's check-ins): screening names none of them."""
+    held: set[int] = set()
+    for in_custody in plugins.providers("in_custody"):
+        held.update(in_custody(at))
+    if not held:
+        return pa.array([False] * len(person_ids), pa.bool_())
+    return pc.is_in(person_ids, value_set=pa.array(sorted(held), pa.int64()))
 
 
 def person_details(ids: pa.Array) -> pa.Table:

@@ -15,8 +15,8 @@ Every function takes the actor. Two scoping rules, both inside the actor's juris
 Everything heavy is one SQL aggregate (GROUP BY in the database, a bounded number of rows back);
 nothing loads a whole table into Python. Coverage follows FORMATS.md's rules, the same as the
 round report (:mod:`lianfang.screening.report`), restricted to the area: expected = registered
-people of the area, exempt = under the edition's exempt age on the round's start day (custody is
-not modelled yet), sampled = expected people with a screening sample in the round, status = the
+people of the area, exempt = under the edition's exempt age on the round's start day, or in
+custody at its start (the ``in_custody_sql`` facts of the apps that hold people), sampled = expected people with a screening sample in the round, status = the
 best of their tubes' cached effective results. The status rules and the exempt test are the SQL
 expressions of :mod:`lianfang.analytics.status`, which the round report and ``tubes_refresh``
 use too; division codes are :mod:`lianfang.core.codes`'s.

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from lianfang.accounts.scoping import Actor, division_q
 from lianfang.analytics import status
-from lianfang.core import codes
+from lianfang.core import codes, plugins
 from lianfang.geo.models import Division
 from lianfang.people.models import HOME_SAMPLING_TAGS, Person
 from lianfang.screening.models import Round, Sample, Tube
@@ -49,12 +49,15 @@ def _coverage_sql(rnd: Round, area: tuple[str, ...], group: str | None) -> tuple
     where, where_params = codes.where(area, "p")
     cutoff = connection.ops.adapt_datefield_value(start_cutoff(rnd))
     inner_group = f", p.{group}" if group else ""
-    predicates = status.person_counts("x.rnk", status.exempt("x.bd", "%s"))
+    custody, custody_params = in_custody_sql(rnd, "p.id")
+    held = "(x.cust = 1)" if custody else None
+    predicates = status.person_counts("x.rnk", status.exempt("x.bd", "%s", in_custody=held))
     counts = ", ".join(f"SUM(CASE WHEN {predicates[k]} THEN 1 ELSE 0 END)" for k in status.PERSON_COUNTS)
     cutoffs = [cutoff] * sum(predicates[k].count("%s") for k in status.PERSON_COUNTS)
+    cust = f", MAX(CASE WHEN {custody} THEN 1 ELSE 0 END) AS cust" if custody else ""
     sql = (
         f"SELECT {'x.g' if group else '%s'}, COUNT(*), {counts} "
-        f"FROM (SELECT p.id, p.birth_date AS bd{f', p.{group} AS g' if group else ''}, MAX({_RANK}) AS rnk "
+        f"FROM (SELECT p.id, p.birth_date AS bd{f', p.{group} AS g' if group else ''}, MAX({_RANK}) AS rnk{cust} "
         f"FROM {_t(Person)} p LEFT JOIN {_t(Sample)} s ON s.person_id = p.id AND +s.round_id = %s "
         f"LEFT JOIN {_t(Tube)} t ON t.id = s.tube_id AND t.purpose = %s "
         f"WHERE p.registered AND {where} GROUP BY p.id, p.birth_date{inner_group}) x"
@@ -62,7 +65,7 @@ def _coverage_sql(rnd: Round, area: tuple[str, ...], group: str | None) -> tuple
     if group:
         sql += " GROUP BY x.g"
     key_params = [] if group else [rnd.pk]
-    return sql, [*key_params, *cutoffs, rnd.pk, SCREENING, *where_params]
+    return sql, [*key_params, *cutoffs, *custody_params, rnd.pk, SCREENING, *where_params]
 
 
 def _counts(row: Iterable) -> dict:
@@ -156,11 +159,25 @@ def coverage_children(*, rnd: Round, actor: Actor, parent: str | None = None) ->
     return coverage_breakdown(rnd=rnd, actor=actor, parent=parent)[0]
 
 
+def in_custody_sql(rnd: Round, person_id: str) -> tuple[str | None, list]:
+    """True when the person in column ``person_id`` was in custody at the round's start, as the
+    apps that hold people state it (the ``in_custody_sql`` facts, e.g. custody's stays); None
+    when no installed app states it. Screening names none of them."""
+    parts = [f(person_id, rnd.starts_at) for f in plugins.providers("in_custody_sql")]
+    if not parts:
+        return None, []
+    return "(" + " OR ".join(sql for sql, _ in parts) + ")", [p for _, params in parts for p in params]
+
+
 def _exempt(rnd: Round) -> RawSQL:
     """The exempt test of the round (:func:`lianfang.analytics.status.exempt`) on the person row."""
     cutoff = connection.ops.adapt_datefield_value(start_cutoff(rnd))
-    sql = status.exempt(f"{_t(Person)}.birth_date", "%s")
-    return RawSQL(sql, [cutoff] * sql.count("%s"), output_field=BooleanField())
+    custody, custody_params = in_custody_sql(rnd, f"{_t(Person)}.id")
+    sql = status.exempt(f"{_t(Person)}.birth_date", "%s", in_custody=custody)
+    # exempt() names the custody test twice (NULL-safe), then the birth-date cutoff.
+    params = [*custody_params, *custody_params, cutoff] if custody else [cutoff] * sql.count("%s")
+    assert len(params) == sql.count("%s")
+    return RawSQL(sql, params, output_field=BooleanField())
 
 
 def untested_people(*, rnd: Round, actor: Actor, code: str, home_only: bool = False) -> QuerySet[Person]:

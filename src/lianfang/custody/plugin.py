@@ -1,0 +1,44 @@
+"""What custody adds: transfer orders, isolation and treatment places, stays; the facts it states
+(discharges, who is in custody, its overdue hand-offs) and the person page's custody panel."""
+
+from django.utils.translation import gettext_lazy as _
+
+from lianfang.accounts.roles import Role
+from lianfang.core.plugins import NavEntry, PersonPanel, Plugin
+
+_OFFICE = {Role.COMMAND_OFFICE, Role.ADMIN}
+
+PLUGIN = Plugin(
+    app="custody",
+    verbs={
+        # A tracer (or the office) orders a transfer; the transfer team moves it along.
+        "transfer.request": frozenset({Role.TRACER, Role.TRANSFER, Role.WORKING_GROUP, *_OFFICE}),
+        "transfer.dispatch": frozenset({Role.TRANSFER, *_OFFICE}),
+        "place.manage": frozenset({Role.WORKING_GROUP, *_OFFICE}),
+        # Check-in, tests, release and discharge: the place's own staff.
+        "stay.manage": frozenset({Role.ISOLATION, Role.ADMIN}),
+    },
+    urls="lianfang.custody.urls",
+    nav=(
+        NavEntry(label=_("转运"), url_name="custody:transfers", order=40, active=("/custody/transfers/",)),
+        NavEntry(
+            label=_("隔离救治"),
+            url_name="custody:places",
+            order=41,
+            active=("/custody/places/", "/custody/stays/"),
+        ),
+    ),
+    person_panels=(
+        PersonPanel(
+            template="lianfang/custody/person_panel.html",
+            context="lianfang.custody.panels.person_custody",
+            order=40,
+        ),
+    ),
+    provides={
+        "discharges_as_of": "lianfang.custody.facts.discharges_as_of",
+        "in_custody.custody": "lianfang.custody.facts.in_custody",
+        "in_custody_sql.custody": "lianfang.custody.facts.in_custody_sql",
+        "overdue.custody": "lianfang.custody.facts.overdue",
+    },
+)
