@@ -526,6 +526,11 @@ IMPORT_CASES: dict[str, Case] = {
         ),
         control=lambda w: _import(w, "owner", "results", _held_rows(w)),
     ),
+    # A zone over another county's community is unknown_area to the attacker.
+    "zones": Case(
+        attacks=(lambda w: _import(w, "attacker", "zones", _zones_rows()),),
+        control=lambda w: _import(w, "owner", "zones", _zones_rows()),
+    ),
     # The division tree is the server's alone: every actor is refused, the control runs as the server.
     "divisions": Case(
         attacks=(
@@ -539,6 +544,13 @@ IMPORT_CASES: dict[str, Case] = {
         ),
     ),
 }
+
+
+def _zones_rows() -> list[dict]:
+    return [
+        {"zone_code": "LC-Z9", "name": "鲤城封控区", "type": "sealed", "area": LC_COMMUNITY,
+         "designated_at": "2022-03-20 10:00"}
+    ]  # fmt: skip
 
 
 def _cli(argv: list[str]) -> int:
@@ -568,6 +580,7 @@ CLI_SERVER_AUTHORITY = {
     ("round", "open"),
     ("round", "close"),
     ("round", "report"),
+    ("zones", "status"),
     ("protocol", "show"),
     ("protocol", "switch"),
     ("demo",),
