@@ -26,6 +26,7 @@ from lianfang.screening.models import PoolAlert, RecheckTask
 from tests.accounts.test_scoping import api_routes, site_routes
 from tests.conftest import JINJIANG, JJ_COMMUNITY, logged_in, make_person, make_user, rid
 from tests.screening.helpers import abnormal_pool
+from tests.zones.helpers import zone_with_proposal
 
 UNTESTED_NAME, UNTESTED_ID = "审计未检", rid("350582", "19700707", "601")
 POOLED_NAME, POOLED_ID = "审计混管", rid("350582", "19710707", "602")
@@ -42,6 +43,7 @@ SHOWS_PEOPLE = {
     "rounds/<str:code>/area/<str:division_code>/untested.<str:fmt>",
     "rounds/<str:code>/pools/<str:barcode>/",
     "rounds/<str:code>/tasks/",
+    "zones/<str:code>/residents/",
     "/api/v1/persons",
     "/api/v1/persons/lookup",
     "/api/v1/persons/{person_id}",
@@ -54,6 +56,7 @@ def world(db):
     untested = make_person(id_number=UNTESTED_ID, name=UNTESTED_NAME, phone="13800000601")
     pooled = make_person(id_number=POOLED_ID, name=POOLED_NAME, phone="13800000602")
     abnormal_pool("JJ", JJ_COMMUNITY, POOLED_ID)
+    zone_with_proposal("JJ-Z1", JJ_COMMUNITY)
     return {
         "untested": untested,
         "pooled": pooled,
@@ -67,7 +70,7 @@ def _fill(route: str, world) -> list[str]:
     values = {
         "int:pk": [str(world["untested"].pk), str(world["pooled"].pk), str(world["task"].pk)],
         "uuid:pk": [str(uuid.uuid4())],  # import jobs show no person
-        "str:code": [JJ_COMMUNITY, JJ_TOWN, "JJ-R1"],
+        "str:code": [JJ_COMMUNITY, JJ_TOWN, "JJ-R1", "JJ-Z1"],
         "str:division_code": [JJ_COMMUNITY, JJ_TOWN],
         "str:barcode": ["JJ-T1"],
         "str:fmt": ["csv", "xlsx"],

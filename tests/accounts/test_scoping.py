@@ -14,6 +14,7 @@ from lianfang.api.api import api
 from lianfang.imports.models import ImportJob
 from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, logged_in, make_person, rid
 from tests.screening.helpers import ROUND_START, abnormal_pool
+from tests.zones.helpers import zone_with_proposal
 
 OTHER_NAME = "鲤城独有人"
 OTHER_ID = rid("350502", "19750505", "555")
@@ -74,7 +75,9 @@ def world(db, county_user, city_user):
     from lianfang.screening.models import PoolAlert, RecheckTask
 
     abnormal_pool("LC", LC_COMMUNITY, OTHER_ID, starts_at=ROUND_START)
+    _, proposal = zone_with_proposal("LC-Z1", LC_COMMUNITY)
     return {
+        "proposal": proposal,
         "other": other,
         "own": own,
         "job": job,
@@ -86,9 +89,14 @@ def world(db, county_user, city_user):
 def fill(route: str, world) -> list[str]:
     """Concrete URLs for a route, every parameter pointing at the other county's data."""
     values = {
-        "int:pk": [str(world["other"].pk), str(world["alert"].pk), str(world["task"].pk)],
+        "int:pk": [
+            str(world["other"].pk),
+            str(world["alert"].pk),
+            str(world["task"].pk),
+            str(world["proposal"].pk),
+        ],
         "uuid:pk": [str(world["job"].pk)],
-        "str:code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY, "LC-R1"],
+        "str:code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY, "LC-R1", "LC-Z1"],
         "str:division_code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY],
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],
@@ -122,9 +130,9 @@ def test_county_user_reaches_nothing_of_another_county_on_any_page(world, county
             for query in ("", f"?q={OTHER_ID}", f"?q={OTHER_NAME}", "?q=lcdy", f"?q={OTHER_ID[-6:]}"):
                 response = client.get(url + query)
                 assert response.status_code in (200, 302, 404, 405), (url, response.status_code)
-                if any(part in url for part in (LC_COMMUNITY, LC_TOWN, str(world["job"].pk), "LC-R1")) or (
-                    route.startswith("people/<int")
-                ):
+                if any(
+                    part in url for part in (LC_COMMUNITY, LC_TOWN, str(world["job"].pk), "LC-R1", "LC-Z1")
+                ) or (route.startswith("people/<int")):
                     assert response.status_code in (404, 405), f"{url} served another county's data"
                 assert_no_leak(response, url + query, typed=query.removeprefix("?q="))
                 checked += 1

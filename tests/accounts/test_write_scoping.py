@@ -51,6 +51,7 @@ from tests.conftest import (
     make_user,
     rid,
 )
+from tests.zones.helpers import zone_with_proposal
 
 OTHER_ID = rid(LICHENG, "19750505", "555")
 OWN_ID = rid(JINJIANG, "19800808", "888")
@@ -194,7 +195,9 @@ def world(db, tmp_path, city_user):
         owner_token=owner_token,
         tmp_path=tmp_path,
     )
+    _, proposal = zone_with_proposal("LC-Z1", LC_COMMUNITY)
     w.objects = {
+        "proposal": proposal,
         "other": other,
         "alert": PoolAlert.objects.get(),
         "task": RecheckTask.objects.get(),
@@ -273,7 +276,45 @@ def _expect(response, *statuses):
 
 
 # URL patterns accepting POST, by route.
+def _zone_form(code: str, area: str) -> dict:
+    return {"code": code, "name": "新区域", "type": "sealed", "area": area, "designated_at": ""}
+
+
 PAGE_CASES: dict[str, Case] = {
+    # Designating over another county's community is refused; the owner's is accepted.
+    "zones/": Case(
+        attacks=(
+            lambda w: _expect(w.client("attacker").post("/zones/", _zone_form("NEW-Z", LC_COMMUNITY)), 400),
+        ),
+        control=lambda w: _expect(w.client("owner").post("/zones/", _zone_form("NEW-Z", LC_COMMUNITY)), 302),
+    ),
+    # Signing or rejecting another county's proposal: not there (404) for the attacker.
+    "zones/<str:code>/proposals/<int:pk>/sign/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(f"/zones/LC-Z1/proposals/{w.objects['proposal'].pk}/sign/"), 404
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(f"/zones/LC-Z1/proposals/{w.objects['proposal'].pk}/sign/"), 302
+        ),
+    ),
+    "zones/<str:code>/proposals/<int:pk>/reject/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    f"/zones/LC-Z1/proposals/{w.objects['proposal'].pk}/reject/", {"reason": "不同意"}
+                ),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(
+                f"/zones/LC-Z1/proposals/{w.objects['proposal'].pk}/reject/", {"reason": "不同意"}
+            ),
+            302,
+        ),
+    ),
     "rounds/": Case(
         attacks=(
             lambda w: _expect(
@@ -630,9 +671,14 @@ def site_routes():
 def fill(route: str, w: World) -> list[str]:
     """Concrete URLs for a route, every parameter pointing at another county's (or the city's) data."""
     values = {
-        "int:pk": [str(w.objects["other"].pk), str(w.objects["alert"].pk), str(w.objects["task"].pk)],
+        "int:pk": [
+            str(w.objects["other"].pk),
+            str(w.objects["alert"].pk),
+            str(w.objects["task"].pk),
+            str(w.objects["proposal"].pk),
+        ],  # fmt: skip
         "uuid:pk": [str(w.objects["job"].pk)],
-        "str:code": ["CITY-R", "LC-R1", LC_COMMUNITY, LICHENG],
+        "str:code": ["CITY-R", "LC-R1", LC_COMMUNITY, LICHENG, "LC-Z1"],
         "str:division_code": [LICHENG, LC_COMMUNITY],
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "lianfang.edition",
     "lianfang.screening",
     "lianfang.zones",
+    "lianfang.livelihood",
     "lianfang.simulate",
     "lianfang.web",
 ]

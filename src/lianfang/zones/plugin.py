@@ -1,8 +1,10 @@
 """What risk zones add to the platform: the zones.csv import, its reasons, who may designate and
 sign, the ``zones`` command, the pages and the person page's zone panel."""
 
+from django.utils.translation import gettext_lazy as _
+
 from lianfang.accounts.roles import Role
-from lianfang.core.plugins import Importer, Plugin
+from lianfang.core.plugins import Importer, NavEntry, PersonPanel, Plugin
 
 _OFFICE = {Role.COMMAND_OFFICE, Role.ADMIN}
 _STAFF = {Role.COMMANDER, Role.WORKING_GROUP, Role.INSPECTOR, Role.COMMUNITY_WORKER, Role.VOLUNTEER, *_OFFICE}
@@ -43,4 +45,15 @@ PLUGIN = Plugin(
         ),
     },
     cli="lianfang.zones.cli.register",
+    urls="lianfang.zones.urls",
+    nav=(
+        NavEntry(label=_("风险区域"), url_name="zones:list", order=30, verb="zone.read", active=("/zones/",)),
+    ),
+    person_panels=(
+        PersonPanel(
+            template="lianfang/zones/person_panel.html",
+            context="lianfang.zones.panels.person_zones",
+            order=20,
+        ),
+    ),
 )

@@ -105,7 +105,8 @@ def _locked_open(actor: Actor | None, pk: int) -> ZoneProposal:
 @transaction.atomic
 def proposal_sign(*, actor: Actor | None, pk: int, at: dt.datetime | None = None) -> ZoneProposal:
     """Sign an open proposal: the zone changes to the proposed type at the signature (a change in
-    its history, with the signer), if its conditions still hold."""
+    its history, with the signer), if its conditions still hold; otherwise the proposal is
+    withdrawn and returned with that status (nothing else changes)."""
     require(actor, "zone.sign")
     proposal = _locked_open(actor, pk)
     at = at or timezone.now()
@@ -114,11 +115,7 @@ def proposal_sign(*, actor: Actor | None, pk: int, at: dt.datetime | None = None
     if status is None or (status.proposal, status.proposed_type) != (proposal.action, proposal.to_type):
         proposal.status, proposal.decided_at = ProposalStatus.WITHDRAWN, at
         proposal.save(update_fields=["status", "decided_at"])
-        raise ZoneError(
-            "conditions_changed",
-            "条件已不再满足，建议已撤回",
-            "the conditions no longer hold: the proposal was withdrawn",
-        )
+        return proposal
     if at <= zone.changed_at:
         raise ZoneError(
             "stale_change",
