@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from lianfang.accounts.models import AuditEvent
 from lianfang.accounts.roles import Role
