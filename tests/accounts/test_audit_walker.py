@@ -22,6 +22,7 @@ from django.test import Client
 from lianfang.accounts.models import AuditEvent
 from lianfang.accounts.roles import Role
 from lianfang.accounts.services import token_issue
+from lianfang.livelihood.views import resident_token
 from lianfang.screening.models import PoolAlert, RecheckTask
 from tests.accounts.test_scoping import api_routes, site_routes
 from tests.conftest import JINJIANG, JJ_COMMUNITY, logged_in, make_person, make_user, rid
@@ -74,6 +75,7 @@ def _fill(route: str, world) -> list[str]:
         "str:division_code": [JJ_COMMUNITY, JJ_TOWN],
         "str:barcode": ["JJ-T1"],
         "str:fmt": ["csv", "xlsx"],
+        "str:token": [resident_token(JJ_COMMUNITY)],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

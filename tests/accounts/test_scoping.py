@@ -12,7 +12,9 @@ from lianfang.accounts.scoping import ACCESS_ATTR, SELF_GUARDED_NAMESPACES
 from lianfang.accounts.services import token_issue
 from lianfang.api.api import api
 from lianfang.imports.models import ImportJob
+from lianfang.livelihood.views import resident_token
 from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, logged_in, make_person, rid
+from tests.livelihood.helpers import requests_in
 from tests.screening.helpers import ROUND_START, abnormal_pool
 from tests.zones.helpers import zone_with_proposal
 
@@ -76,7 +78,9 @@ def world(db, county_user, city_user):
 
     abnormal_pool("LC", LC_COMMUNITY, OTHER_ID, starts_at=ROUND_START)
     _, proposal = zone_with_proposal("LC-Z1", LC_COMMUNITY)
+    lv = requests_in(LC_COMMUNITY, "lc")
     return {
+        "lv": lv,
         "proposal": proposal,
         "other": other,
         "own": own,
@@ -100,6 +104,7 @@ def fill(route: str, world) -> list[str]:
         "str:division_code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY],
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],
+        "str:token": [resident_token(LC_COMMUNITY)],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

@@ -40,7 +40,13 @@ def people(db):
 
 
 def file(who, kind="dialysis", community=JJ_COMMUNITY, source="worker", **kw):
-    data = {"name": "王芳", "phone": "13800001111", "address": "3号楼2单元501", "detail": "每周三透析", "building": "3号楼"}
+    data = {
+        "name": "王芳",
+        "phone": "13800001111",
+        "address": "3号楼2单元501",
+        "detail": "每周三透析",
+        "building": "3号楼",
+    }
     data.update(kw)
     return request_file(actor=who, source=source, community_code=community, kind=kind, at=T0, **data)
 
@@ -101,7 +107,9 @@ def test_the_whole_life_with_proof_and_jurisdiction(people):
     with pytest.raises(LivelihoodError, match="no such request"):
         request_deliver(actor=actor(people["other_vol"]), pk=r.pk, code=code)  # not theirs
     with pytest.raises(LivelihoodError, match="confirmation code is wrong"):
-        request_deliver(actor=actor(people["volunteer"]), pk=r.pk, code="000000" if code != "000000" else "111111")
+        request_deliver(
+            actor=actor(people["volunteer"]), pk=r.pk, code="000000" if code != "000000" else "111111"
+        )
     with pytest.raises(LivelihoodError, match="photo"):
         request_deliver(actor=actor(people["volunteer"]), pk=r.pk)
     request_deliver(actor=actor(people["volunteer"]), pk=r.pk, code=code)
@@ -109,8 +117,15 @@ def test_the_whole_life_with_proof_and_jurisdiction(people):
         request_close(actor=actor(people["volunteer"]), pk=r.pk)
     request_close(actor=actor(people["worker"]), pk=r.pk)
     r.refresh_from_db()
-    assert (r.status, r.proof, r.delivered_by, r.assigned_to.username) == ("closed", "code", people["volunteer"], "jj_vol")
-    steps = list(AuditEvent.objects.filter(object_id=str(r.pk)).order_by("id").values_list("action", flat=True))
+    assert (r.status, r.proof, r.delivered_by, r.assigned_to.username) == (
+        "closed",
+        "code",
+        people["volunteer"],
+        "jj_vol",
+    )
+    steps = list(
+        AuditEvent.objects.filter(object_id=str(r.pk)).order_by("id").values_list("action", flat=True)
+    )
     assert steps == ["request_file", "request_accept", "request_assign", "request_deliver", "request_close"]
 
 

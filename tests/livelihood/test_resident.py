@@ -76,14 +76,19 @@ def test_a_code_dies_after_its_tries_and_cannot_be_reused(db):
     good = last_code()
     wrong = "000000" if good != "000000" else "111111"
     for _ in range(5):
-        assert client.post(page(), {"action": "verify", "phone": "13800001111", "code": wrong}).status_code == 400
+        assert (
+            client.post(page(), {"action": "verify", "phone": "13800001111", "code": wrong}).status_code
+            == 400
+        )
     assert client.post(page(), {"action": "verify", "phone": "13800001111", "code": good}).status_code == 400
     assert ResidentCode.objects.get().attempts == 5
     cache.clear()
     fresh = Client()
     login(fresh)
     code = last_code()
-    assert Client().post(page(), {"action": "verify", "phone": "13800001111", "code": code}).status_code == 400
+    assert (
+        Client().post(page(), {"action": "verify", "phone": "13800001111", "code": code}).status_code == 400
+    )
 
 
 def test_flooding_is_refused(db):

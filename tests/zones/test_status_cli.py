@@ -117,6 +117,16 @@ def test_status_at_several_instants(city, capsys, tmp_path):
     assert status(capsys, "2022-03-26 09:00")["S1"]["proposal"] == "lift"
     assert status(capsys, "2022-03-27 10:01")["S1"]["proposal"] is None  # the round is over 2 days old
     assert status(capsys, "2022-03-10 09:59") == {}
+    # the zone page's path (round condition counted in the database) agrees with the command's
+    from lianfang.zones.facts import zone_status_now, zones_status
+    from lianfang.zones.models import Zone
+
+    for at in ("2022-03-26 07:59", "2022-03-26 09:00", "2022-03-27 10:01", "2022-03-30 00:00"):
+        for zone in Zone.objects.all():
+            slow = next((s for s in zones_status(parse_time(at), [zone])), None)
+            fast = zone_status_now(zone, parse_time(at))
+            assert (slow and slow.as_json()) == (fast and fast.as_json()), (at, zone.code)
+            assert [c.holds for c in slow.conditions] == [c.holds for c in fast.conditions], (at, zone.code)
 
 
 def test_lifting_by_file_is_history_and_precaution_follows(city, capsys, tmp_path):

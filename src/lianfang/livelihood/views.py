@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from lianfang.accounts.masking import mask_address, mask_phone
 from lianfang.accounts.ratelimit import RateLimited, spend
@@ -54,6 +54,7 @@ def _form_context(actor, form: dict, hotline: bool) -> dict:
 
 
 @scoped
+@require_safe
 def board(request):
     actor = actor_of(request)
     if not actor.may("request.read"):
@@ -136,6 +137,7 @@ def hotline(request):
 
 
 @scoped
+@require_safe
 def request_detail(request, pk: int):
     actor = actor_of(request)
     r = selectors.request_get(actor=actor, pk=pk)
@@ -264,8 +266,8 @@ def packages(request):
     may_manage = actor.may("packages.manage")
     error = None
     if request.method == "POST":
-        if not may_manage:
-            raise PermissionDenied
+        if not (may_manage and _city_wide(actor)):
+            raise PermissionDenied  # the catalogue is the city's shop: a county may not change it
         code, name = request.POST.get("code", "").strip(), request.POST.get("name", "").strip()
         contents = request.POST.get("contents", "").strip()
         if not code or len(code) > 32 or not name or len(name) > 100 or len(contents) > 300:
@@ -282,9 +284,14 @@ def packages(request):
     return render(
         request,
         "lianfang/livelihood/packages.html",
-        {"packages": Package.objects.all(), "may_manage": may_manage, "error": error},
+        {"packages": Package.objects.all(), "may_manage": may_manage and _city_wide(actor), "error": error},
         status=400 if error else 200,
     )
+
+
+def _city_wide(actor) -> bool:
+    cities = list(Division.objects.filter(level=Level.CITY).values_list("code", flat=True))
+    return bool(cities) and all(actor.covers(c) for c in cities)
 
 
 def resident_token(community_code: str, building: str = "") -> str:
@@ -293,6 +300,7 @@ def resident_token(community_code: str, building: str = "") -> str:
 
 
 @scoped
+@require_safe
 def qr(request, division_code: str):
     """The printable QR code of a community's (or, with ?building=, a building's) resident page."""
     actor = actor_of(request)

@@ -162,6 +162,9 @@ class Facts:
     samples: Sequence[SampleFact] = ()
     results: Sequence[ResultFact] = ()
     regimes: Mapping[str, ZoneRegime] = field(default_factory=lambda: ZONE_REGIMES)
+    # For one zone at "now", counted in the database instead of from rows (the zone page at city
+    # scale): round code → (non-exempt residents not sampled, samples not negative or too old).
+    round_counts: Mapping[str, tuple[int, int]] | None = None
 
 
 def _regime(facts: Facts, zone_type: str) -> ZoneRegime:
@@ -281,6 +284,21 @@ def _round_condition(area: set[str], ctx: _Context, regime: ZoneRegime, at: dt.d
     best: dict = {}
     for rnd in ctx.rounds:
         if not all(codes.covered(c, rnd.scope) for c in area):
+            continue
+        counted = (ctx.facts.round_counts or {}).get(rnd.code)
+        if ctx.facts.round_counts is not None:
+            if counted is None:
+                continue
+            untested, bad = counted
+            detail = {
+                "round": rnd.code,
+                "untested": untested,
+                "not_negative_or_old": bad,
+                "window_from": window_from,
+            }
+            if not untested and not bad:
+                return Condition("round", True, detail)
+            best = best or detail
             continue
         sampled = ctx.samples.get(rnd.code, {})
         untested = bad = 0

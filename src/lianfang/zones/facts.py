@@ -106,3 +106,61 @@ def zones_status(at: dt.datetime, zones: Iterable[Zone] | None = None) -> list[c
     wanted = set(everything) if zones is None else {z.code for z in zones}
     facts = facts_at(at, {code: everything[code] for code in wanted if code in everything})
     return [s for s in clock.zones_status(everything, facts) if s.state.zone_code in wanted]
+
+
+def zone_status_now(zone: Zone, now: dt.datetime | None = None) -> clock.ZoneStatus | None:
+    """One zone's status now, for its page: the same rules, with the round condition counted in
+    the database (two counts per candidate round, newest first) instead of loading every resident
+    and sample; tube results are the tubes' cached effective results, which are those of now."""
+    from django.db.models import Exists, OuterRef, Q
+
+    now = now or timezone.now()
+    everything = histories()
+    state = clock.state_at(everything.get(zone.code, []), now)
+    if state is None or state.type == clock.LIFTED:
+        return None
+    regime = clock.regime_for_type(state.type)
+    area = sorted(state.area)
+    cases = fact("cases_as_of", now) or []
+    plans = fact("plans_as_of", now) or []
+    window_from = now - dt.timedelta(days=regime.round_window_days)
+    rounds, counts = [], {}
+    for rnd in Round.objects.filter(starts_at__lte=now).order_by("-starts_at")[:20]:
+        if not all(clock.codes.covered(c, rnd.scope) for c in area):
+            continue
+        start = rnd.starts_at
+        custody = clock.custody_keys(
+            fact("cases_as_of", start) or [], fact("plans_as_of", start) or [], start
+        )
+        cutoff = exempt_birth_cutoff(
+            timezone.localtime(start).date(), rnd.protocol.screening.exempt_under_years
+        )
+        rounds.append(clock.RoundFact(rnd.code, start, tuple(rnd.scope), cutoff, custody))
+        people = Person.objects.filter(registered=True, community_id__in=area)
+        taken = Sample.objects.filter(
+            person=OuterRef("pk"), round=rnd, collected_at__lte=now, tube__purpose=TubePurpose.SCREENING
+        )
+        untested = (
+            people.filter(Q(birth_date__isnull=True) | Q(birth_date__lte=cutoff))
+            .exclude(id_number__in=[n for _, n in custody] or [""])
+            .exclude(Exists(taken))
+            .count()
+        )
+        bad = (
+            Sample.objects.filter(
+                round=rnd,
+                collected_at__lte=now,
+                tube__purpose=TubePurpose.SCREENING,
+                person__registered=True,
+                person__community_id__in=area,
+            )
+            .exclude(tube__state="negative", collected_at__gte=window_from)
+            .count()
+        )
+        counts[rnd.code] = (untested, bad)
+        if not untested and not bad:
+            break
+    facts = clock.Facts(at=now, cases=cases, plans=plans, rounds=rounds, round_counts=counts)
+    return next(
+        iter(s for s in clock.zones_status(everything, facts) if s.state.zone_code == zone.code), None
+    )

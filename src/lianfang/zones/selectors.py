@@ -34,7 +34,8 @@ def zones_on(*, actor: Actor, at: dt.datetime) -> list[clock.ZoneState]:
 
 
 def zone_status(*, zone: Zone, at: dt.datetime) -> clock.ZoneStatus | None:
-    return next(iter(facts.zones_status(at, [zone])), None)
+    """The zone's status at ``at`` (now, on its page): the round condition counted in the database."""
+    return facts.zone_status_now(zone, at)
 
 
 def proposals_open(*, actor: Actor) -> QuerySet[ZoneProposal]:

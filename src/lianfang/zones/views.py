@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from lianfang.accounts.scoping import actor_of, scoped
 from lianfang.accounts.services import audit_record
@@ -129,6 +129,7 @@ def zone_list(request):
 
 
 @scoped
+@require_safe
 def zone_map(request):
     """County outlines (shipped) with every zone at its county, coloured by type; a slider of days
     redraws any past day from the history. Communities have no coordinates: said on the page."""
@@ -170,12 +171,13 @@ def _zone_or_404(request, code: str):
 
 
 @scoped
+@require_safe
 def zone_detail(request, code: str):
     actor = actor_of(request)
     zone = _zone_or_404(request, code)
     now = timezone.now()
-    proposals_refresh(at=now, zones=[zone])
     status = selectors.zone_status(zone=zone, at=now)
+    proposals_refresh(at=now, zones=[zone], statuses=[status] if status else [])
     regime = regime_for_type(zone.type) if zone.type != LIFTED else None
     zone_type = regime.type(zone.type) if regime else None
     counts = selectors.residents_counts(actor=actor, zone=zone)
@@ -225,6 +227,7 @@ def _conditions(status) -> list[dict]:
 
 
 @scoped
+@require_safe
 def zone_notice(request, code: str):
     """The printable notice for residents: the zone, its type's measures, since when."""
     zone = _zone_or_404(request, code)
@@ -235,6 +238,7 @@ def zone_notice(request, code: str):
 
 
 @scoped
+@require_safe
 def zone_residents(request, code: str):
     """The people inside: the registry's residents of the zone's communities (one query), their
     special needs and their status in the current round; masked per role and audited."""

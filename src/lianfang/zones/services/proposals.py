@@ -37,14 +37,15 @@ def _basis(status: clock.ZoneStatus) -> dict:
 
 
 @transaction.atomic
-def proposals_refresh(*, at: dt.datetime | None = None, zones=None) -> list[ZoneProposal]:
+def proposals_refresh(*, at: dt.datetime | None = None, zones=None, statuses=None) -> list[ZoneProposal]:
     """Bring the open proposals in line with the zones' status at ``at`` (now): a zone whose
     conditions hold gets one open proposal; one whose conditions no longer hold has its open
     proposal withdrawn. A proposal rejected for the same clock is not made again (the clock
     must move first). Returns the proposals opened."""
     at = at or timezone.now()
     opened = []
-    statuses = facts.zones_status(at, zones)
+    if statuses is None:
+        statuses = facts.zones_status(at, zones)
     by_code = {z.code: z for z in Zone.objects.filter(code__in=[s.state.zone_code for s in statuses])}
     open_ = {
         p.zone_id: p
@@ -111,7 +112,7 @@ def proposal_sign(*, actor: Actor | None, pk: int, at: dt.datetime | None = None
     proposal = _locked_open(actor, pk)
     at = at or timezone.now()
     zone = Zone.objects.select_for_update().get(pk=proposal.zone_id)
-    status = next(iter(facts.zones_status(at, [zone])), None)
+    status = facts.zone_status_now(zone, at)
     if status is None or (status.proposal, status.proposed_type) != (proposal.action, proposal.to_type):
         proposal.status, proposal.decided_at = ProposalStatus.WITHDRAWN, at
         proposal.save(update_fields=["status", "decided_at"])
