@@ -72,7 +72,9 @@ def main() -> None:
             at=now - dt.timedelta(days=20),
             source="file",
         )
-        round_open(actor=None, code="BENCH-R1", name="全员筛查", scope=["3505"], starts_at=now - dt.timedelta(days=1))
+        round_open(
+            actor=None, code="BENCH-R1", name="全员筛查", scope=["3505"], starts_at=now - dt.timedelta(days=1)
+        )
     with timer.phase("file_requests"):
         package = Package.objects.create(code="GG1", name="供供套餐A", contents="米、油、蔬菜")
         kinds = [Kind.FOOD] * 6 + [Kind.MEDICINE] * 3 + [Kind.DIALYSIS]
