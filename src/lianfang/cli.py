@@ -167,7 +167,9 @@ def cmd_worker(args) -> int:
 
     if settings.TASKS["default"]["BACKEND"].endswith("DatabaseBackend"):
         for lost in stale_tasks_recover():
-            print(f"task {lost.task_id} (import job {lost.job_id}) lost its worker: {lost.action}", flush=True)
+            print(
+                f"task {lost.task_id} (import job {lost.job_id}) lost its worker: {lost.action}", flush=True
+            )
     rest = list(args.rest)
     name = next((a.split("=", 1)[1] for a in rest if a.startswith("--worker-id=")), None)
     if "--worker-id" in rest[:-1]:

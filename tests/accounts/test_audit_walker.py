@@ -22,10 +22,12 @@ from django.test import Client
 from lianfang.accounts.models import AuditEvent
 from lianfang.accounts.roles import Role
 from lianfang.accounts.services import token_issue
+from lianfang.livelihood.views import resident_token
 from lianfang.screening.models import PoolAlert, RecheckTask
 from tests.accounts.test_scoping import api_routes, site_routes
 from tests.conftest import JINJIANG, JJ_COMMUNITY, logged_in, make_person, make_user, rid
 from tests.screening.helpers import abnormal_pool
+from tests.zones.helpers import zone_with_proposal
 
 UNTESTED_NAME, UNTESTED_ID = "审计未检", rid("350582", "19700707", "601")
 POOLED_NAME, POOLED_ID = "审计混管", rid("350582", "19710707", "602")
@@ -42,6 +44,7 @@ SHOWS_PEOPLE = {
     "rounds/<str:code>/area/<str:division_code>/untested.<str:fmt>",
     "rounds/<str:code>/pools/<str:barcode>/",
     "rounds/<str:code>/tasks/",
+    "zones/<str:code>/residents/",
     "/api/v1/persons",
     "/api/v1/persons/lookup",
     "/api/v1/persons/{person_id}",
@@ -79,6 +82,7 @@ def world(db):
     )
     from tests.custody.helpers import custody_world
 
+    zone_with_proposal("JJ-Z1", JJ_COMMUNITY)
     return {
         **custody_world(pooled, JJ_COMMUNITY, "JJ"),
         "untested": untested,
@@ -93,7 +97,7 @@ def _fill(route: str, world) -> list[str]:
     values = {
         "int:pk": [str(world["untested"].pk), str(world["pooled"].pk), str(world["task"].pk)],
         "uuid:pk": [str(uuid.uuid4())],  # import jobs show no person
-        "str:code": [JJ_COMMUNITY, JJ_TOWN, "JJ-R1"],
+        "str:code": [JJ_COMMUNITY, JJ_TOWN, "JJ-R1", "JJ-Z1"],
         "str:division_code": [JJ_COMMUNITY, JJ_TOWN],
         "str:barcode": ["JJ-T1"],
         "str:fmt": ["csv", "xlsx"],
@@ -102,6 +106,7 @@ def _fill(route: str, world) -> list[str]:
         "int:order_pk": [str(world["order"].pk)],
         "int:place_pk": [str(world["place"].pk)],
         "int:stay_pk": [str(world["stay"].pk)],
+        "str:token": [resident_token(JJ_COMMUNITY)],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

@@ -12,8 +12,11 @@ from lianfang.accounts.scoping import ACCESS_ATTR, SELF_GUARDED_NAMESPACES
 from lianfang.accounts.services import token_issue
 from lianfang.api.api import api
 from lianfang.imports.models import ImportJob
+from lianfang.livelihood.views import resident_token
 from tests.conftest import JJ_COMMUNITY, LC_COMMUNITY, logged_in, make_person, rid
+from tests.livelihood.helpers import requests_in
 from tests.screening.helpers import ROUND_START, abnormal_pool
+from tests.zones.helpers import zone_with_proposal
 
 OTHER_NAME = "鲤城独有人"
 OTHER_ID = rid("350502", "19750505", "555")
@@ -90,8 +93,12 @@ def world(db, county_user, city_user):
     )
     from tests.custody.helpers import custody_world
 
+    _, proposal = zone_with_proposal("LC-Z1", LC_COMMUNITY)
+    lv = requests_in(LC_COMMUNITY, "lc")
     return {
         **custody_world(other, LC_COMMUNITY, "LC"),  # a Licheng hotel holding them, their transfer
+        "lv": lv,
+        "proposal": proposal,
         "other": other,
         "own": own,
         "job": job,
@@ -103,9 +110,14 @@ def world(db, county_user, city_user):
 def fill(route: str, world) -> list[str]:
     """Concrete URLs for a route, every parameter pointing at the other county's data."""
     values = {
-        "int:pk": [str(world["other"].pk), str(world["alert"].pk), str(world["task"].pk)],
+        "int:pk": [
+            str(world["other"].pk),
+            str(world["alert"].pk),
+            str(world["task"].pk),
+            str(world["proposal"].pk),
+        ],
         "uuid:pk": [str(world["job"].pk)],
-        "str:code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY, "LC-R1"],
+        "str:code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY, "LC-R1", "LC-Z1"],
         "str:division_code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY],
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],
@@ -114,6 +126,7 @@ def fill(route: str, world) -> list[str]:
         "int:order_pk": [str(world["order"].pk)],
         "int:place_pk": [str(world["place"].pk)],
         "int:stay_pk": [str(world["stay"].pk)],
+        "str:token": [resident_token(LC_COMMUNITY)],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):
@@ -145,7 +158,8 @@ def test_county_user_reaches_nothing_of_another_county_on_any_page(world, county
                 response = client.get(url + query)
                 assert response.status_code in (200, 302, 404, 405), (url, response.status_code)
                 if any(
-                    part in url for part in (LC_COMMUNITY, LC_TOWN, str(world["job"].pk), "LC-R1", "LC-C1")
+                    part in url
+                    for part in (LC_COMMUNITY, LC_TOWN, str(world["job"].pk), "LC-R1", "LC-C1", "LC-Z1")
                 ) or (route.startswith("people/<int") or (route.startswith("custody/") and "<int:" in route)):
                     assert response.status_code in (404, 405), f"{url} served another county's data"
                 assert_no_leak(response, url + query, typed=query.removeprefix("?q="))

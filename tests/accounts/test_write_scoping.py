@@ -38,6 +38,7 @@ from lianfang.core import plugins
 from lianfang.core.errors import Refused
 from lianfang.imports.models import ImportJob
 from lianfang.imports.services import import_file
+from lianfang.livelihood.views import resident_token
 from lianfang.screening import services
 from lianfang.screening.models import PoolAlert, RecheckTask, Site
 from tests.accounts.test_scoping import walk
@@ -51,6 +52,8 @@ from tests.conftest import (
     make_user,
     rid,
 )
+from tests.livelihood.helpers import requests_in
+from tests.zones.helpers import zone_with_proposal
 
 OTHER_ID = rid(LICHENG, "19750505", "555")
 OWN_ID = rid(JINJIANG, "19800808", "888")
@@ -205,9 +208,13 @@ def world(db, tmp_path, city_user):
         contact_name="鲤城密接",
         task=RecheckTask.objects.get(),
     )
+    _, proposal = zone_with_proposal("LC-Z1", LC_COMMUNITY)
+    lv = requests_in(LC_COMMUNITY, "lc")
     w.objects = {
         "finding": traced["finding"],
         **_custody_world(other),
+        "lv": lv,
+        "proposal": proposal,
         "other": other,
         "alert": PoolAlert.objects.get(),
         "task": RecheckTask.objects.get(),
@@ -328,7 +335,102 @@ def _expect(response, *statuses):
 
 
 # URL patterns accepting POST, by route.
+def _lv_form(community: str) -> dict:
+    return {"community_code": community, "name": "某某", "phone": "13700001234", "address": "1号楼",
+            "kind": "medicine", "detail": "药"}  # fmt: skip
+
+
+def _lv_post(w: World, who: str, step: str, which: str, data: dict | None = None):
+    return w.client(who).post(f"/livelihood/{w.objects['lv'][which].pk}/{step}/", data or {})
+
+
+def _zone_form(code: str, area: str) -> dict:
+    return {"code": code, "name": "新区域", "type": "sealed", "area": area, "designated_at": ""}
+
+
 PAGE_CASES: dict[str, Case] = {
+    # Livelihood: filing for another county's community is refused; its requests are not there.
+    "livelihood/new/": Case(
+        attacks=(
+            lambda w: _expect(w.client("attacker").post("/livelihood/new/", _lv_form(LC_COMMUNITY)), 400),
+        ),
+        control=lambda w: _expect(w.client("owner").post("/livelihood/new/", _lv_form(LC_COMMUNITY)), 302),
+    ),
+    "livelihood/hotline/": Case(
+        attacks=(
+            lambda w: _expect(w.client("attacker").post("/livelihood/hotline/", _lv_form(LC_COMMUNITY)), 400),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post("/livelihood/hotline/", _lv_form(LC_COMMUNITY)), 302
+        ),
+    ),
+    # The catalogue is the city's: a county may not change it.
+    "livelihood/packages/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post("/livelihood/packages/", {"code": "P1", "name": "x"}), 403
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post("/livelihood/packages/", {"code": "P1", "name": "x"}), 302
+        ),
+    ),
+    "livelihood/<int:pk>/accept/": Case(
+        attacks=(lambda w: _expect(_lv_post(w, "attacker", "accept", "new"), 404),),
+        control=lambda w: _expect(_lv_post(w, "owner", "accept", "new"), 302),
+    ),
+    "livelihood/<int:pk>/assign/": Case(
+        attacks=(lambda w: _expect(_lv_post(w, "attacker", "assign", "new", {"username": "lc_vol"}), 404),),
+        control=lambda w: _expect(_lv_post(w, "owner", "assign", "new", {"username": "lc_vol"}), 302),
+    ),
+    "livelihood/<int:pk>/deliver/": Case(
+        attacks=(
+            lambda w: _expect(
+                _lv_post(w, "attacker", "deliver", "assigned", {"code": w.objects["lv"]["code"]}), 404
+            ),
+        ),
+        control=lambda w: _expect(
+            _lv_post(w, "owner", "deliver", "assigned", {"code": w.objects["lv"]["code"]}), 302
+        ),
+    ),
+    "livelihood/<int:pk>/close/": Case(
+        attacks=(lambda w: _expect(_lv_post(w, "attacker", "close", "delivered"), 404),),
+        control=lambda w: _expect(_lv_post(w, "owner", "close", "delivered"), 302),
+    ),
+    # Designating over another county's community is refused; the owner's is accepted.
+    "zones/": Case(
+        attacks=(
+            lambda w: _expect(w.client("attacker").post("/zones/", _zone_form("NEW-Z", LC_COMMUNITY)), 400),
+        ),
+        control=lambda w: _expect(w.client("owner").post("/zones/", _zone_form("NEW-Z", LC_COMMUNITY)), 302),
+    ),
+    # Signing or rejecting another county's proposal: not there (404) for the attacker.
+    "zones/<str:code>/proposals/<int:pk>/sign/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(f"/zones/LC-Z1/proposals/{w.objects['proposal'].pk}/sign/"), 404
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(f"/zones/LC-Z1/proposals/{w.objects['proposal'].pk}/sign/"), 302
+        ),
+    ),
+    "zones/<str:code>/proposals/<int:pk>/reject/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    f"/zones/LC-Z1/proposals/{w.objects['proposal'].pk}/reject/", {"reason": "不同意"}
+                ),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(
+                f"/zones/LC-Z1/proposals/{w.objects['proposal'].pk}/reject/", {"reason": "不同意"}
+            ),
+            302,
+        ),
+    ),
     "rounds/": Case(
         attacks=(
             lambda w: _expect(
@@ -605,7 +707,8 @@ def _test_form(w: World, key: str) -> dict:
 
 # Public pages that take a POST and hold no scoped data (signing in and out, the language). Not
 # posted here: logging the attacker out would make every later case pass for the wrong reason.
-PUBLIC_POSTS = {"login/", "logout/", "lang/"}
+# The resident page (no login: a phone and a one-time code) is public; tests/livelihood covers it.
+PUBLIC_POSTS = {"login/", "logout/", "lang/", "r/<str:token>/"}
 
 # Read pages without a method restriction: a POST is answered as a GET. Posted to anyway (with
 # the other county's values in the URL): nothing may change.
@@ -775,6 +878,11 @@ IMPORT_CASES: dict[str, Case] = {
         attacks=(lambda w: _import(w, "attacker", "contacts", _contacts_rows()),),
         control=lambda w: _import(w, "owner", "contacts", _contacts_rows()),
     ),
+    # A zone over another county's community is unknown_area to the attacker.
+    "zones": Case(
+        attacks=(lambda w: _import(w, "attacker", "zones", _zones_rows()),),
+        control=lambda w: _import(w, "owner", "zones", _zones_rows()),
+    ),
     # The division tree is the server's alone: every actor is refused, the control runs as the server.
     "divisions": Case(
         attacks=(
@@ -788,6 +896,13 @@ IMPORT_CASES: dict[str, Case] = {
         ),
     ),
 }
+
+
+def _zones_rows() -> list[dict]:
+    return [
+        {"zone_code": "LC-Z9", "name": "鲤城封控区", "type": "sealed", "area": LC_COMMUNITY,
+         "designated_at": "2022-03-20 10:00"}
+    ]  # fmt: skip
 
 
 def _cli(argv: list[str]) -> int:
@@ -817,6 +932,8 @@ CLI_SERVER_AUTHORITY = {
     ("round", "open"),
     ("round", "close"),
     ("round", "report"),
+    ("zones", "status"),
+    ("livelihood", "escalate"),
     ("protocol", "show"),
     ("protocol", "switch"),
     ("trace", "plans"),
@@ -868,9 +985,18 @@ def site_routes():
 def fill(route: str, w: World) -> list[str]:
     """Concrete URLs for a route, every parameter pointing at another county's (or the city's) data."""
     values = {
-        "int:pk": [str(w.objects["other"].pk), str(w.objects["alert"].pk), str(w.objects["task"].pk)],
+        "int:pk": [
+            str(w.objects["other"].pk),
+            str(w.objects["alert"].pk),
+            str(w.objects["task"].pk),
+            str(w.objects["proposal"].pk),
+            str(w.objects["lv"]["new"].pk),
+            str(w.objects["lv"]["assigned"].pk),
+            str(w.objects["lv"]["delivered"].pk),
+        ],  # fmt: skip
+        "str:token": [resident_token(LC_COMMUNITY)],
         "uuid:pk": [str(w.objects["job"].pk)],
-        "str:code": ["CITY-R", "LC-R1", LC_COMMUNITY, LICHENG],
+        "str:code": ["CITY-R", "LC-R1", LC_COMMUNITY, LICHENG, "LC-Z1"],
         "str:division_code": [LICHENG, LC_COMMUNITY],
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],

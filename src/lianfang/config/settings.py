@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     # After every app that states facts it reads (tracing's cases) and fills `lianfang trace`.
     "lianfang.companions",
     "lianfang.custody",
+    "lianfang.zones",
+    "lianfang.livelihood",
     "lianfang.simulate",
     "lianfang.web",
 ]

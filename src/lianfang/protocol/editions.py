@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from .contacts import ContactMeasure, ContactRules
 from .model import Protocol
-from .sections import Command, Screening, Tracing, Transfer, Treatment
+from .sections import Command, Livelihood, Screening, Tracing, Transfer, Treatment
 
 DEFAULT_EDITION = "p9"
 
@@ -142,6 +142,13 @@ _COMMAND = Command(
     verify=("directive_ack_hours", "escalate_after_hours"),
 )
 
+# 保民生 (DOMAIN.md §6): urgent care in minutes, medicine within the morning, food within the day.
+_LIVELIHOOD = Livelihood(
+    accept_minutes={"urgent": 15, "priority": 120, "normal": 240},
+    deliver_minutes={"urgent": 60, "priority": 360, "normal": 1440},
+    verify=("accept_minutes", "deliver_minutes"),
+)
+
 P9 = Protocol(
     code="p9",
     name_zh="新型冠状病毒肺炎防控方案（第九版）",
@@ -155,6 +162,7 @@ P9 = Protocol(
     treatment=_P9_TREATMENT,
     zones="p9",
     command=_COMMAND,
+    livelihood=_LIVELIHOOD,
 )
 
 P8 = replace(

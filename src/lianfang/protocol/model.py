@@ -9,10 +9,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .contacts import ContactRules
-from .sections import Command, Screening, Tracing, Transfer, Treatment
+from .sections import Command, Livelihood, Screening, Tracing, Transfer, Treatment
 from .zones import ZONE_REGIMES, ZoneRegime
 
-SECTIONS = ("screening", "contacts", "tracing", "transfer", "treatment", "zones", "command")
+SECTIONS = ("screening", "contacts", "tracing", "transfer", "treatment", "zones", "command", "livelihood")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ class Protocol:
     treatment: Treatment
     zones: ZoneRegime
     command: Command
+    livelihood: Livelihood
 
     def __post_init__(self) -> None:
         if isinstance(self.zones, str):

@@ -163,3 +163,23 @@ class Command:
     def __post_init__(self) -> None:
         _freeze(self, "verify")
         check_verify(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Livelihood:
+    """Residents' requests in sealed and controlled zones (保民生, DOMAIN.md §6): how many minutes
+    a request of each urgency may wait to be accepted, and to be delivered, before it is late.
+    An urgent request (dialysis, labour, an emergency) not accepted in its minutes escalates once
+    to the community's head and the command board. Local practice: every value is *(verify)*."""
+
+    accept_minutes: Mapping[str, int]  # urgency → minutes from filing to acceptance
+    deliver_minutes: Mapping[str, int]  # urgency → minutes from filing to delivery at the door
+    verify: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _freeze(self, "accept_minutes", "deliver_minutes", "verify")
+        if set(self.accept_minutes) != set(self.deliver_minutes):
+            raise ValueError(
+                "受理与送达时限须覆盖相同的紧急程度 / accept and deliver minutes must cover the same urgencies"
+            )
+        check_verify(self)

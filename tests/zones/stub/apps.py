@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StubConfig(AppConfig):
+    name = "tests.zones.stub"
+    label = "zones_stub"
