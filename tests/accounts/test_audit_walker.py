@@ -71,6 +71,7 @@ def _fill(route: str, world) -> list[str]:
         "str:division_code": [JJ_COMMUNITY, JJ_TOWN],
         "str:barcode": ["JJ-T1"],
         "str:fmt": ["csv", "xlsx"],
+        "str:day": ["2022-03-25"],  # a briefing's window (command)
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

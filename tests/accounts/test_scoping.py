@@ -92,6 +92,7 @@ def fill(route: str, world) -> list[str]:
         "str:division_code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY],
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],
+        "str:day": ["2022-03-25"],  # a briefing's window (command)
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

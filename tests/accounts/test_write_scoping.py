@@ -274,6 +274,11 @@ def _expect(response, *statuses):
 
 # URL patterns accepting POST, by route.
 PAGE_CASES: dict[str, Case] = {
+    # Publishing a briefing freezes the whole city's figures: a county holder may not (command).
+    "briefing/": Case(
+        attacks=(lambda w: _expect(w.client("attacker").post("/briefing/", {"cutoff": "2022-03-26"}), 404),),
+        control=lambda w: _expect(w.client("owner").post("/briefing/", {"cutoff": "2022-03-26"}), 302),
+    ),
     "rounds/": Case(
         attacks=(
             lambda w: _expect(
@@ -572,6 +577,7 @@ CLI_SERVER_AUTHORITY = {
     ("protocol", "switch"),
     ("demo",),
     ("simulate",),
+    ("briefing",),
 }
 # An argument naming an account: a subcommand with one acts for that user.
 ACTOR_ARGUMENTS = {"username", "user", "as_user", "actor"}
@@ -623,6 +629,7 @@ def fill(route: str, w: World) -> list[str]:
         "str:division_code": [LICHENG, LC_COMMUNITY],
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],
+        "str:day": ["2022-03-25"],  # a briefing's window (command)
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "lianfang.imports",
     "lianfang.edition",
     "lianfang.screening",
+    "lianfang.command",
     "lianfang.simulate",
     "lianfang.web",
 ]
