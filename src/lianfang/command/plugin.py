@@ -12,6 +12,13 @@ PLUGIN = Plugin(
     verbs={
         "briefing.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR}),
         "briefing.publish": frozenset(_OFFICE),
+        "problem.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR, Role.COMMUNITY_WORKER}),
+        # Filed by an inspector, a commander or an (upper) working group.
+        "problem.file": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR}),
+        # The responsible unit rectifies and reports; the inspector or the command verifies.
+        "problem.rectify": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.COMMUNITY_WORKER}),
+        "problem.verify": frozenset({*_OFFICE, Role.INSPECTOR}),
+        "problem.evidence": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR, Role.COMMUNITY_WORKER}),
     },
     cli="lianfang.command.cli.register",
     urls="lianfang.command.urls",

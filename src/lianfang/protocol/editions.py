@@ -135,8 +135,10 @@ _COMMAND = Command(
     problem_fix_hours=24,
     problem_fix_same_day=True,
     directive_ack_hours=2,
-    escalate_after_hours=24,
-    verify=("directive_ack_hours", "escalate_after_hours"),
+    escalate_after_hours=0,
+    tube_pending_hours=8,
+    alert_ack_minutes=30,
+    verify=("directive_ack_hours", "escalate_after_hours", "tube_pending_hours", "alert_ack_minutes"),
 )
 
 P9 = Protocol(
