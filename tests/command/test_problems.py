@@ -61,9 +61,12 @@ def _problem(place: str, state: str = ProblemState.ASSIGNED) -> Problem:
 def test_every_transition_by_role_on_own_county(db, role, action):
     user = make_user(f"u_{role}", role, [JINJIANG])
     problem = _problem("jinjiang", FROM[action])
-    call = lambda: problem_transition(
-        actor=actor(user), problem_id=problem.pk, action=action, reason="照片不清晰"
-    )  # noqa: E731
+
+    def call():
+        return problem_transition(
+            actor=actor(user), problem_id=problem.pk, action=action, reason="照片不清晰"
+        )  # noqa: E731
+
     if role in MAY[action]:
         assert call().state == TO[action]
         event = ProblemEvent.objects.filter(problem=problem).last()

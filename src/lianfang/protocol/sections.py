@@ -149,8 +149,8 @@ class Command:
     and the thresholds of the problems the platform raises from data (a lab's turnaround uses
     ``Screening.result_target_hours``, re-check tasks their own clocks, a round its deadline).
 
-    ``escalate_after_hours``: how long past its deadline an open problem waits before it goes one
-    level up (0: at once). ``tube_pending_hours``: a tube with no result this long after its first
+    ``escalate_after_hours``: an open problem goes one level up when it is past its deadline, or
+    this long after it was filed if that comes first (a deadline set far out by hand). ``tube_pending_hours``: a tube with no result this long after its first
     sample is pending too long. ``alert_ack_minutes``: an abnormal pool's alert not acknowledged
     within this is raised."""
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from lianfang.accounts.scoping import Actor
 from lianfang.command.models import Briefing
+from lianfang.command.services.briefing import DAY
 
 
 def briefings_visible(*, actor: Actor):
@@ -19,7 +20,7 @@ def briefings_visible(*, actor: Actor):
 def briefing_get(*, actor: Actor, day: dt.date) -> Briefing | None:
     from lianfang.core.times import SHANGHAI
 
-    cutoff = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    cutoff = dt.datetime.combine(day + DAY, dt.time(), tzinfo=SHANGHAI)
     return briefings_visible(actor=actor).filter(cutoff=cutoff).first()
 
 

@@ -38,6 +38,8 @@ CASE_KEYS = KEYS[:6]
 PLAN_KEYS = ("close_under_control", "secondary_under_control")
 IN_CONTROL = frozenset({"quarantine", "controlled_area"})
 IN_SOCIETY = frozenset({"screening", "clinic", "other"})
+# The briefing's window (FORMATS.md: [T − 24 h, T)) and a calendar day: the contract, not a rule
+# of an edition.
 DAY = dt.timedelta(hours=24)
 
 

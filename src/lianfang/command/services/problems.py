@@ -20,6 +20,7 @@ from django.utils import timezone
 from lianfang.accounts.scoping import Actor, require
 from lianfang.accounts.services import audit_record
 from lianfang.command.models import Evidence, Problem, ProblemEvent, ProblemSource, ProblemState
+from lianfang.command.services.briefing import DAY
 from lianfang.core import codes
 from lianfang.core.errors import Refused
 from lianfang.core.times import SHANGHAI
@@ -83,7 +84,7 @@ def default_deadline(now: dt.datetime, protocol) -> dt.datetime:
     rules = protocol.command
     if rules.problem_fix_same_day:
         local = now.astimezone(SHANGHAI)
-        return dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+        return dt.datetime.combine(local.date() + DAY, dt.time(), tzinfo=SHANGHAI)
     return now + dt.timedelta(hours=rules.problem_fix_hours)
 
 
@@ -312,17 +313,20 @@ def problems_raise(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def problems_escalate(*, now: dt.datetime | None = None) -> int:
-    """Open problems past their deadline (plus the edition's grace) go one level up, once."""
+    """Open problems past their deadline — or open ``command.escalate_after_hours`` after they
+    were filed, if that comes first — go one level up, once."""
     from lianfang.edition.services import in_force
 
     now = now or timezone.now()
-    grace = dt.timedelta(hours=in_force().command.escalate_after_hours)
+    from django.db.models import Q
+
+    ceiling = dt.timedelta(hours=in_force().command.escalate_after_hours)
     done = 0
     with transaction.atomic():
         late = (
             Problem.objects.select_for_update()
             .open()
-            .filter(escalated_at__isnull=True, deadline_at__lt=now - grace)
+            .filter(Q(deadline_at__lt=now) | Q(created_at__lt=now - ceiling), escalated_at__isnull=True)
         )
         for problem in late:
             upper = codes.parent(problem.division_code)
