@@ -34,6 +34,7 @@ from lianfang.accounts.roles import Role
 from lianfang.accounts.scoping import ACCESS_ATTR, PUBLIC, SELF_GUARDED_NAMESPACES, Actor
 from lianfang.accounts.services import token_issue
 from lianfang.api.api import api
+from lianfang.command.services.problems import problem_file
 from lianfang.core import plugins
 from lianfang.core.errors import Refused
 from lianfang.imports.models import ImportJob
@@ -201,6 +202,8 @@ def world(db, tmp_path, city_user):
         "job": job,
         "at": at,
         "now": now,
+        # The city's problem (command): a county holder may neither move it nor add to it.
+        "problem": problem_file(actor=None, title="全市问题", division_code=CITY),
     }
     return w
 
@@ -274,6 +277,48 @@ def _expect(response, *statuses):
 
 # URL patterns accepting POST, by route.
 PAGE_CASES: dict[str, Case] = {
+    "problems/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post("/problems/", {"title": "x", "division_code": LICHENG}), 400
+            ),
+            lambda w: _expect(
+                w.client("attacker").post("/problems/", {"title": "x", "division_code": CITY}), 400
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post("/problems/", {"title": "x", "division_code": LICHENG}), 302
+        ),
+    ),
+    "problems/<int:pk>/act/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(f"/problems/{w.objects['problem'].pk}/act/", {"action": "report"}),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(f"/problems/{w.objects['problem'].pk}/act/", {"action": "report"}), 302
+        ),
+    ),
+    "problems/<int:pk>/evidence/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    f"/problems/{w.objects['problem'].pk}/evidence/",
+                    {"file": SimpleUploadedFile("a.jpg", b"\xff\xd8\xff\xe0" + bytes(32))},
+                ),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(
+                f"/problems/{w.objects['problem'].pk}/evidence/",
+                {"file": SimpleUploadedFile("a.jpg", b"\xff\xd8\xff\xe0" + bytes(32))},
+            ),
+            302,
+        ),
+    ),
     # Publishing a briefing freezes the whole city's figures: a county holder may not (command).
     "briefing/": Case(
         attacks=(lambda w: _expect(w.client("attacker").post("/briefing/", {"cutoff": "2022-03-26"}), 404),),
@@ -578,6 +623,7 @@ CLI_SERVER_AUTHORITY = {
     ("demo",),
     ("simulate",),
     ("briefing",),
+    ("problems", "raise"),
 }
 # An argument naming an account: a subcommand with one acts for that user.
 ACTOR_ARGUMENTS = {"username", "user", "as_user", "actor"}

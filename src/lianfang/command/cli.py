@@ -15,6 +15,15 @@ def register(sub, tools) -> None:
     p.add_argument("--out", help="a folder to write briefing.docx and briefing.pdf into")
     p.set_defaults(func=cmd_briefing)
 
+    p = sub.add_parser("problems", help="the problem list: raise problems from data, escalate overdue ones")
+    ps = p.add_subparsers(dest="action", required=True)
+    r = ps.add_parser(
+        "raise", help="run every raise rule and the escalation (idempotent: run it every few minutes)"
+    )
+    r.add_argument("--at", help="the time to judge at (default now)")
+    r.add_argument("--json", action="store_true", help="print the counts as one JSON object")
+    r.set_defaults(func=cmd_problems)
+
 
 @needs_database
 def cmd_briefing(args) -> int:
@@ -33,4 +42,22 @@ def cmd_briefing(args) -> int:
         print(json.dumps(briefing_answer(briefing), ensure_ascii=False))
     else:
         print(press_text(briefing))
+    return 0
+
+
+@needs_database
+def cmd_problems(args) -> int:
+    from lianfang.command.services.problems import problems_raise
+    from lianfang.core.times import parse_time
+
+    at = None
+    if args.at:
+        at = parse_time(args.at)
+        if at is None:
+            return fail(f"--at: not a time / 不是有效时间: {args.at}")
+    counts = problems_raise(now=at)
+    if args.json:
+        print(json.dumps(counts, ensure_ascii=False))
+    else:
+        print("  ".join(f"{k} {v}" for k, v in counts.items()))
     return 0

@@ -24,6 +24,13 @@ PLUGIN = Plugin(
     urls="lianfang.command.urls",
     nav=(
         NavEntry(
+            label=_("问题清单"),
+            url_name="command:problems",
+            order=55,
+            verb="problem.read",
+            active=("/problems/",),
+        ),
+        NavEntry(
             label=_("每日通报"),
             url_name="command:briefings",
             order=60,

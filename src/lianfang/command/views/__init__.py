@@ -1,5 +1,15 @@
 """The command layer's pages (thin: validate, call a service or selector, render)."""
 
 from .briefing import briefing_detail, briefing_download, briefing_list
+from .problems import evidence_download, problem_act, problem_detail, problem_evidence, problem_list
 
-__all__ = ["briefing_detail", "briefing_download", "briefing_list"]
+__all__ = [
+    "briefing_detail",
+    "briefing_download",
+    "briefing_list",
+    "evidence_download",
+    "problem_act",
+    "problem_detail",
+    "problem_evidence",
+    "problem_list",
+]
