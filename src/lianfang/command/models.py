@@ -146,3 +146,22 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ScreenSnapshot(models.Model):
+    """The big screen's figures for one jurisdiction and one refresh interval, computed once.
+
+    A process that misses its own cache reads this row (one query); the first to claim the
+    interval (the unique key) computes it and every other screen — in any process — is served the
+    stored figures, so a hundred screens cost one computation per interval."""
+
+    key = models.CharField(max_length=200)
+    bucket = models.BigIntegerField()
+    payload = models.JSONField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "bucket"], name="screen_snapshot_key_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.bucket}"

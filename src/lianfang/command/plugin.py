@@ -12,6 +12,7 @@ PLUGIN = Plugin(
     verbs={
         "briefing.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR}),
         "briefing.publish": frozenset(_OFFICE),
+        "screen.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR}),
         "problem.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR, Role.COMMUNITY_WORKER}),
         # Filed by an inspector, a commander or an (upper) working group.
         "problem.file": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR}),
@@ -23,6 +24,9 @@ PLUGIN = Plugin(
     cli="lianfang.command.cli.register",
     urls="lianfang.command.urls",
     nav=(
+        NavEntry(
+            label=_("指挥大屏"), url_name="command:screen", order=50, verb="screen.read", active=("/screen/",)
+        ),
         NavEntry(
             label=_("问题清单"),
             url_name="command:problems",

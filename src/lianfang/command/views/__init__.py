@@ -2,6 +2,7 @@
 
 from .briefing import briefing_detail, briefing_download, briefing_list
 from .problems import evidence_download, problem_act, problem_detail, problem_evidence, problem_list
+from .screen import screen, screen_json
 
 __all__ = [
     "briefing_detail",
@@ -12,4 +13,6 @@ __all__ = [
     "problem_detail",
     "problem_evidence",
     "problem_list",
+    "screen",
+    "screen_json",
 ]
