@@ -107,6 +107,7 @@ def _fill(route: str, world) -> list[str]:
         "int:place_pk": [str(world["place"].pk)],
         "int:stay_pk": [str(world["stay"].pk)],
         "str:token": [resident_token(JJ_COMMUNITY)],
+        "str:day": ["2022-03-25"],  # a briefing's window (command)
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

@@ -127,6 +127,7 @@ def fill(route: str, world) -> list[str]:
         "int:place_pk": [str(world["place"].pk)],
         "int:stay_pk": [str(world["stay"].pk)],
         "str:token": [resident_token(LC_COMMUNITY)],
+        "str:day": ["2022-03-25"],  # a briefing's window (command)
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

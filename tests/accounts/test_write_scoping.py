@@ -34,6 +34,7 @@ from lianfang.accounts.roles import Role
 from lianfang.accounts.scoping import ACCESS_ATTR, PUBLIC, SELF_GUARDED_NAMESPACES, Actor
 from lianfang.accounts.services import token_issue
 from lianfang.api.api import api
+from lianfang.command.services.problems import problem_file
 from lianfang.core import plugins
 from lianfang.core.errors import Refused
 from lianfang.imports.models import ImportJob
@@ -221,6 +222,8 @@ def world(db, tmp_path, city_user):
         "job": job,
         "at": at,
         "now": now,
+        # The city's problem (command): a county holder may neither move it nor add to it.
+        "problem": problem_file(actor=None, title="全市问题", division_code=CITY),
     }
     return w
 
@@ -349,6 +352,53 @@ def _zone_form(code: str, area: str) -> dict:
 
 
 PAGE_CASES: dict[str, Case] = {
+    "problems/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post("/problems/", {"title": "x", "division_code": LICHENG}), 400
+            ),
+            lambda w: _expect(
+                w.client("attacker").post("/problems/", {"title": "x", "division_code": CITY}), 400
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post("/problems/", {"title": "x", "division_code": LICHENG}), 302
+        ),
+    ),
+    "problems/<int:pk>/act/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(f"/problems/{w.objects['problem'].pk}/act/", {"action": "report"}),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(f"/problems/{w.objects['problem'].pk}/act/", {"action": "report"}), 302
+        ),
+    ),
+    "problems/<int:pk>/evidence/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    f"/problems/{w.objects['problem'].pk}/evidence/",
+                    {"file": SimpleUploadedFile("a.jpg", b"\xff\xd8\xff\xe0" + bytes(32))},
+                ),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(
+                f"/problems/{w.objects['problem'].pk}/evidence/",
+                {"file": SimpleUploadedFile("a.jpg", b"\xff\xd8\xff\xe0" + bytes(32))},
+            ),
+            302,
+        ),
+    ),
+    # Publishing a briefing freezes the whole city's figures: a county holder may not (command).
+    "briefing/": Case(
+        attacks=(lambda w: _expect(w.client("attacker").post("/briefing/", {"cutoff": "2022-03-26"}), 404),),
+        control=lambda w: _expect(w.client("owner").post("/briefing/", {"cutoff": "2022-03-26"}), 302),
+    ),
     # Livelihood: filing for another county's community is refused; its requests are not there.
     "livelihood/new/": Case(
         attacks=(
@@ -940,6 +990,8 @@ CLI_SERVER_AUTHORITY = {
     ("demo",),
     ("simulate",),
     ("trace", "companions"),  # reads every case, writes a file; audited as an export
+    ("briefing",),
+    ("problems", "raise"),
 }
 # An argument naming an account: a subcommand with one acts for that user.
 ACTOR_ARGUMENTS = {"username", "user", "as_user", "actor"}
@@ -1000,6 +1052,7 @@ def fill(route: str, w: World) -> list[str]:
         "str:division_code": [LICHENG, LC_COMMUNITY],
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],
+        "str:day": ["2022-03-25"],  # a briefing's window (command)
         "int:order_pk": [str(w.objects["order"].pk)],
         "int:place_pk": [str(w.objects["place"].pk), str(w.objects["ward"].pk)],
         "int:stay_pk": [str(w.objects["stay"].pk), str(w.objects["bed"].pk), str(w.objects["away"].pk)],

@@ -19,6 +19,7 @@ ALLOWED = {
     ("screening/views/common.py", "hours", 8): "Asia/Shanghai's UTC offset for the chart's time axis",
     ("screening/views/common.py", "hours", 1): "the progress chart's step",
     ("simulate/screening.py", "hours", 3): "the synthetic lab's delay in the demo",
+    ("command/services/briefing.py", "hours", 24): "the briefing's window and a calendar day (FORMATS.md)",
 }
 UNITS = {"weeks", "days", "hours"}
 # Protocol values that have been written as text in SQL or code before.

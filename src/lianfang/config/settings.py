@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "lianfang.custody",
     "lianfang.zones",
     "lianfang.livelihood",
+    "lianfang.command",
     "lianfang.simulate",
     "lianfang.web",
 ]

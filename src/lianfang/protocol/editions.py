@@ -139,7 +139,9 @@ _COMMAND = Command(
     problem_fix_same_day=True,
     directive_ack_hours=2,
     escalate_after_hours=24,
-    verify=("directive_ack_hours", "escalate_after_hours"),
+    tube_pending_hours=8,
+    alert_ack_minutes=30,
+    verify=("directive_ack_hours", "escalate_after_hours", "tube_pending_hours", "alert_ack_minutes"),
 )
 
 # 保民生 (DOMAIN.md §6): urgent care in minutes, medicine within the morning, food within the day.

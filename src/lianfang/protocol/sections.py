@@ -152,12 +152,21 @@ class Treatment:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """Supervision clocks (DOMAIN.md §1): problem fixes, directive acknowledgement, escalation."""
+    """Supervision clocks (DOMAIN.md §1): problem fixes, directive acknowledgement, escalation,
+    and the thresholds of the problems the platform raises from data (a lab's turnaround uses
+    ``Screening.result_target_hours``, re-check tasks their own clocks, a round its deadline).
+
+    ``escalate_after_hours``: an open problem goes one level up when it is past its deadline, or
+    this long after it was filed if that comes first (a deadline set far out by hand). ``tube_pending_hours``: a tube with no result this long after its first
+    sample is pending too long. ``alert_ack_minutes``: an abnormal pool's alert not acknowledged
+    within this is raised."""
 
     problem_fix_hours: int
     problem_fix_same_day: bool
     directive_ack_hours: int
     escalate_after_hours: int
+    tube_pending_hours: int
+    alert_ack_minutes: int
     verify: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -1,0 +1,167 @@
+"""The command layer's records: published briefings, the problem list and its evidence."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from lianfang.accounts.scoping import ScopedQuerySet
+
+
+class Briefing(models.Model):
+    """A daily briefing as first published for its cutoff (FORMATS.md "Daily briefing").
+
+    ``areas`` is the published answer (corrections included) and never changes; ``standing`` is
+    this window's own figures as last published — its briefing, then each correction a later
+    briefing carried for it — so that the next correction carries only what changed since.
+    """
+
+    cutoff = models.DateTimeField(_("截止时间"), unique=True)
+    edition = models.CharField(_("防控方案版本"), max_length=32)
+    areas = models.JSONField(default=list)
+    standing = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-cutoff"]
+        verbose_name = _("每日疫情通报")
+        verbose_name_plural = _("每日疫情通报")
+
+    def __str__(self) -> str:
+        return f"briefing {self.cutoff:%Y-%m-%d}"
+
+
+class ProblemState(models.TextChoices):
+    ASSIGNED = "assigned", _("交办")
+    RECTIFYING = "rectifying", _("整改中")
+    FIXED = "fixed", _("已整改（待核验）")
+    CLOSED = "closed", _("销号")
+
+
+class ProblemSource(models.TextChoices):
+    INSPECTION = "inspection", _("督查发现")
+    COMMAND = "command", _("指挥部交办")
+    UPPER = "upper", _("上级工作组交办")
+    PLATFORM = "platform", _("平台数据预警")
+
+
+class ProblemQuerySet(ScopedQuerySet):
+    def visible_to(self, actor):
+        """Problems whose place lies inside the actor's jurisdictions, and those escalated to a
+        level the actor holds (an overdue county problem on the city's list). Deny by default."""
+        if not actor.codes:
+            return self.none()
+        q = models.Q()
+        for code in actor.codes:
+            q |= models.Q(division_code__startswith=code) | models.Q(escalated_to__startswith=code)
+        return self.filter(q)
+
+    def open(self):
+        return self.exclude(state=ProblemState.CLOSED)
+
+
+class Problem(models.Model):
+    """One item of the problem list (问题清单), filed by a person or raised by the platform."""
+
+    title = models.CharField(_("问题"), max_length=200)
+    detail = models.TextField(_("详情"), blank=True)
+    source = models.CharField(_("来源"), max_length=12, choices=ProblemSource.choices)
+    # The raise rule and the object it concerns ("tubes_pending:R1:S1"): one open problem per key.
+    rule = models.CharField(_("规则"), max_length=40, blank=True)
+    key = models.CharField(max_length=200, blank=True)
+    division_code = models.CharField(_("属地"), max_length=12, db_index=True)
+    responsible = models.CharField(_("责任单位"), max_length=100, blank=True)
+    state = models.CharField(
+        _("状态"), max_length=12, choices=ProblemState.choices, default=ProblemState.ASSIGNED
+    )
+    deadline_at = models.DateTimeField(_("整改时限"))
+    edition = models.CharField(max_length=32)
+    url = models.CharField(max_length=300, blank=True)  # where the raised condition is acted on
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("交办时间"))
+    # A raised problem whose condition no longer holds: proposed for closing (销号建议).
+    clear_proposed_at = models.DateTimeField(_("建议销号时间"), null=True, blank=True)
+    escalated_to = models.CharField(_("上报至"), max_length=12, blank=True, db_index=True)
+    escalated_at = models.DateTimeField(_("上报时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("销号时间"), null=True, blank=True)
+
+    objects = ProblemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["deadline_at", "id"]
+        verbose_name = _("问题")
+        verbose_name_plural = _("问题清单")
+        constraints = [
+            # Idempotent raising: a rule's object has at most one open problem, whoever raises it.
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=~models.Q(key="") & ~models.Q(state="closed"),
+                name="problem_open_key_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ProblemEvent(models.Model):
+    """The problem's history: every transition, who, when and why (kept, never overwritten)."""
+
+    problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=20)
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.problem_id}"
+
+
+class Evidence(models.Model):
+    """A photo or file attached to a problem, stored under the data directory with its hash."""
+
+    problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="evidence")
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    path = models.CharField(max_length=300)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScreenSnapshot(models.Model):
+    """The big screen's figures for one jurisdiction and one refresh interval, computed once.
+
+    A process that misses its own cache reads this row (one query); the first to claim the
+    interval (the unique key) computes it and every other screen — in any process — is served the
+    stored figures, so a hundred screens cost one computation per interval."""
+
+    key = models.CharField(max_length=200)
+    bucket = models.BigIntegerField()
+    payload = models.JSONField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "bucket"], name="screen_snapshot_key_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.bucket}"

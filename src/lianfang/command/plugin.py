@@ -1,0 +1,45 @@
+"""What the command layer adds: the daily briefing, the problem list, who may do what."""
+
+from django.utils.translation import gettext_lazy as _
+
+from lianfang.accounts.roles import Role
+from lianfang.core.plugins import NavEntry, Plugin
+
+_OFFICE = {Role.COMMANDER, Role.COMMAND_OFFICE, Role.ADMIN}
+
+PLUGIN = Plugin(
+    app="command",
+    verbs={
+        "briefing.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR}),
+        "briefing.publish": frozenset(_OFFICE),
+        "screen.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR}),
+        "problem.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR, Role.COMMUNITY_WORKER}),
+        # Filed by an inspector, a commander or an (upper) working group.
+        "problem.file": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR}),
+        # The responsible unit rectifies and reports; the inspector or the command verifies.
+        "problem.rectify": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.COMMUNITY_WORKER}),
+        "problem.verify": frozenset({*_OFFICE, Role.INSPECTOR}),
+        "problem.evidence": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR, Role.COMMUNITY_WORKER}),
+    },
+    cli="lianfang.command.cli.register",
+    urls="lianfang.command.urls",
+    nav=(
+        NavEntry(
+            label=_("指挥大屏"), url_name="command:screen", order=50, verb="screen.read", active=("/screen/",)
+        ),
+        NavEntry(
+            label=_("问题清单"),
+            url_name="command:problems",
+            order=55,
+            verb="problem.read",
+            active=("/problems/",),
+        ),
+        NavEntry(
+            label=_("每日通报"),
+            url_name="command:briefings",
+            order=60,
+            verb="briefing.read",
+            active=("/briefing/",),
+        ),
+    ),
+)

@@ -1,0 +1,1 @@
+"""The command layer's writes."""

@@ -1,0 +1,152 @@
+"""The rules the platform raises problems from, each threshold from the edition in force.
+
+- ``round_behind``: an open round past its deadline with non-exempt residents still untested in a
+  community (one finding per round and community).
+- ``lab_turnaround``: a lab whose 90th-percentile turnaround in an open round exceeds the edition's
+  result target (``screening.result_target_hours``).
+- ``tubes_pending``: a site's tubes without a result ``command.tube_pending_hours`` after sampling.
+- ``alert_unacknowledged``: an abnormal pool's alert not acknowledged within
+  ``command.alert_ack_minutes``.
+- ``recheck_overdue``: re-check / re-sample tasks past their clocks, per round and community.
+- ``overdue``: every hand-off another app states as past its clock (``providers("overdue")``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from lianfang.accounts.scoping import Actor
+from lianfang.command.services.problems import Finding
+from lianfang.core import codes
+from lianfang.core.plugins import providers
+
+
+def _city_of(scope: list[str]) -> str:
+    return scope[0][:4] if scope else ""
+
+
+def round_behind(now: dt.datetime) -> list[Finding]:
+    from lianfang.screening.selectors.areas import coverage_breakdown
+    from lianfang.screening.selectors.facts import open_rounds
+
+    out = []
+    for rnd in open_rounds():
+        if rnd.deadline_at >= now:
+            continue
+        server = Actor(user=None, role="", codes=tuple(rnd.scope))
+        parents: list[str | None] = [None]
+        while parents:
+            parent = parents.pop()
+            for row in coverage_breakdown(rnd=rnd, actor=server, parent=parent)[0]:
+                if row["untested"] <= 0:
+                    continue
+                if codes.level(row["code"]) == codes.COMMUNITY:
+                    out.append(
+                        Finding(
+                            rule="round_behind",
+                            key=f"round_behind:{rnd.code}:{row['code']}",
+                            division_code=row["code"],
+                            title=f"轮次 {rnd.code} 已过完成时限，{row['name']} 仍有 {row['untested']} 人未检",
+                            url=f"/rounds/{rnd.code}/area/{row['code']}/",
+                        )
+                    )
+                else:
+                    parents.append(row["code"])
+    return out
+
+
+def lab_turnaround(now: dt.datetime) -> list[Finding]:
+    from lianfang.screening.selectors.facts import open_rounds
+    from lianfang.screening.selectors.labs import lab_turnaround as turnaround
+
+    out = []
+    for rnd in open_rounds():
+        server = Actor(user=None, role="", codes=tuple(rnd.scope))
+        for lab in turnaround(rnd=rnd, actor=server):
+            if lab["late"]:
+                hours = rnd.protocol.screening.result_target_hours
+                out.append(
+                    Finding(
+                        rule="lab_turnaround",
+                        key=f"lab_turnaround:{rnd.code}:{lab['code']}",
+                        division_code=_city_of(rnd.scope),
+                        title=f"检测机构 {lab['name']}（{rnd.code}）出结果超过 {hours} 小时（P90 {lab['p90_hours']:.1f} 小时）",
+                        url="/screening/labs/",
+                    )
+                )
+    return [f for f in out if f.division_code]
+
+
+def tubes_pending(now: dt.datetime, protocol) -> list[Finding]:
+    from lianfang.screening.selectors.facts import tubes_pending_by_site
+
+    hours = protocol.command.tube_pending_hours
+    return [
+        Finding(
+            rule="tubes_pending",
+            key=f"tubes_pending:{row['round']}:{row['site']}",
+            division_code=row["community"],
+            title=f"采样点 {row['site']}（{row['round']}）有 {row['tubes']} 管超过 {hours} 小时未出结果",
+            url=f"/rounds/{row['round']}/",
+        )
+        for row in tubes_pending_by_site(before=now - dt.timedelta(hours=hours))
+    ]
+
+
+def alert_unacknowledged(now: dt.datetime, protocol) -> list[Finding]:
+    from lianfang.screening.selectors.facts import alerts_unacknowledged
+
+    minutes = protocol.command.alert_ack_minutes
+    return [
+        Finding(
+            rule="alert_unacknowledged",
+            key=f"alert_unacknowledged:{row['pk']}",
+            division_code=row["community"],
+            title=f"混管 {row['tube']}（{row['round']}）异常，超过 {minutes} 分钟未签收",
+            url=f"/rounds/{row['round']}/alerts/",
+        )
+        for row in alerts_unacknowledged(before=now - dt.timedelta(minutes=minutes))
+        if row["community"]
+    ]
+
+
+def recheck_overdue(now: dt.datetime) -> list[Finding]:
+    from lianfang.screening.selectors.facts import rechecks_overdue_by_community
+
+    return [
+        Finding(
+            rule="recheck_overdue",
+            key=f"recheck_overdue:{row['round']}:{row['community']}",
+            division_code=row["community"],
+            title=f"{row['community']} 有 {row['tasks']} 个复核任务超时（{row['round']}）",
+            url=f"/rounds/{row['round']}/tasks/",
+        )
+        for row in rechecks_overdue_by_community(now=now)
+    ]
+
+
+def other_apps_overdue(now: dt.datetime) -> list[Finding]:
+    out = []
+    for stated in providers("overdue"):
+        for item in stated(None, now):
+            out.append(
+                Finding(
+                    rule=f"overdue.{item.kind}"[:40],
+                    key=f"overdue:{item.ref}"[:200],
+                    division_code=item.division_code,
+                    title=f"超时：{item.label}",
+                    url=item.url,
+                )
+            )
+    return out
+
+
+def findings(*, now: dt.datetime, protocol) -> list[Finding]:
+    return [
+        *round_behind(now),
+        *lab_turnaround(now),
+        *tubes_pending(now, protocol),
+        *alert_unacknowledged(now, protocol),
+        *recheck_overdue(now),
+        *other_apps_overdue(now),
+    ]
