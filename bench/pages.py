@@ -134,19 +134,26 @@ def main() -> None:
         head = f"    {len(queries)} queries, {in_db * 1000:.1f} ms of the page's {page * 1000:.1f} ms in the database"
         return f"{head}\n    slowest: {query[:400]}\n{plan}"
 
+    cpu: dict[str, list[float]] = {}
+
     def measure(client, url) -> list[float]:
-        times = []
+        """Wall times of ``url``; its CPU times (this process's: Django, templates and, on SQLite,
+        the queries) go to ``cpu[url]``: on a shared machine the wall time also holds the waits for
+        a core, the CPU time does not."""
+        times, cpu[url] = [], []
         client.get(url)  # warm
         for _ in range(args.repeat):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
             times.append(time.perf_counter() - started)
+            cpu[url].append(time.process_time() - started_cpu)
             assert response.status_code == 200, (url, response.status_code)
         return times
 
     anonymous = Client()
     base = measure(anonymous, "/login/")
     timer.baseline["login_page_p95"] = round(statistics.quantiles(base, n=20)[18], 4)
+    timer.baseline["login_page_cpu_p50"] = round(statistics.median(cpu["/login/"]), 4)
     results = {}
     above = {"town": {"county"}, "community": {"county", "town"}}  # not theirs: 404
     for who, user in users.items():
@@ -160,7 +167,12 @@ def main() -> None:
             p95 = statistics.quantiles(times, n=20)[18]
             results[(who, name)] = p95
             timer.phases[f"{who}:{name}_p95"] = round(p95, 4)
-            print(f"  {who:9} {name:22} p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms", file=sys.stderr)
+            cpu50 = statistics.median(cpu[url])
+            timer.phases[f"{who}:{name}_cpu_p50"] = round(cpu50, 4)
+            print(
+                f"  {who:9} {name:22} p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   cpu p50 {cpu50 * 1000:6.1f} ms",
+                file=sys.stderr,
+            )
             if p95 > GOAL_S:
                 print(
                     f"  over the goal; its slowest query's plan:\n{slowest_plan(client, url)}",
@@ -178,6 +190,7 @@ def main() -> None:
         file=sys.stderr,
     )
     ratios = {key: "login_page_p95" for key in timer.phases if key.endswith("_p95")}
+    ratios.update({key: "login_page_cpu_p50" for key in timer.phases if key.endswith("_cpu_p50")})
     report("pages", args.persons, db, timer, ratios)
 
 
