@@ -131,6 +131,15 @@ def test_grid_worker_untested_list_and_tasks(live_server, screen, round_world, a
     other = RecheckTask.objects.filter(person=people[1]).get()
     in_reach(page, page.locator(f"#task-{other.pk} button[type=submit]"))
 
+    # The people of the community: cards too, each with its call.
+    page.goto(f"{base}/divisions/{JJ_COMMUNITY}/")
+    no_sideways_scroll(page)
+    card = page.locator("table.people tbody tr", has_text="晋江居民3")
+    assert LONG_ADDRESS.format(3) in card.inner_text()
+    if name == "phone":
+        in_reach(page, card.locator("a.btn[href='tel:13805950003']"))
+    page.screenshot(path=str(artifacts / f"community-{name}.png"), full_page=True)
+
     # Search results: town and the live round's status.
     page.goto(f"{base}/people/?q=jjjm")
     no_sideways_scroll(page)
