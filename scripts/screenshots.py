@@ -3,8 +3,10 @@
     .venv/bin/python scripts/screenshots.py [--persons 100000]
 
 Prepares the demo in a temporary data folder, serves it on a free port, signs in as the demo
-users and writes docs/screenshot-home.png (the Jinjiang county office's home page) and
-docs/screenshot-round.png (the city commander's view of the round in progress).
+users and writes docs/screenshot-home.png (the Jinjiang county office's home page),
+docs/screenshot-round.png (the city commander's view of the round in progress) and, on a
+390 px phone, the grid worker's re-check tasks and untested list
+(docs/screenshot-tasks-phone.png, docs/screenshot-untested-phone.png).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DEMO_TOWN = "350582001"  # the demo grid worker's town (lianfang.simulate.services.DEMO_ACCOUNTS)
 LIANFANG = [sys.executable, "-m", "lianfang"]
 PASSWORD = "lianfang-demo"
 
@@ -44,14 +47,24 @@ def shoot(port: int) -> None:
     from playwright.sync_api import sync_playwright
 
     base = f"http://127.0.0.1:{port}"
+    desk, phone = {"width": 1360, "height": 900}, {"width": 390, "height": 844}
+    # (user, page, file, viewport, a link to follow from the page first)
     shots = [
-        ("jinjiang", "/", "screenshot-home.png"),
-        ("commander", "/rounds/QZ-R3/", "screenshot-round.png"),
+        ("jinjiang", "/", "screenshot-home.png", desk, None),
+        ("commander", "/rounds/QZ-R3/", "screenshot-round.png", desk, None),
+        ("grid", "/rounds/QZ-R3/tasks/", "screenshot-tasks-phone.png", phone, None),
+        (
+            "grid",
+            f"/rounds/QZ-R3/area/{DEMO_TOWN}/",
+            "screenshot-untested-phone.png",
+            phone,
+            "#coverage-table tbody a",
+        ),
     ]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        for user, path, name in shots:
-            page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+        for user, path, name, viewport, follow in shots:
+            page = browser.new_page(viewport=viewport, locale="zh-CN", is_mobile=viewport is phone)
             page.goto(f"{base}/login/")
             page.fill("input[name=username]", user)
             page.fill("input[name=password]", PASSWORD)
@@ -59,6 +72,10 @@ def shoot(port: int) -> None:
             page.wait_for_load_state("networkidle")
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
+            if follow:
+                page.click(follow)
+                page.wait_for_load_state("networkidle")
+                page.locator("#untested").scroll_into_view_if_needed()
             page.wait_for_timeout(800)  # the charts' first animation
             page.screenshot(path=str(ROOT / "docs" / name), full_page=False)
             print(f"docs/{name}")

@@ -99,18 +99,15 @@ def test_round_from_form_to_untested_export_and_recheck(live_server, page, artif
     assert "B-T0" in page.inner_text("#round-alerts")
     page.screenshot(path=str(artifacts / "screening-round.png"), full_page=True)
 
-    # Drill down: click the county's bar in the chart, then the town and community rows.
+    # Drill down: the county user's chart has a bar per town (one row each); click the town's
+    # bar, then the community row.
     x, y = page.evaluate(
         """() => {
           const chart = echarts.getInstanceByDom(document.getElementById('chart-coverage'));
-          const box = document.querySelector('#chart-coverage canvas').getBoundingClientRect();
-          const [px, py] = chart.convertToPixel({seriesIndex: 0}, [0, 40]);
-          return [px, py];
+          return chart.convertToPixel({seriesIndex: 0}, [40, 0]);
         }"""
     )
     page.click("#chart-coverage canvas", position={"x": x, "y": y})
-    page.wait_for_url(f"{base}/rounds/B-R1/area/350582/")
-    page.click(f"#coverage-table a[href='/rounds/B-R1/area/{JJ_TOWN}/']")
     page.wait_for_url(f"{base}/rounds/B-R1/area/{JJ_TOWN}/")
     page.wait_for_selector("#chart-coverage[data-ready='1'] canvas")
     page.click(f"#coverage-table a[href='/rounds/B-R1/area/{JJ_COMMUNITY}/']")

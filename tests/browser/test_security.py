@@ -29,9 +29,9 @@ def test_hovering_a_chart_over_a_hostile_division_name_runs_nothing(live_server,
     x, y = page.evaluate(
         """() => {
           const chart = echarts.getInstanceByDom(document.getElementById('chart-coverage'));
-          const names = chart.getOption().xAxis[0].data;
+          const names = chart.getOption().yAxis[0].data;  // one row per division
           const i = names.findIndex(n => n.includes('onerror'));
-          return chart.convertToPixel({seriesIndex: 0}, [i, 0]).map((v, k) => k ? v - 2 : v);
+          return chart.convertToPixel({seriesIndex: 0}, [50, i]);
         }"""
     )
     page.hover("#chart-coverage canvas", position={"x": x, "y": y})

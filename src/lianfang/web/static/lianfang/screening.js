@@ -33,14 +33,18 @@
     // sits above the plot (the legend is below), so it never lands on an axis or its labels.
     var start = Math.min(p.start, (p.sampled[0] || [p.start])[0]);
     var end = Math.max(p.deadline, p.now);
-    var pad = Math.max((end - start) * 0.06, 30 * 60 * 1000);
+    var pad = Math.max((end - start) * 0.12, 60 * 60 * 1000);
+    var progressEl = document.getElementById("chart-progress");
     var marks = [{ xAxis: p.deadline, name: text.deadline, label: { formatter: text.deadline, position: "end", distance: 4 }, lineStyle: { color: "#c62828", type: "solid", width: 2 } }];
-    if (p.now < p.deadline) marks.push({ xAxis: p.now, name: text.now, label: { formatter: text.now, position: "end", distance: 4 }, lineStyle: { color: "#6b7280" } });
+    // "Now" close to the deadline keeps its line but not its label, which would sit on the deadline's.
+    var nowLabel = p.deadline - p.now > (end - start) * 0.15;
+    if (p.now < p.deadline) marks.push({ xAxis: p.now, name: text.now, label: { show: nowLabel, formatter: text.now, position: "end", distance: 4 }, lineStyle: { color: "#6b7280" } });
     draw("chart-progress", {
       grid: { left: 12, right: 12, top: 28, bottom: 56, containLabel: true },
       legend: { bottom: 0, type: "scroll" },
       tooltip: { trigger: "axis" },
-      xAxis: { type: "time", min: start, max: end + pad, splitLine: { show: false } },
+      xAxis: { type: "time", min: start, max: end + pad, splitLine: { show: false },
+        axisLabel: { hideOverlap: true }, splitNumber: progressEl && progressEl.clientWidth < 500 ? 3 : 6 },
       yAxis: [{ type: "value", name: "" }, { type: "value", name: "", splitLine: { show: false } }],
       series: [
         { name: text.sampled, type: "line", showSymbol: false, data: p.sampled, itemStyle: { color: "#1f5fbf" },
@@ -56,8 +60,8 @@
     // One row per division, top to bottom in the table's order: the chart grows with the rows
     // (ROW px each), so 22 towns get 22 readable labels instead of a crush of rotated ones.
     var ROW = 26;
-    var el = document.getElementById("chart-coverage");
-    if (el) el.style.height = Math.max(200, c.names.length * ROW + 60) + "px";
+    var coverageEl = document.getElementById("chart-coverage");
+    if (coverageEl) coverageEl.style.height = Math.max(200, c.names.length * ROW + 60) + "px";
     var chart = draw("chart-coverage", {
       grid: { left: 8, right: 56, top: 8, bottom: 28, containLabel: true },
       tooltip: {
