@@ -79,6 +79,9 @@ def test_positive_recheck_to_case_to_trace_task_to_contact_with_a_plan(live_serv
     assert "密接者甲" in plans and "集中隔离医学观察" in plans and "p9" in plans
     assert Contact.objects.get(id_number=CONTACT).case == case
     page.screenshot(path=str(artifacts / "tracing-task.png"), full_page=True)
+    page.goto(f"{base}/tracing/chains/")
+    page.wait_for_selector("#chain-graph[data-ready='1']")
+    page.screenshot(path=str(artifacts / "tracing-chains.png"), full_page=True)
     # a phone: the page fits 390 px without sideways scrolling of the page itself
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base}/tracing/cases/JJ-2022-001/")

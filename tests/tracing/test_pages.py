@@ -126,3 +126,37 @@ def test_person_page_shows_the_persons_case_and_plan(db):
     services.cases_import(table=pa.Table.from_pylist([case("C2", id_number=P1)]), actor=None)
     text = client.get(f"/people/{person.pk}/").content.decode()
     assert 'id="person-cases"' in text and "C2" in text and "本人已是病例" in text
+
+
+def test_chains_graph_links_case_to_contact_to_case_within_the_jurisdiction(db):
+    import json
+    import re
+
+    from tests.conftest import LC_COMMUNITY
+    from tests.tracing.helpers import CASE_A, P2, P3
+
+    services.cases_import(
+        table=pa.Table.from_pylist(
+            [case("C1"), case("C2", id_number=P1), case("L1", id_number=P3, community_code=LC_COMMUNITY)]
+        ),
+        actor=None,
+    )
+    services.contacts_import(
+        table=pa.Table.from_pylist(
+            [contact(P1), contact(P2, case_code="C2", category="secondary", via_id_number=CASE_A),
+             contact(P2, case_code="L1", community_code=LC_COMMUNITY)]
+        ),
+        actor=None,
+    )  # fmt: skip
+    client = logged_in(make_user("jj_ch", Role.COMMAND_OFFICE, [JINJIANG]))
+    text = client.get("/tracing/chains/").content.decode()
+    graph = json.loads(
+        re.search(r'<script id="chain-data" type="application/json">(.*?)</script>', text, re.S)[1]
+    )
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    assert set(nodes) == {CASE_A, P1, P2}  # Licheng's case stays out
+    assert nodes[P1]["url"] == "/tracing/cases/C2/" and nodes[P2]["category"] == "secondary"
+    assert sorted((link["source"], link["target"]) for link in graph["links"]) == sorted(
+        [(CASE_A, P1), (P1, P2)]
+    )
+    assert 'src="/static/lianfang/tracing.js"' in text and "<script>" not in text  # CSP: no inline script

@@ -95,3 +95,46 @@ def with_plans(contacts, actor: Actor) -> list[dict]:
 
 def rows_of_contact(*, contact: Contact):
     return ContactRow.objects.filter(id_type=contact.id_type, id_number=contact.id_number).order_by("id")
+
+
+CHAIN_LIMIT = 3000  # nodes drawn at most (a graph beyond that is unreadable; the page says so)
+
+
+def chain_graph(*, actor: Actor) -> dict:
+    """Transmission chains as a graph: one node per person (a case, or a contact), an edge from a
+    case to each person listed as its contact; a contact who is a case is that case's node, so
+    chains read case → contact → case. Only the actor's cases and the contacts they may see."""
+    cases = list(
+        Case.objects.visible_to(actor).values_list(
+            "case_code", "id_number", "name", "classification_at_report", "confirmed_at"
+        )
+    )
+    case_of = {number: code for code, number, *_ in cases}
+    nodes: dict[str, dict] = {}
+    for code, number, name, at_report, confirmed in cases:
+        nodes[number] = {
+            "id": number,
+            "name": f"{code} {name}",
+            "category": "confirmed" if confirmed or at_report == "confirmed" else "asymptomatic",
+            "url": f"/tracing/cases/{code}/",
+        }
+    links = set()
+    rows = (
+        ContactRow.objects.visible_to(actor)
+        .filter(case__in=Case.objects.visible_to(actor))
+        .values_list("case__id_number", "id_number", "name", "category")
+        .order_by("id")
+    )
+    for source, number, name, category in rows.iterator(chunk_size=5000):
+        if number not in nodes:
+            if len(nodes) >= CHAIN_LIMIT:
+                continue
+            nodes[number] = {"id": number, "name": name, "category": category, "url": ""}
+        if source != number:
+            links.add((source, number))
+    return {
+        "nodes": list(nodes.values()),
+        "links": [{"source": s, "target": t} for s, t in sorted(links) if s in nodes and t in nodes],
+        "truncated": len(nodes) >= CHAIN_LIMIT,
+        "cases": len(case_of),
+    }

@@ -11,4 +11,5 @@ urlpatterns = [
     path("tracing/cases/<str:case_code>/trace/", views.task_detail, name="task"),
     path("tracing/contacts/", views.contact_list, name="contacts"),
     path("tracing/findings/", views.finding_list, name="findings"),
+    path("tracing/chains/", views.chains, name="chains"),
 ]

@@ -319,3 +319,22 @@ def finding_list(request):
         {"rows": rows, "may_confirm": may_confirm, "error": error, **_choices()},
         status=400 if error else 200,
     )
+
+
+@scoped
+@require_http_methods(["GET"])
+def chains(request):
+    """Transmission chains (case → contact → case) as an ECharts graph."""
+    actor = actor_of(request)
+    graph = selectors.chain_graph(actor=actor)
+    audit_record(actor=actor, action="view", object_type="chains", detail={"nodes": len(graph["nodes"])})
+    categories = [
+        {"key": "confirmed", "name": _("确诊")},
+        {"key": "asymptomatic", "name": _("无症状")},
+        *({"key": value, "name": str(label)} for value, label in Category.choices),
+    ]
+    return render(
+        request,
+        "lianfang/tracing/chains.html",
+        {"graph": {**graph, "categories": categories}, "truncated": graph["truncated"]},
+    )
