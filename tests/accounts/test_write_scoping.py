@@ -34,6 +34,7 @@ from lianfang.accounts.roles import Role
 from lianfang.accounts.scoping import ACCESS_ATTR, PUBLIC, SELF_GUARDED_NAMESPACES, Actor
 from lianfang.accounts.services import token_issue
 from lianfang.api.api import api
+from lianfang.command.services.consultations import consultation_open
 from lianfang.command.services.posts import directive_send, post_create
 from lianfang.command.services.problems import problem_file
 from lianfang.core import plugins
@@ -208,6 +209,7 @@ def world(db, tmp_path, city_user):
         "city_post": post_create(actor=None, name="市指挥部", division_code=CITY),
         "lc_post": post_create(actor=None, name="鲤城指挥部", division_code=LICHENG),
     }
+    w.objects["consultation"] = consultation_open(actor=None, post_id=w.objects["city_post"].pk, title="会商")
     w.objects["directive"] = directive_send(
         actor=None, from_post_id=w.objects["city_post"].pk, to_post_id=w.objects["lc_post"].pk, title="指令"
     )
@@ -283,6 +285,37 @@ def _expect(response, *statuses):
 
 # URL patterns accepting POST, by route.
 PAGE_CASES: dict[str, Case] = {
+    "consultations/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    "/consultations/", {"post": w.objects["city_post"].pk, "title": "x"}
+                ),
+                400,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post("/consultations/", {"post": w.objects["city_post"].pk, "title": "x"}), 302
+        ),
+    ),
+    "consultations/<int:pk>/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    f"/consultations/{w.objects['consultation'].pk}/",
+                    {"op": "problem", "title": "x", "division_code": JINJIANG},
+                ),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(
+                f"/consultations/{w.objects['consultation'].pk}/",
+                {"op": "problem", "title": "x", "division_code": LICHENG},
+            ),
+            302,
+        ),
+    ),
     "posts/": Case(
         attacks=(
             lambda w: _expect(

@@ -87,6 +87,9 @@ class Problem(models.Model):
     escalated_to = models.CharField(_("上报至"), max_length=12, blank=True, db_index=True)
     escalated_at = models.DateTimeField(_("上报时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("销号时间"), null=True, blank=True)
+    consultation = models.ForeignKey(
+        "Consultation", on_delete=models.PROTECT, null=True, blank=True, related_name="problems"
+    )
 
     objects = ProblemQuerySet.as_manager()
 
@@ -280,6 +283,9 @@ class Directive(models.Model):
     )
     reported_at = models.DateTimeField(null=True, blank=True)
     report = models.TextField(_("反馈"), blank=True)
+    consultation = models.ForeignKey(
+        "Consultation", on_delete=models.PROTECT, null=True, blank=True, related_name="directives"
+    )
 
     objects = DirectiveQuerySet.as_manager()
 
@@ -288,3 +294,47 @@ class Directive(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ConsultationQuerySet(ScopedQuerySet):
+    def visible_to(self, actor):
+        if not actor.codes:
+            return self.none()
+        q = models.Q()
+        for code in actor.codes:
+            q |= models.Q(post__division_code__startswith=code)
+        return self.filter(q)
+
+
+class Consultation(models.Model):
+    """A consultation (会商) held by a post: its agenda as assembled when it opened (frozen), who
+    attended, and its decisions (problems and directives that name it)."""
+
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="consultations")
+    title = models.CharField(_("会商"), max_length=200)
+    held_at = models.DateTimeField(_("时间"))
+    agenda = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    objects = ConsultationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-held_at", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Attendance(models.Model):
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="attendance")
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="+")
+    present = models.BooleanField(default=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["consultation", "post"], name="attendance_once")]
+
+    def __str__(self) -> str:
+        return f"{self.post_id}@{self.consultation_id}"
