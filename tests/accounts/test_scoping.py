@@ -74,7 +74,12 @@ def world(db, county_user, city_user):
     from lianfang.screening.models import PoolAlert, RecheckTask
 
     abnormal_pool("LC", LC_COMMUNITY, OTHER_ID, starts_at=ROUND_START)
+    # Licheng's problem naming the person (command): no page of the problem list may show it.
+    from lianfang.command.services.problems import problem_file
+
+    problem = problem_file(actor=None, title=f"{OTHER_NAME} 未检", division_code=LC_COMMUNITY)
     return {
+        "problem": problem,
         "other": other,
         "own": own,
         "job": job,
@@ -86,7 +91,12 @@ def world(db, county_user, city_user):
 def fill(route: str, world) -> list[str]:
     """Concrete URLs for a route, every parameter pointing at the other county's data."""
     values = {
-        "int:pk": [str(world["other"].pk), str(world["alert"].pk), str(world["task"].pk)],
+        "int:pk": [
+            str(world["other"].pk),
+            str(world["alert"].pk),
+            str(world["task"].pk),
+            str(world["problem"].pk),
+        ],
         "uuid:pk": [str(world["job"].pk)],
         "str:code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY, "LC-R1"],
         "str:division_code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY],
