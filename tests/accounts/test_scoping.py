@@ -93,9 +93,14 @@ def world(db, county_user, city_user):
     )
     from tests.custody.helpers import custody_world
 
+    # Licheng's problem naming the person (command): no page of the problem list may show it.
+    from lianfang.command.services.problems import problem_file
+
+    problem = problem_file(actor=None, title=f"{OTHER_NAME} 未检", division_code=LC_COMMUNITY)
     _, proposal = zone_with_proposal("LC-Z1", LC_COMMUNITY)
     lv = requests_in(LC_COMMUNITY, "lc")
     return {
+        "problem": problem,
         **custody_world(other, LC_COMMUNITY, "LC"),  # a Licheng hotel holding them, their transfer
         "lv": lv,
         "proposal": proposal,
@@ -115,6 +120,7 @@ def fill(route: str, world) -> list[str]:
             str(world["alert"].pk),
             str(world["task"].pk),
             str(world["proposal"].pk),
+            str(world["problem"].pk),
         ],
         "uuid:pk": [str(world["job"].pk)],
         "str:code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY, "LC-R1", "LC-Z1"],

@@ -34,6 +34,8 @@ from lianfang.accounts.roles import Role
 from lianfang.accounts.scoping import ACCESS_ATTR, PUBLIC, SELF_GUARDED_NAMESPACES, Actor
 from lianfang.accounts.services import token_issue
 from lianfang.api.api import api
+from lianfang.command.services.consultations import consultation_open
+from lianfang.command.services.posts import directive_send, post_create
 from lianfang.command.services.problems import problem_file
 from lianfang.core import plugins
 from lianfang.core.errors import Refused
@@ -224,7 +226,13 @@ def world(db, tmp_path, city_user):
         "now": now,
         # The city's problem (command): a county holder may neither move it nor add to it.
         "problem": problem_file(actor=None, title="全市问题", division_code=CITY),
+        "city_post": post_create(actor=None, name="市指挥部", division_code=CITY),
+        "lc_post": post_create(actor=None, name="鲤城指挥部", division_code=LICHENG),
     }
+    w.objects["consultation"] = consultation_open(actor=None, post_id=w.objects["city_post"].pk, title="会商")
+    w.objects["directive"] = directive_send(
+        actor=None, from_post_id=w.objects["city_post"].pk, to_post_id=w.objects["lc_post"].pk, title="指令"
+    )
     return w
 
 
@@ -352,6 +360,95 @@ def _zone_form(code: str, area: str) -> dict:
 
 
 PAGE_CASES: dict[str, Case] = {
+    "consultations/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    "/consultations/", {"post": w.objects["city_post"].pk, "title": "x"}
+                ),
+                400,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post("/consultations/", {"post": w.objects["city_post"].pk, "title": "x"}), 302
+        ),
+    ),
+    "consultations/<int:pk>/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    f"/consultations/{w.objects['consultation'].pk}/",
+                    {"op": "problem", "title": "x", "division_code": JINJIANG},
+                ),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(
+                f"/consultations/{w.objects['consultation'].pk}/",
+                {"op": "problem", "title": "x", "division_code": LICHENG},
+            ),
+            302,
+        ),
+    ),
+    "posts/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    "/posts/", {"op": "group", "post": w.objects["city_post"].pk, "kind": "tracing"}
+                ),
+                400,
+                404,
+            ),
+            lambda w: _expect(
+                w.client("attacker").post("/posts/", {"op": "post", "name": "x", "division_code": LICHENG}),
+                400,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(
+                "/posts/", {"op": "group", "post": w.objects["city_post"].pk, "kind": "tracing"}
+            ),
+            302,
+        ),
+    ),
+    "directives/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    "/directives/",
+                    {
+                        "from_post": w.objects["city_post"].pk,
+                        "to_post": w.objects["lc_post"].pk,
+                        "title": "x",
+                    },
+                ),
+                400,
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(
+                "/directives/",
+                {"from_post": w.objects["city_post"].pk, "to_post": w.objects["lc_post"].pk, "title": "x"},
+            ),
+            302,
+        ),
+    ),
+    "directives/<int:pk>/act/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    f"/directives/{w.objects['directive'].pk}/act/", {"step": "acknowledge"}
+                ),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(f"/directives/{w.objects['directive'].pk}/act/", {"step": "acknowledge"}),
+            302,
+        ),
+    ),
     "problems/": Case(
         attacks=(
             lambda w: _expect(

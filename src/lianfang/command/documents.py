@@ -90,6 +90,8 @@ def _context(briefing) -> dict:
         "corrections": correction_lines(briefing),
         "edition": briefing.edition,
         "font": FONT,
+        # The PDF's page is a local file: its stylesheet is read from the package's static files.
+        "css_uri": (Path(__file__).parent / "static/lianfang/command/briefing_document.css").as_uri(),
     }
 
 

@@ -87,6 +87,9 @@ class Problem(models.Model):
     escalated_to = models.CharField(_("上报至"), max_length=12, blank=True, db_index=True)
     escalated_at = models.DateTimeField(_("上报时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("销号时间"), null=True, blank=True)
+    consultation = models.ForeignKey(
+        "Consultation", on_delete=models.PROTECT, null=True, blank=True, related_name="problems"
+    )
 
     objects = ProblemQuerySet.as_manager()
 
@@ -165,3 +168,173 @@ class ScreenSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}@{self.bucket}"
+
+
+class GroupKind(models.TextChoices):
+    COORDINATION = "coordination", _("综合协调")
+    TRACING = "tracing", _("流调溯源")
+    TESTING = "testing", _("核酸检测")
+    TRANSFER = "transfer", _("转运隔离")
+    TREATMENT = "treatment", _("医疗救治")
+    COMMUNITY = "community", _("社区防控")
+    SUPPLIES = "supplies", _("物资保障")
+    TRAFFIC = "traffic", _("交通管控")
+    PUBLICITY = "publicity", _("宣传舆情")
+    INSPECTION = "inspection", _("督查督导")
+    DATA = "data", _("数据")
+    OTHER = "other", _("其他")
+
+
+class PostQuerySet(ScopedQuerySet):
+    def visible_to(self, actor):
+        """Posts at or inside the actor's jurisdictions, and those above them (who directs them)."""
+        from lianfang.accounts.scoping import overlap_q
+
+        if not actor.codes:
+            return self.none()
+        return self.filter(overlap_q(actor.codes, "division_code"))
+
+
+class Post(models.Model):
+    """A command post (指挥部) at one level: province, city, county or town."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    division_code = models.CharField(_("区划"), max_length=12, db_index=True)
+    created_at = models.DateTimeField()
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["division_code", "name"]
+        constraints = [models.UniqueConstraint(fields=["division_code", "name"], name="post_division_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkingGroup(models.Model):
+    """A working group (专班) of a post; dissolved or merged, never deleted (history kept)."""
+
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="groups")
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类别"), max_length=16, choices=GroupKind.choices)
+    created_at = models.DateTimeField()
+    dissolved_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["post", "kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MemberRole(models.TextChoices):
+    LEAD = "lead", _("组长")
+    DEPUTY = "deputy", _("副组长")
+    MEMBER = "member", _("成员")
+    LIAISON = "liaison", _("联络员")
+
+
+class Membership(models.Model):
+    """A person's place in a group for a time: re-staffing ends one and starts another."""
+
+    group = models.ForeignKey(WorkingGroup, on_delete=models.PROTECT, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(_("职务"), max_length=10, choices=MemberRole.choices)
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["group", "joined_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.group_id}"
+
+
+class DirectiveQuerySet(ScopedQuerySet):
+    def visible_to(self, actor):
+        if not actor.codes:
+            return self.none()
+        q = models.Q()
+        for code in actor.codes:
+            q |= models.Q(to_post__division_code__startswith=code) | models.Q(
+                from_post__division_code__startswith=code
+            )
+        return self.filter(q)
+
+
+class Directive(models.Model):
+    """An instruction from an upper post to a lower one: sent → acknowledged → reported back."""
+
+    from_post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="sent")
+    to_post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="received")
+    title = models.CharField(_("指令"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    edition = models.CharField(max_length=32)
+    sent_at = models.DateTimeField()
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    ack_due_at = models.DateTimeField(_("签收时限"))
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reported_at = models.DateTimeField(null=True, blank=True)
+    report = models.TextField(_("反馈"), blank=True)
+    consultation = models.ForeignKey(
+        "Consultation", on_delete=models.PROTECT, null=True, blank=True, related_name="directives"
+    )
+
+    objects = DirectiveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ConsultationQuerySet(ScopedQuerySet):
+    def visible_to(self, actor):
+        if not actor.codes:
+            return self.none()
+        q = models.Q()
+        for code in actor.codes:
+            q |= models.Q(post__division_code__startswith=code)
+        return self.filter(q)
+
+
+class Consultation(models.Model):
+    """A consultation (会商) held by a post: its agenda as assembled when it opened (frozen), who
+    attended, and its decisions (problems and directives that name it)."""
+
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="consultations")
+    title = models.CharField(_("会商"), max_length=200)
+    held_at = models.DateTimeField(_("时间"))
+    agenda = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    objects = ConsultationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-held_at", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Attendance(models.Model):
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="attendance")
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="+")
+    present = models.BooleanField(default=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["consultation", "post"], name="attendance_once")]
+
+    def __str__(self) -> str:
+        return f"{self.post_id}@{self.consultation_id}"

@@ -12,6 +12,10 @@ PLUGIN = Plugin(
     verbs={
         "briefing.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR}),
         "briefing.publish": frozenset(_OFFICE),
+        "command.organise": frozenset(_OFFICE),
+        "directive.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR}),
+        "directive.send": frozenset({*_OFFICE, Role.WORKING_GROUP}),
+        "directive.ack": frozenset({*_OFFICE, Role.WORKING_GROUP}),
         "screen.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR}),
         "problem.read": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR, Role.COMMUNITY_WORKER}),
         # Filed by an inspector, a commander or an (upper) working group.
@@ -24,6 +28,13 @@ PLUGIN = Plugin(
     cli="lianfang.command.cli.register",
     urls="lianfang.command.urls",
     nav=(
+        NavEntry(
+            label=_("指挥调度"),
+            url_name="command:posts",
+            order=56,
+            verb="directive.read",
+            active=("/posts/", "/directives/"),
+        ),
         NavEntry(
             label=_("指挥大屏"), url_name="command:screen", order=50, verb="screen.read", active=("/screen/",)
         ),

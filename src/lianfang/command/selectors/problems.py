@@ -36,8 +36,9 @@ def evidence_get(*, actor: Actor, pk: int) -> Evidence | None:
 
 
 def act_now(actor: Actor, *, limit: int = 20) -> list[dict]:
-    """What the user must act on now, before any statistics: their open problems — overdue first,
-    then by deadline — with the action their role may take next (the home page's "act now")."""
+    """What the user must act on now, before any statistics: their open problems and the
+    directives to their posts not yet acknowledged — overdue (red) first, then by deadline
+    (the home page's "act now", ``Plugin.home`` once the lead wires it)."""
     now = timezone.now()
     items = []
     for problem in problems_visible(actor=actor).open().order_by("deadline_at", "id")[: limit * 3]:
@@ -58,5 +59,31 @@ def act_now(actor: Actor, *, limit: int = 20) -> list[dict]:
                 "escalated": bool(problem.escalated_to),
             }
         )
+    if actor.may("directive.ack"):
+        for d in directives_visible(actor=actor).filter(acknowledged_at=None):
+            if actor.covers(d.to_post.division_code):
+                items.append(
+                    {
+                        "kind": "directive",
+                        "label": d.title,
+                        "url": "/directives/",
+                        "due_at": d.ack_due_at,
+                        "overdue": directive_is_red(d, now),
+                        "escalated": False,
+                    }
+                )
     items.sort(key=lambda i: (not i["overdue"], i["due_at"]))
     return items[:limit]
+
+
+def directives_visible(*, actor: Actor):
+    from lianfang.command.models import Directive
+
+    if not actor.may("directive.read"):
+        return Directive.objects.none()
+    return Directive.objects.visible_to(actor).select_related("from_post", "to_post")
+
+
+def directive_is_red(directive, now: dt.datetime | None = None) -> bool:
+    """Unacknowledged past the edition's time (stored with it as ``ack_due_at``)."""
+    return directive.acknowledged_at is None and directive.ack_due_at < (now or timezone.now())

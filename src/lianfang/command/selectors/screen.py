@@ -161,7 +161,8 @@ def screen_data(*, actor: Actor, now: dt.datetime | None = None) -> dict:
         if claim is not None:
             payload = compute(actor, now)
             ScreenSnapshot.objects.filter(pk=claim.pk).update(payload=payload, computed_at=timezone.now())
-            ScreenSnapshot.objects.filter(key=key, bucket__lt=bucket - 2).delete()
+            # A day of intervals is kept (how often the figures were computed is itself worth seeing).
+            ScreenSnapshot.objects.filter(key=key, bucket__lt=bucket - 86400 // REFRESH_SECONDS).delete()
             cache.set(local_key, payload, REFRESH_SECONDS)
             return payload
         deadline = time.monotonic() + 5

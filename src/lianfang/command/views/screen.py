@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from lianfang.accounts.scoping import actor_of, scoped
 from lianfang.command.selectors.screen import REFRESH_SECONDS, screen_data
+from lianfang.command.services.briefing import DAY
 
 
 @scoped
@@ -16,7 +17,11 @@ def screen(request):
     actor = actor_of(request)
     if not actor.may("screen.read") or not actor.codes:
         raise Http404
-    return render(request, "lianfang/command/screen.html", {"refresh_seconds": REFRESH_SECONDS})
+    return render(
+        request,
+        "lianfang/command/screen.html",
+        {"refresh_seconds": REFRESH_SECONDS, "window_hours": int(DAY.total_seconds() // 3600)},
+    )
 
 
 @scoped

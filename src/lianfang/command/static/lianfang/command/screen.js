@@ -11,7 +11,7 @@
     return charts[id];
   }
   function scale() { return Math.max(1, window.innerWidth / 1920); }
-  function dash(v) { return v === null || v === undefined ? "—" : String(v); }
+  function dash(v) { return v === null || v === undefined || (typeof v === "number" && isNaN(v)) || v === "-" ? "—" : String(v); }
   function setList(id, items) {
     var ul = document.getElementById(id);
     ul.textContent = "";
@@ -49,7 +49,7 @@
       visualMap: { show: known, min: 0, max: Math.max(1, Math.max.apply(null, d.map.map(function (r) { return r.value || 0; }))), inRange: { color: ["#17335c", "#ffd166", "#ff3b3b"] }, textStyle: font, left: 10, bottom: 10 },
       series: [{ type: "map", map: "泉州", roam: false, label: { show: true, color: "#fff", fontSize: 14 * s, formatter: function (p) { return p.name + "\n" + dash(p.value); } },
         itemStyle: { borderColor: "#9fd3ff", areaColor: "#17335c" },
-        data: d.map.map(function (r) { return { name: r.name, value: r.value, code: r.code }; }) }]
+        data: d.map.map(function (r) { return { name: r.name, value: r.value === null ? "-" : r.value, code: r.code }; }) }]
     });
     var rp = document.querySelector("#panel-round .na");
     if (d.round) {
