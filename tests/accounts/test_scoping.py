@@ -91,10 +91,9 @@ def world(db, county_user, city_user):
         contact_phone="13912345678",
         task=RecheckTask.objects.get(),
     )
-    from tests.custody.helpers import custody_world
-
     # Licheng's problem naming the person (command): no page of the problem list may show it.
     from lianfang.command.services.problems import problem_file
+    from tests.custody.helpers import custody_world
 
     problem = problem_file(actor=None, title=f"{OTHER_NAME} 未检", division_code=LC_COMMUNITY)
     _, proposal = zone_with_proposal("LC-Z1", LC_COMMUNITY)
