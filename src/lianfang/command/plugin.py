@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import Role
-from lianfang.core.plugins import NavEntry, Plugin
+from lianfang.core.plugins import HomeSection, NavEntry, Plugin
 
 _OFFICE = {Role.COMMANDER, Role.COMMAND_OFFICE, Role.ADMIN}
 
@@ -26,6 +26,13 @@ PLUGIN = Plugin(
         "problem.evidence": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR, Role.COMMUNITY_WORKER}),
     },
     cli="lianfang.command.cli.register",
+    home=(
+        HomeSection(
+            template="lianfang/command/home_act_now.html",
+            context="lianfang.command.home.problems_and_directives",
+            order=20,
+        ),
+    ),
     urls="lianfang.command.urls",
     nav=(
         NavEntry(
