@@ -124,3 +124,42 @@ def overdue_tracing(actor: Actor, at: dt.datetime | None = None) -> list[Overdue
                 )
     out.sort(key=lambda o: o.due_at, reverse=True)
     return out
+
+
+def in_custody(at: dt.datetime) -> set[int]:
+    """``"in_custody.tracing"``: registry ids of the people tracing holds at ``at`` (FORMATS.md,
+    Screening: "a case reported before the start, or a person whose close plan has begun and not
+    ended at the start"). A case: reported strictly before ``at``. A close plan: as the plans report
+    would have stated it at ``at`` (registered, or upgraded, at or before ``at``) and not ended
+    (``monitoring_ends_at`` > ``at``, the plans' own end, as the zones rule reads it). Matched to the
+    registry by ID type and number (a contact need not be in the registry: then nobody is exempted)."""
+    from lianfang.people.models import Person
+
+    keys = {
+        (p.id_type, p.id_number) for p in plans_as_of(at) if p.category == "close" and not p.plan.ended(at)
+    }
+    numbers = set(
+        Case.objects.dangerously_all().filter(reported_at__lt=at).values_list("id_number", flat=True)
+    )
+    held: set[int] = set()
+    if numbers:
+        held.update(Person.objects.filter(id_number__in=numbers).values_list("id", flat=True))
+    wanted = {number for _, number in keys}
+    if wanted:
+        for pk, id_type, number in Person.objects.filter(id_number__in=wanted).values_list(
+            "id", "id_type", "id_number"
+        ):
+            if (id_type, number) in keys:
+                held.add(pk)
+    return held
+
+
+def in_custody_sql(person_id: str, at: dt.datetime) -> tuple[str, list]:
+    """``"in_custody_sql.tracing"``: :func:`in_custody` as an SQL condition on ``person_id``. The
+    plans are computed by the rules in Python (the merge and upgrade rules have no SQL twin), so
+    the condition is the list of ids: a city's outbreak holds thousands of cases and close
+    contacts, not millions."""
+    held = sorted(in_custody(at))
+    if not held:
+        return "(1 = 0)", []
+    return f"({person_id} IN ({', '.join(['%s'] * len(held))}))", held

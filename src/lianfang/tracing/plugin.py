@@ -70,5 +70,7 @@ PLUGIN = Plugin(
         "cases_as_of": "lianfang.tracing.facts.cases_as_of",
         "plans_as_of": "lianfang.tracing.facts.plans_as_of",
         "overdue.tracing": "lianfang.tracing.facts.overdue_tracing",
+        "in_custody.tracing": "lianfang.tracing.facts.in_custody",
+        "in_custody_sql.tracing": "lianfang.tracing.facts.in_custody_sql",
     },
 )
