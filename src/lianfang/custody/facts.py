@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from lianfang.accounts.scoping import Actor
 from lianfang.core.facts import Overdue, ReleaseFact
 from lianfang.custody import rules, tracing_facts
-from lianfang.custody.models import Stay, StayEnd, StayTest, TransferOrder
+from lianfang.custody.models import PlaceKind, Stay, StayEnd, StayTest, TransferCategory, TransferOrder
 
 
 def discharges_as_of(at: dt.datetime | None = None) -> list[ReleaseFact]:
@@ -57,59 +57,73 @@ def in_custody_sql(person_id: str, at: dt.datetime) -> tuple[str, list]:
 
 def overdue(actor: Actor, at: dt.datetime | None = None) -> list[Overdue]:
     """``"overdue.custody"``: transfers past their clock and test days of isolation stays gone by
-    without a negative test, as things stood at ``at``, that ``actor`` may see."""
+    without a negative test, as things stood at ``at``, that ``actor`` may see (rows, not models:
+    a city's board has thousands)."""
     at = at or timezone.now()
     out: list[Overdue] = []
-    transfers_url = reverse("custody:transfers")  # + "<pk>/": one reverse, not one per order
+    transfers_url = reverse("custody:transfers")  # + "<pk>/": one reverse, not one per row
+    categories = dict(TransferCategory.choices)
     orders = (
         TransferOrder.objects.visible_to(actor)
         .filter(created_at__lte=at, due_at__lt=at)
         .filter(Q(delivered_at__isnull=True) | Q(delivered_at__gt=at))
         .filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gt=at))
-        .select_related("person")
-        .only("id", "category", "community_id", "due_at", "person__name")
+        .values_list("id", "category", "community_id", "due_at", "person__name")
     )
-    for o in orders:
+    for pk, category, community, due_at, name in orders.iterator(chunk_size=5000):
         out.append(
             Overdue(
                 kind="transfer",
                 label=_("转运 %(name)s（%(category)s）")
-                % {"name": o.person.name, "category": o.get_category_display()},
-                division_code=o.community_id,
-                due_at=o.due_at,
-                url=f"{transfers_url}{o.pk}/",
-                ref=f"transfer:{o.pk}",
+                % {"name": name, "category": categories.get(category, category)},
+                division_code=community,
+                due_at=due_at,
+                url=f"{transfers_url}{pk}/",
+                ref=f"transfer:{pk}",
             )
         )
+    if tracing_facts.installed():
+        out.extend(_late_test_days(actor, at))
+    return sorted(out, key=lambda o: o.due_at, reverse=True)
+
+
+def _late_test_days(actor: Actor, at: dt.datetime) -> list[Overdue]:
+    """Test days of the hotel stays at the actor's places gone by without a negative test."""
     stays = list(
         Stay.objects.held_by(actor)
-        .filter(checked_in_at__lte=at, unit__place__kind="hotel")
+        .filter(checked_in_at__lte=at, unit__place__kind=PlaceKind.HOTEL)
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=at))
-        .select_related("person", "unit__place")
+        .values_list(
+            "id",
+            "checked_in_at",
+            "person__id_type",
+            "person__id_number",
+            "person__name",
+            "unit__label",
+            "unit__place__name",
+            "unit__place__community_id",
+        )
     )
     plans = tracing_facts.plans_by_key(at) if stays else None
-    if plans:
-        tests: dict[int, list[rules.Test]] = {}
-        for t in StayTest.objects.filter(stay__in=stays, sampled_at__lte=at):
-            tests.setdefault(t.stay_id, []).append(rules.Test(t.sampled_at, t.result, t.ct_n, t.ct_orf1ab))
-        for s in stays:
-            plan = plans.get((s.person.id_type, s.person.id_number))
-            for day in rules.test_days(plan, s.checked_in_at, tests.get(s.pk, [])):
-                if not day.done and day.due_at <= at:
-                    out.append(
-                        Overdue(
-                            kind="test_day",
-                            label=_("%(name)s 检测日 %(day)s（%(place)s %(unit)s）")
-                            % {
-                                "name": s.person.name,
-                                "day": day.day,
-                                "place": s.unit.place.name,
-                                "unit": s.unit.label,
-                            },
-                            division_code=s.unit.place.community_id,
-                            due_at=day.due_at,
-                            url=reverse("custody:stay", args=[s.pk]),
-                            ref=f"test_day:{s.pk}:{day.day.isoformat()}",
-                        )
+    if not plans:
+        return []
+    tests: dict[int, list[rules.Test]] = {}
+    for t in StayTest.objects.filter(stay_id__in=[s[0] for s in stays], sampled_at__lte=at):
+        tests.setdefault(t.stay_id, []).append(rules.Test(t.sampled_at, t.result, t.ct_n, t.ct_orf1ab))
+    stays_url = reverse("custody:stays")
+    out = []
+    for pk, checked_in_at, id_type, id_number, name, unit, place, community in stays:
+        for day in rules.test_days(plans.get((id_type, id_number)), checked_in_at, tests.get(pk, [])):
+            if not day.done and day.due_at <= at:
+                out.append(
+                    Overdue(
+                        kind="test_day",
+                        label=_("%(name)s 检测日 %(day)s（%(place)s %(unit)s）")
+                        % {"name": name, "day": day.day, "place": place, "unit": unit},
+                        division_code=community,
+                        due_at=day.due_at,
+                        url=f"{stays_url}{pk}/",
+                        ref=f"test_day:{pk}:{day.day.isoformat()}",
                     )
-    return sorted(out, key=lambda o: o.due_at, reverse=True)
+                )
+    return out
