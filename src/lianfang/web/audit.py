@@ -16,18 +16,17 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 from django.views.decorators.http import require_GET
 
+from lianfang.accounts.audit_text import detail_fields
 from lianfang.accounts.models import AuditAction, AuditEvent, User
 from lianfang.accounts.roles import Role
 from lianfang.accounts.scoping import actor_of, scoped
 from lianfang.accounts.services import audit_record
 from lianfang.core import plugins
 from lianfang.core.downloads import table_response
-from lianfang.core.summary import reason_text
 from lianfang.people.models import Person
 from lianfang.people.presenters import person_public
 
@@ -119,29 +118,6 @@ def _users(events) -> dict[str, User]:
     return found
 
 
-def _value(key: str, value, labels: dict[str, str]) -> str:
-    if isinstance(value, bool):
-        return _("是") if value else _("否")
-    if value is None or value == "":
-        return "—"
-    if key == "reasons" and isinstance(value, dict):
-        english = (get_language() or "").startswith("en")
-        return "；".join(f"{reason_text(r)[1 if english else 0]} × {n:,}" for r, n in sorted(value.items()))
-    if isinstance(value, dict):
-        return "；".join(f"{labels.get(k, k)}: {_value(k, v, labels)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return "、".join(str(labels.get(v, v)) if isinstance(v, str) else str(v) for v in value) or "—"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _fields(detail, labels: dict[str, str]) -> list[tuple[str, str]]:
-    if not isinstance(detail, dict):
-        return [(_("详情"), str(detail))]
-    return [(str(labels.get(k, k)), _value(k, v, labels)) for k, v in detail.items()]
-
-
 def _who(event) -> dict:
     user = event.user
     if user is not None:
@@ -185,7 +161,7 @@ def _rows(actor, events) -> list[dict]:
                 "ip": e.ip or "",
                 "action": e.get_action_display(),
                 "target": target,
-                "fields": _fields(e.detail, labels),
+                "fields": detail_fields(e.detail, labels),
             }
         )
     return rows
