@@ -130,14 +130,16 @@ def _who(event) -> dict:
 
 def _rows(actor, events) -> list[dict]:
     """Each event as the page and the export show it."""
-    objects = plugins.audit_objects()
-    labels = plugins.audit_fields()
+    # Labels made text once per page, not once per row (they are lazy translations).
+    objects = {kind: (str(obj.label), obj.url_name) for kind, obj in plugins.audit_objects().items()}
+    labels = {key: str(label) for key, label in plugins.audit_fields().items()}
+    actions = {value: str(label) for value, label in AuditAction.choices}
     people = _people(actor, events)
     users = _users(events)
     rows = []
     for e in events:
-        kind = objects.get(e.object_type)
-        target = {"label": str(kind.label) if kind else e.object_type, "text": e.object_id, "url": ""}
+        label, url_name = objects.get(e.object_type, (e.object_type, None))
+        target = {"label": label, "text": e.object_id, "url": ""}
         if e.object_type == "person" and e.object_id:
             p = people.get(e.object_id)
             if p:
@@ -148,9 +150,9 @@ def _rows(actor, events) -> list[dict]:
         elif e.object_type == "user" and e.object_id in users:
             u = users[e.object_id]
             target["text"] = f"{u.display_name or u.username}（{u.username}）"
-        if kind and kind.url_name and e.object_id and (e.object_type != "person" or "person" in target):
+        if url_name and e.object_id and (e.object_type != "person" or "person" in target):
             try:
-                target["url"] = reverse(kind.url_name, args=[e.object_id])
+                target["url"] = reverse(url_name, args=[e.object_id])
             except NoReverseMatch:
                 pass
         rows.append(
@@ -159,7 +161,7 @@ def _rows(actor, events) -> list[dict]:
                 "who": _who(e),
                 "api": bool(e.token_id),
                 "ip": e.ip or "",
-                "action": e.get_action_display(),
+                "action": actions.get(e.action, e.action),
                 "target": target,
                 "fields": detail_fields(e.detail, labels),
             }
