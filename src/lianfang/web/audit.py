@@ -118,11 +118,11 @@ def _users(events) -> dict[str, User]:
     return found
 
 
-def _who(event) -> dict:
+def _who(event, roles: dict[str, str]) -> dict:
     user = event.user
     if user is not None:
-        role = Role(user.role).label if user.role in Role.values else user.role
-        return {"name": user.display_name or user.username, "username": user.username, "role": str(role)}
+        role = roles.get(user.role, user.role)
+        return {"name": user.display_name or user.username, "username": user.username, "role": role}
     if event.username == "cli":
         return {"name": _("服务器命令行"), "username": "cli", "role": ""}
     return {"name": event.username or "—", "username": event.username, "role": ""}
@@ -134,10 +134,14 @@ def _rows(actor, events) -> list[dict]:
     objects = {kind: (str(obj.label), obj.url_name) for kind, obj in plugins.audit_objects().items()}
     labels = {key: str(label) for key, label in plugins.audit_fields().items()}
     actions = {value: str(label) for value, label in AuditAction.choices}
+    roles = {value: str(label) for value, label in Role.choices}
+    who: dict = {}  # one entry per user (an export lists the same few users many times)
     people = _people(actor, events)
     users = _users(events)
     rows = []
     for e in events:
+        if (e.user_id or e.username) not in who:
+            who[e.user_id or e.username] = _who(e, roles)
         label, url_name = objects.get(e.object_type, (e.object_type, None))
         target = {"label": label, "text": e.object_id, "url": ""}
         if e.object_type == "person" and e.object_id:
@@ -158,7 +162,7 @@ def _rows(actor, events) -> list[dict]:
         rows.append(
             {
                 "at": timezone.localtime(e.at),
-                "who": _who(e),
+                "who": who[e.user_id or e.username],
                 "api": bool(e.token_id),
                 "ip": e.ip or "",
                 "action": actions.get(e.action, e.action),
