@@ -622,6 +622,7 @@ def fill(route: str, w: World) -> list[str]:
         "str:division_code": [LICHENG, LC_COMMUNITY],
         "str:barcode": ["LC-T1"],
         "str:fmt": ["csv"],
+        "str:kind": ["persons"],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):
