@@ -19,6 +19,8 @@ ALLOWED = {
     ("screening/views/common.py", "hours", 8): "Asia/Shanghai's UTC offset for the chart's time axis",
     ("screening/views/common.py", "hours", 1): "the progress chart's step",
     ("simulate/screening.py", "hours", 3): "the synthetic lab's delay in the demo",
+    ("imports/services.py", "days", 1): "how long a silent background worker's heartbeat row is kept",
+    ("web/audit.py", "days", 1): "the end of the audit filter's last day (the date range is inclusive)",
 }
 UNITS = {"weeks", "days", "hours"}
 # Protocol values that have been written as text in SQL or code before.
