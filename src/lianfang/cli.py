@@ -138,9 +138,10 @@ def _serve(
     if worker:
         # Started from this process, which then becomes gunicorn (exec keeps the process): the
         # worker's parent is the server, and it gets SIGTERM when the server ends.
-        subprocess.Popen(
+        beside = subprocess.Popen(
             [sys.executable, "-m", "lianfang", "worker"], preexec_fn=_die_with_parent, close_fds=True
         )
+        beside.returncode = 0  # it is the server's to end, not this (replaced) process's to wait for
     os.execvp(sys.executable, _gunicorn_args(host, port, workers, threads))
     return 0  # not reached
 

@@ -1153,6 +1153,7 @@ def fill(route: str, w: World) -> list[str]:
         "int:order_pk": [str(w.objects["order"].pk)],
         "int:place_pk": [str(w.objects["place"].pk), str(w.objects["ward"].pk)],
         "int:stay_pk": [str(w.objects["stay"].pk), str(w.objects["bed"].pk), str(w.objects["away"].pk)],
+        "str:kind": ["persons"],
     }
     urls = ["/" + route]
     for param in re.findall(r"<([^>]+)>", route):

@@ -20,6 +20,8 @@ ALLOWED = {
     ("screening/views/common.py", "hours", 1): "the progress chart's step",
     ("simulate/screening.py", "hours", 3): "the synthetic lab's delay in the demo",
     ("command/services/briefing.py", "hours", 24): "the briefing's window and a calendar day (FORMATS.md)",
+    ("imports/services.py", "days", 1): "how long a silent background worker's heartbeat row is kept",
+    ("web/audit.py", "days", 1): "the end of the audit filter's last day (the date range is inclusive)",
 }
 UNITS = {"weeks", "days", "hours"}
 # Protocol values that have been written as text in SQL or code before.

@@ -6,10 +6,14 @@ the scoped, masked and audited pages and API.
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lianfang.accounts.audit_text import detail_text, object_label
 from lianfang.accounts.models import ApiToken, AuditEvent, Jurisdiction, User
 from lianfang.accounts.roles import Role
 from lianfang.accounts.scoping import actor_of
@@ -27,6 +31,42 @@ def _admin_only(request) -> bool:
 admin.site.has_permission = _admin_only
 admin.site.site_header = _("联防 Lianfang 后台管理")
 admin.site.site_title = _("联防 Lianfang")
+admin.site.index_title = _("后台管理")
+
+# Roles and jurisdictions replace Django's groups and per-model permissions (accounts.backends):
+# the back office does not offer them, so nobody maintains a second, unused rights model.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+# django-axes keeps no access log and no failure log here (settings.AXES_*): only the attempts that
+# count towards a lock, which an administrator may clear to unlock a login.
+from axes.admin import AccessAttemptAdmin as _AxesAttemptAdmin  # noqa: E402
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog  # noqa: E402
+
+for _model in (AccessLog, AccessFailureLog, AccessAttempt):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+# What the lists and breadcrumbs call an attempt (axes says "Attempted Access: <UTC time>").
+AccessAttempt.__str__ = lambda self: (
+    f"{self.username} · {timezone.localtime(self.attempt_time):%Y-%m-%d %H:%M:%S}"
+)
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(_AxesAttemptAdmin):
+    """Logins that failed and count towards a lock; deleting one unlocks that login at once."""
+
+    @admin.display(description=_("状态"))
+    def status(self, obj):
+        return super().status(obj)
+
+
+# Section headers of the apps we do not own, in the product's language.
+for _label, _name in (("django_tasks_database", _("后台任务")), ("axes", _("登录限制"))):
+    try:
+        apps.get_app_config(_label).verbose_name = _name
+    except LookupError:
+        pass
 
 
 class JurisdictionInline(admin.TabularInline):
@@ -50,9 +90,12 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["username", "display_name", "unit"]
     inlines = [JurisdictionInline]
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
-        (_("联防"), {"fields": ("role", "display_name", "unit")}),
+        (None, {"fields": ("username", "password")}),
+        (_("联防"), {"fields": ("display_name", "role", "unit")}),
+        (_("账号状态"), {"fields": ("is_active", "is_staff", "is_superuser")}),
+        (_("重要日期"), {"fields": ("last_login", "date_joined")}),
     )
+    filter_horizontal = ()
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
         (_("联防"), {"fields": ("role", "display_name", "unit")}),
@@ -124,9 +167,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "username", "ip", "action", "object_type", "object_id"]
-    list_filter = ["action", "object_type"]
+    list_display = ["at", "username", "ip", "action", "object_kind", "object_id"]
+    list_filter = ["action"]
     search_fields = ["username", "object_id"]
+    fields = ["at", "username", "api_token", "ip", "action", "object_kind", "object_id", "details", "area"]
+    readonly_fields = fields
+
+    @admin.display(description=_("对象类型"), ordering="object_type")
+    def object_kind(self, obj):
+        return object_label(obj.object_type)
+
+    @admin.display(description=_("API 令牌"))
+    def api_token(self, obj):
+        return str(obj.token) if obj.token_id else "—"
+
+    @admin.display(description=_("详情"))
+    def details(self, obj):
+        return detail_text(obj.detail) or "—"
 
     def has_add_permission(self, request):
         return False

@@ -126,9 +126,7 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("审计日志")
 
     def __str__(self) -> str:
-        return (
-            f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.object_type} {self.object_id}"
-        )
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.get_action_display()} {self.object_id}".strip()
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):

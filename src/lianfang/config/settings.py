@@ -152,6 +152,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # The back office's rights come from the role (admin), not from groups and permissions.
+    "lianfang.accounts.backends.RolePermissions",
 ]
 AXES_FAILURE_LIMIT = env("LOGIN_FAILURE_LIMIT", 5, cast=int)
 LOGIN_COOLOFF_MINUTES = env("LOGIN_COOLOFF_MINUTES", 15, cast=int)

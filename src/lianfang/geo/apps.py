@@ -1,6 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class GeoConfig(AppConfig):
     name = "lianfang.geo"
     label = "geo"
+    verbose_name = _("行政区划")

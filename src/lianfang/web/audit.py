@@ -16,18 +16,17 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 from django.views.decorators.http import require_GET
 
+from lianfang.accounts.audit_text import detail_fields
 from lianfang.accounts.models import AuditAction, AuditEvent, User
 from lianfang.accounts.roles import Role
 from lianfang.accounts.scoping import actor_of, scoped
 from lianfang.accounts.services import audit_record
 from lianfang.core import plugins
 from lianfang.core.downloads import table_response
-from lianfang.core.summary import reason_text
 from lianfang.people.models import Person
 from lianfang.people.presenters import person_public
 
@@ -119,34 +118,11 @@ def _users(events) -> dict[str, User]:
     return found
 
 
-def _value(key: str, value, labels: dict[str, str]) -> str:
-    if isinstance(value, bool):
-        return _("是") if value else _("否")
-    if value is None or value == "":
-        return "—"
-    if key == "reasons" and isinstance(value, dict):
-        english = (get_language() or "").startswith("en")
-        return "；".join(f"{reason_text(r)[1 if english else 0]} × {n:,}" for r, n in sorted(value.items()))
-    if isinstance(value, dict):
-        return "；".join(f"{labels.get(k, k)}: {_value(k, v, labels)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return "、".join(str(labels.get(v, v)) if isinstance(v, str) else str(v) for v in value) or "—"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _fields(detail, labels: dict[str, str]) -> list[tuple[str, str]]:
-    if not isinstance(detail, dict):
-        return [(_("详情"), str(detail))]
-    return [(str(labels.get(k, k)), _value(k, v, labels)) for k, v in detail.items()]
-
-
-def _who(event) -> dict:
+def _who(event, roles: dict[str, str]) -> dict:
     user = event.user
     if user is not None:
-        role = Role(user.role).label if user.role in Role.values else user.role
-        return {"name": user.display_name or user.username, "username": user.username, "role": str(role)}
+        role = roles.get(user.role, user.role)
+        return {"name": user.display_name or user.username, "username": user.username, "role": role}
     if event.username == "cli":
         return {"name": _("服务器命令行"), "username": "cli", "role": ""}
     return {"name": event.username or "—", "username": event.username, "role": ""}
@@ -154,14 +130,20 @@ def _who(event) -> dict:
 
 def _rows(actor, events) -> list[dict]:
     """Each event as the page and the export show it."""
-    objects = plugins.audit_objects()
-    labels = plugins.audit_fields()
+    # Labels made text once per page, not once per row (they are lazy translations).
+    objects = {kind: (str(obj.label), obj.url_name) for kind, obj in plugins.audit_objects().items()}
+    labels = {key: str(label) for key, label in plugins.audit_fields().items()}
+    actions = {value: str(label) for value, label in AuditAction.choices}
+    roles = {value: str(label) for value, label in Role.choices}
+    who: dict = {}  # one entry per user (an export lists the same few users many times)
     people = _people(actor, events)
     users = _users(events)
     rows = []
     for e in events:
-        kind = objects.get(e.object_type)
-        target = {"label": str(kind.label) if kind else e.object_type, "text": e.object_id, "url": ""}
+        if (e.user_id or e.username) not in who:
+            who[e.user_id or e.username] = _who(e, roles)
+        label, url_name = objects.get(e.object_type, (e.object_type, None))
+        target = {"label": label, "text": e.object_id, "url": ""}
         if e.object_type == "person" and e.object_id:
             p = people.get(e.object_id)
             if p:
@@ -172,20 +154,20 @@ def _rows(actor, events) -> list[dict]:
         elif e.object_type == "user" and e.object_id in users:
             u = users[e.object_id]
             target["text"] = f"{u.display_name or u.username}（{u.username}）"
-        if kind and kind.url_name and e.object_id and (e.object_type != "person" or "person" in target):
+        if url_name and e.object_id and (e.object_type != "person" or "person" in target):
             try:
-                target["url"] = reverse(kind.url_name, args=[e.object_id])
+                target["url"] = reverse(url_name, args=[e.object_id])
             except NoReverseMatch:
                 pass
         rows.append(
             {
                 "at": timezone.localtime(e.at),
-                "who": _who(e),
+                "who": who[e.user_id or e.username],
                 "api": bool(e.token_id),
                 "ip": e.ip or "",
-                "action": e.get_action_display(),
+                "action": actions.get(e.action, e.action),
                 "target": target,
-                "fields": _fields(e.detail, labels),
+                "fields": detail_fields(e.detail, labels),
             }
         )
     return rows
