@@ -14,10 +14,12 @@ import pytest
 from lxml import html
 
 from lianfang.accounts.roles import Role
+from lianfang.custody.models import Place
 from lianfang.geo.models import Division
 from lianfang.people.models import Person
 from lianfang.protocol import editions
 from lianfang.screening.models import Lab, Round, Site, Tube
+from lianfang.zones.models import Zone
 from tests.accounts.test_audit_walker import _fill, world  # noqa: F401
 from tests.accounts.test_scoping import site_routes
 from tests.conftest import JINJIANG, logged_in, make_user
@@ -66,6 +68,8 @@ def _data_strings() -> list[str]:
         *Round.objects.values_list("name", flat=True),
         *Site.objects.values_list("name", flat=True),
         *Lab.objects.values_list("name", flat=True),
+        *Place.objects.values_list("name", flat=True),
+        *Zone.objects.values_list("name", flat=True),
         *Round.objects.values_list("code", flat=True),
         *Tube.objects.values_list("barcode", flat=True),
         *(e.name_zh for e in editions()),

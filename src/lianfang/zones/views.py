@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -46,11 +47,16 @@ COLOURS = {
 }
 
 
+def _label(zone_type) -> str:
+    """A zone type's name in the page's language (the protocol states both)."""
+    return zone_type.label_zh if get_language().startswith("zh") else zone_type.label_en
+
+
 def _type_label(code: str) -> str:
     if code == LIFTED:
         return _("已解除")
     try:
-        return regime_for_type(code).type(code).label_zh
+        return _label(regime_for_type(code).type(code))
     except ValueError:
         return code
 
@@ -59,7 +65,7 @@ def _type_choices() -> list[tuple[str, str]]:
     """The types of the regime in force first, then the other regime's."""
     first = in_force().zones
     regimes = [first, *(r for r in ZONE_REGIMES.values() if r is not first)]
-    return [(code, t.label_zh) for r in regimes for code, t in r.types.items()]
+    return [(code, _label(t)) for r in regimes for code, t in r.types.items()]
 
 
 def _day(request) -> tuple[dt.datetime, str]:
