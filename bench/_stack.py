@@ -435,14 +435,14 @@ class Device:
             conn.close()
 
     def send(self, path: str, body: dict, *, give_up_after: float = 300, on_sent=None) -> dict:
-        """Post until 200; returns the 200 answer. Anything but 200, 503 or no answer raises."""
+        """Post until 200; returns the 200 answer. Anything but 200, 503 or no answer raises.
+        ``on_sent(port)`` is told each attempt's local port once it is connected."""
         started = time.monotonic()
         while True:
             try:
                 status, retry_after, payload = self.post_once(path, body, on_sent=on_sent)
             except (OSError, http.client.HTTPException):
                 status, retry_after, payload = 0, None, None
-            on_sent = None
             self.answers.append((status, retry_after))
             if status == 200:
                 return payload
