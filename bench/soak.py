@@ -494,7 +494,7 @@ def main() -> int:
     minute = [0] * (int(elapsed // 60) + 1)
     for at in run.accepted_at:
         minute[min(int((at - t0) // 60), len(minute) - 1)] += 1
-    full = minute[: int(elapsed // 60)] or minute
+    full = minute[: int(args.minutes)] or minute  # whole minutes of load (not the wind-down after it)
     phases = {
         "minutes": round(elapsed / 60, 2),
         "tubes_acknowledged": len(run.tubes),
