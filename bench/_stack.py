@@ -190,13 +190,11 @@ class Stack:
         users: dict[str, str] | None = None,
         labs: list[str] = (),
     ) -> list[str]:
-        """``lianfang init``, then in one process (Django's start-up is seconds on a busy machine):
-        the registry, sites, labs, a round open since 00:00 today over the community's county, a
+        """In one process (Django's start-up is seconds on a busy machine): ``lianfang init``, the registry, sites, labs, a round open since 00:00 today over the community's county, a
         sampler and ``users`` (name → role, jurisdiction the county, password ``PASSWORD``);
         returns one device token per site."""
         import csv
 
-        self.run("init")
         with open(self.folder / "persons.csv", "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             w.writerow(["id_number", "name", "community_code"])
@@ -205,6 +203,8 @@ class Stack:
         code = f"""
 import datetime as dt, json
 import pyarrow as pa
+from lianfang.cli import _init
+_init(verbose=False)  # `lianfang init`, in this process
 from lianfang.accounts.services import user_create
 from lianfang.imports.services import import_file
 from lianfang.screening import services
@@ -435,14 +435,14 @@ class Device:
             conn.close()
 
     def send(self, path: str, body: dict, *, give_up_after: float = 300, on_sent=None) -> dict:
-        """Post until 200; returns the 200 answer. Anything but 200, 503 or no answer raises."""
+        """Post until 200; returns the 200 answer. Anything but 200, 503 or no answer raises.
+        ``on_sent(port)`` is told each attempt's local port once it is connected."""
         started = time.monotonic()
         while True:
             try:
                 status, retry_after, payload = self.post_once(path, body, on_sent=on_sent)
             except (OSError, http.client.HTTPException):
                 status, retry_after, payload = 0, None, None
-            on_sent = None
             self.answers.append((status, retry_after))
             if status == 200:
                 return payload

@@ -170,6 +170,9 @@ class Browser:
         self.base = f"http://{HOST}:{port}"
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        # A form's POST is answered by its redirect, not followed: a 503 on the page it leads to
+        # must not look like a 503 on the POST (the form would be sent twice).
+        self.poster = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
         self.username = username
 
     def csrf(self) -> str:
@@ -185,7 +188,8 @@ class Browser:
                 if status != 503:
                     break
                 time.sleep(float(retry_after or 1))
-            if status != 200 or (form is not None and url.rstrip("/").endswith("/login")):
+            refused = form is not None and url.rstrip("/").endswith("/login")  # back to the form
+            if status != (200 if form is None else 302) or refused:
                 raise AssertionError(f"login of {self.username}: {status} at {url}: {body[:200]!r}")
 
     def get(self, path: str) -> tuple[int, bytes, str, str | None]:
@@ -222,10 +226,15 @@ class Browser:
             self.base + path, data=body, headers={"Content-Type": ctype}, method="POST"
         )
         try:
-            with self.opener.open(req, timeout=120) as r:
+            with self.poster.open(req, timeout=120) as r:
                 return r.status, r.read(), r.geturl(), None
         except urllib.error.HTTPError as e:
-            return e.code, e.read(), path, e.headers.get("Retry-After")
+            return e.code, e.read(), e.headers.get("Location") or path, e.headers.get("Retry-After")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError with the 302 and its Location
 
 
 def commander_loop(run: Run, port: int, username: str) -> None:
@@ -268,7 +277,7 @@ def upload_loop(run: Run, stack: Stack, port: int, username: str, every: float, 
                 break
             time.sleep(float(retry_after or 1))
         match = re.search(r"/imports/([0-9a-f-]{36})/", url)
-        if status != 200 or not match:
+        if status != 302 or not match:
             run.fail(f"grid upload {n}: {status} {url} {body[:200]!r}")
             continue
         summary = wait_job(stack, match.group(1))
@@ -485,7 +494,7 @@ def main() -> int:
     minute = [0] * (int(elapsed // 60) + 1)
     for at in run.accepted_at:
         minute[min(int((at - t0) // 60), len(minute) - 1)] += 1
-    full = minute[: int(elapsed // 60)] or minute
+    full = minute[: int(args.minutes)] or minute  # whole minutes of load (not the wind-down after it)
     phases = {
         "minutes": round(elapsed / 60, 2),
         "tubes_acknowledged": len(run.tubes),

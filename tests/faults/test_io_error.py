@@ -109,3 +109,25 @@ def test_an_io_error_mid_batch_is_a_logged_503_tried_once_and_the_resend_stores_
     again = device.post("/api/v1/screening/tubes", body, content_type="application/json").json()
     assert (again["accepted"], again["duplicate"]) == (0, 10)
     assert Sample.objects.filter(tube__barcode="T1").count() == 10
+
+
+@pytest.mark.parametrize(
+    "sqlstate, message, kind",
+    [
+        ("XX001", 'could not read block 7 in file "base/16384/16390": read only 0 of 8192 bytes', "damaged"),
+        ("XX002", "index contains unexpected zero page at block 3", "damaged"),
+        ("53100", 'could not extend file "base/16384/16390": No space left on device', "full"),
+        ("23505", "duplicate key value violates unique constraint", None),
+    ],
+)
+def test_postgresql_faults_are_told_by_their_sqlstate(sqlstate, message, kind):
+    from lianfang.core.db import unavailable
+
+    class PgError(Exception):
+        pass
+
+    cause = PgError(message)
+    cause.sqlstate = sqlstate
+    error = OperationalError(message)
+    error.__cause__ = cause
+    assert unavailable(error) == kind

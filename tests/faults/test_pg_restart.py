@@ -24,6 +24,11 @@ DEVICES = 3
 
 @pytest.fixture
 def cluster():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        # Its cluster is its own, whatever the suite's database: it runs once, in CI's PostgreSQL pass.
+        pytest.skip("a PostgreSQL drill: runs when the suite runs on PostgreSQL (scripts/with_postgres.sh)")
     if pg_binaries() is None:
         pytest.skip("PostgreSQL's server binaries (/usr/lib/postgresql/*/bin/initdb) are not installed")
     folder = Path(tempfile.mkdtemp(prefix="lianfang-faults-pg-"))  # outside pytest's 0700 folders

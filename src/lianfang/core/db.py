@@ -257,7 +257,16 @@ def as_text(column: str) -> str:
 BUSY, DOWN, FULL, DAMAGED = "busy", "down", "full", "damaged"
 _UNAVAILABLE = (
     (FULL, ("database or disk is full", "no space left on device", "could not extend file")),
-    (DAMAGED, ("disk i/o error", "database disk image is malformed", "file is not a database")),
+    (
+        DAMAGED,
+        (
+            "disk i/o error",
+            "database disk image is malformed",
+            "file is not a database",
+            "could not read block",
+            "invalid page in block",
+        ),
+    ),
     (BUSY, ("database is locked", "database table is locked", "database is busy")),
     (
         DOWN,
@@ -278,6 +287,10 @@ _UNAVAILABLE = (
 )
 
 
+# PostgreSQL says it by SQLSTATE too: disk_full, data_corrupted, index_corrupted.
+_SQLSTATE = {"53100": FULL, "XX001": DAMAGED, "XX002": DAMAGED}
+
+
 def unavailable(exc: BaseException) -> str | None:
     """``busy``, ``down``, ``full`` or ``damaged`` when ``exc`` says the database cannot serve now
     (not that the request was wrong); None for any other error."""
@@ -285,6 +298,9 @@ def unavailable(exc: BaseException) -> str | None:
 
     if not isinstance(exc, DatabaseError | InterfaceError):
         return None
+    code = error_name(exc)
+    if code in _SQLSTATE:
+        return _SQLSTATE[code]
     text = str(exc).lower()
     return next((kind for kind, needles in _UNAVAILABLE if any(n in text for n in needles)), None)
 
