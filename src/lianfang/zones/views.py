@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from lianfang.accounts.scoping import actor_of, scoped
 from lianfang.accounts.services import audit_record
+from lianfang.core import plugins
 from lianfang.core.errors import Refused
 from lianfang.core.times import SHANGHAI, parse_time
 from lianfang.edition.services import in_force
@@ -35,6 +37,7 @@ from lianfang.zones.services import (
 )
 
 RESIDENTS_PAGE = 50
+AREA_SHOWN = 20  # communities listed on a zone's page (a district holds hundreds: the count says it)
 COLOURS = {
     "sealed": "#c62828",
     "high": "#c62828",
@@ -176,8 +179,9 @@ def zone_detail(request, code: str):
     actor = actor_of(request)
     zone = _zone_or_404(request, code)
     now = timezone.now()
-    status = selectors.zone_status(zone=zone, at=now)
-    proposals_refresh(at=now, zones=[zone], statuses=[status] if status else [])
+    status, status_at = _cached_status(zone, now)
+    if status_at == now:
+        proposals_refresh(at=now, zones=[zone], statuses=[status] if status else [])
     regime = regime_for_type(zone.type) if zone.type != LIFTED else None
     zone_type = regime.type(zone.type) if regime else None
     counts = selectors.residents_counts(actor=actor, zone=zone)
@@ -192,6 +196,9 @@ def zone_detail(request, code: str):
             "regime": regime,
             "zone_type": zone_type,
             "status": status,
+            "status_at": status_at,
+            "area_shown": zone.area[:AREA_SHOWN],
+            "area_more": len(zone.area) > AREA_SHOWN,
             "conditions": _conditions(status),
             "open_proposal": next((p for p in proposals if p.status == ProposalStatus.OPEN), None),
             "proposals": proposals,
@@ -200,9 +207,33 @@ def zone_detail(request, code: str):
             "counts": counts,
             "needs": [(t.value, t.label, counts[t.value]) for t in Tag if _shows_tag(actor, t)],
             "may_residents": actor.may("zone.residents.read"),
+            "requests": _requests_panel(actor, zone),
             "pool_policy": _("单采单检") if zone.type in ("sealed", "high") else _("按轮次混采策略"),
         },
     )
+
+
+# A zone's status is computed at most once a minute per zone and version (its last change): the
+# round condition scans the residents of the zone once when its round is complete.
+STATUS_SECONDS = 60
+
+
+def _cached_status(zone, now):
+    key = f"lianfang:zone-status:{zone.pk}:{zone.changed_at.timestamp()}"
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    value = (selectors.zone_status(zone=zone, at=now), now)
+    cache.set(key, value, STATUS_SECONDS)
+    return value
+
+
+def _requests_panel(actor, zone) -> dict | None:
+    """The zone's open livelihood requests, from the app that states them (None: not installed)."""
+    provide = plugins.provider("requests_in_area")
+    if provide is None:
+        return None
+    return provide(actor, selectors.area_rows(zone), timezone.now())
 
 
 def _shows_tag(actor, tag) -> bool:
