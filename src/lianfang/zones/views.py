@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -178,9 +177,8 @@ def zone_detail(request, code: str):
     actor = actor_of(request)
     zone = _zone_or_404(request, code)
     now = timezone.now()
-    status, status_at = _cached_status(zone, now)
-    if status_at == now:
-        proposals_refresh(at=now, zones=[zone], statuses=[status] if status else [])
+    status, status_at = selectors.zone_status(zone=zone, at=now), now
+    proposals_refresh(at=now, zones=[zone], statuses=[status] if status else [])
     regime = regime_for_type(zone.type) if zone.type != LIFTED else None
     zone_type = regime.type(zone.type) if regime else None
     counts = selectors.residents_counts(actor=actor, zone=zone)
@@ -210,21 +208,6 @@ def zone_detail(request, code: str):
             "pool_policy": _("单采单检") if zone.type in ("sealed", "high") else _("按轮次混采策略"),
         },
     )
-
-
-# A zone's status is computed at most once a minute per zone and version (its last change): the
-# round condition scans the residents of the zone once when its round is complete.
-STATUS_SECONDS = 60
-
-
-def _cached_status(zone, now):
-    key = f"lianfang:zone-status:{zone.pk}:{zone.changed_at.timestamp()}"
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    value = (selectors.zone_status(zone=zone, at=now), now)
-    cache.set(key, value, STATUS_SECONDS)
-    return value
 
 
 def _requests_panel(actor, zone) -> dict | None:
