@@ -14,7 +14,7 @@ from lianfang.core import plugins
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Zone pages keep a zone's status a minute in the cache, which outlives a test's rollback."""
+    """The cache (rate limits) outlives a test's rollback."""
     from django.core.cache import cache
 
     cache.clear()
