@@ -132,6 +132,10 @@ def main() -> None:
             assert response.status_code == 200, (url, response.status_code)
         return times
 
+    from lianfang.zones.facts import zone_status_now
+
+    with timer.phase("zone_status_cold"):  # the page's computation before its minute of cache
+        zone_status_now(zone)
     base = measure(Client(), "/login/")
     timer.baseline["login_page_p95"] = round(statistics.quantiles(base, n=20)[18], 4)
     results = {}
@@ -146,6 +150,7 @@ def main() -> None:
             print(f"  {who:7} {name:14} p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms", file=sys.stderr)
     print(f"  slowest p95: {max(results.values()) * 1000:.1f} ms (goal < 300 ms)", file=sys.stderr)
     ratios = {key: "login_page_p95" for key in timer.phases if key.endswith("_p95")}
+    ratios["zone_status_cold"] = "login_page_p95"
     report("zones", args.persons, db, timer, ratios, requests=args.requests, zone_communities=len(area))
 
 

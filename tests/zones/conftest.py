@@ -12,6 +12,16 @@ from django.urls import clear_url_caches
 from lianfang.core import plugins
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache (rate limits) outlives a test's rollback."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def tracing_facts():
     """Install tests.zones.stub (stating cases_as_of and plans_as_of); yields its module of lists."""

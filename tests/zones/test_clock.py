@@ -273,6 +273,9 @@ def test_precaution_lifts_with_its_county():
     assert status_of(history, world("2022-03-25 09:59"))["P1"]["proposal"] is None
     assert status_of(history, world("2022-03-25 10:00"))["P1"]["proposal"] == "lift"
     assert status_of(history, world("2022-03-12 00:00"))["P1"]["proposal"] is None  # the past is unchanged
+    # a p9 high-risk zone in the county is not a sealed or controlled zone: it does not hold P1
+    history["H1"] = [change("H1", "high", "2022-03-26 10:00", area=(C_COMM,))]
+    assert status_of(history, world("2022-03-27 00:00"))["P1"]["proposal"] == "lift"
 
 
 P9 = {

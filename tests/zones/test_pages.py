@@ -196,3 +196,43 @@ def test_the_map_page_ships_its_data_and_says_where_coordinates_are_missing(comm
     (zone,) = data["zones"]
     assert zone["code"] == "Z1" and zone["changes"][0]["county_names"] == ["晋江市"]
     assert zone["changes"][0]["type"] == "sealed"
+
+
+def test_the_zone_page_shows_its_open_requests(commander):
+    from lianfang.livelihood.services import request_file
+
+    client = logged_in(commander)
+    designate(client)
+    request_file(actor=None, source="worker", community_code=JJ_COMMUNITY, name="王", phone="13800001111",
+                 address="1号楼", kind="dialysis", detail="透析")  # fmt: skip
+    request_file(
+        actor=None,
+        source="worker",
+        community_code=JJ2,
+        name="李",
+        phone="13800002222",
+        address="2号楼",
+        kind="dialysis",
+        detail="透析",
+    )  # fmt: skip (outside the zone)
+    panel = client.get("/zones/Z1/").content.decode().split('id="zone-requests"')[1].split("</section>")[0]
+    assert "待办 1 件，其中紧急 1 件" in panel
+
+
+def test_people_inside_page_by_page(commander, db, monkeypatch):
+    from lianfang.zones import views
+
+    monkeypatch.setattr(views, "RESIDENTS_PAGE", 2)
+    for i in range(5):
+        make_person(
+            id_number=rid("350582", "19700101", f"{i:03d}"), name=f"居民{i}", community_code=JJ_COMMUNITY
+        )
+    client = logged_in(commander)
+    designate(client)
+    seen = []
+    for number in (1, 2, 3):
+        page = client.get(f"/zones/Z1/residents/?page={number}").content.decode()
+        seen += re.findall(r"居民\d", page)
+        assert ('id="next"' in page) == (number < 3)
+    assert sorted(seen) == [f"居民{i}" for i in range(5)]
+    assert client.get("/zones/Z1/residents/?page=x").status_code == 200

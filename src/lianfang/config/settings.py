@@ -254,3 +254,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
 }
+
+# Residents' one-time codes (livelihood): "log" writes the text to the log (no gateway on the
+# closed network), "outbox" keeps it in memory (tests, demo). Limits: livelihood/services/resident.py.
+LIVELIHOOD_SMS_BACKEND = env("SMS_BACKEND", "log")

@@ -38,7 +38,10 @@ PLUGIN = Plugin(
             active=("/livelihood/",),
         ),
     ),
-    provides={"overdue.livelihood": "lianfang.livelihood.selectors.overdue"},
+    provides={
+        "overdue.livelihood": "lianfang.livelihood.selectors.overdue",
+        "requests_in_area": "lianfang.livelihood.selectors.requests_in_area",
+    },
     person_panels=(
         PersonPanel(
             template="lianfang/livelihood/person_panel.html",

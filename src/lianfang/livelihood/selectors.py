@@ -29,9 +29,10 @@ def requests_visible(*, actor: Actor) -> QuerySet[Request]:
     return qs
 
 
-def board(*, actor: Actor, status: str = "open", kind: str = "", limit: int = 200) -> list[Request]:
+def board(*, actor: Actor, status: str = "open", kind: str = "", limit: int = 50) -> list[Request]:
     """The request board: open requests (or one status), most urgent first, then the earliest due;
-    one query, capped (a district's day holds thousands)."""
+    one query, the first ``limit`` (a district's day holds thousands: the counts above the list
+    and the filters say how many more there are)."""
     qs = requests_visible(actor=actor).select_related("community", "package", "assigned_to")
     qs = qs.filter(status__in=OPEN_STATUSES) if status == "open" else qs.filter(status=status)
     if kind:
@@ -92,3 +93,20 @@ def overdue(actor: Actor, at: dt.datetime | None = None) -> list[Overdue]:
             )
         )
     return out
+
+
+def requests_in_area(actor: Actor, communities, at: dt.datetime | None = None) -> dict:
+    """``"requests_in_area"``: open requests of these communities (a list or a subquery of codes)
+    the actor sees, how many urgent and how many late to accept, for another app's page (a zone's)."""
+    from django.utils import timezone
+
+    at = at or timezone.now()
+    return (
+        requests_visible(actor=actor)
+        .filter(community_id__in=communities)
+        .aggregate(
+            open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+            urgent=Count("pk", filter=Q(status__in=OPEN_STATUSES, urgency=Urgency.URGENT)),
+            late=Count("pk", filter=Q(status=Status.NEW, accept_due_at__lt=at)),
+        )
+    )

@@ -68,11 +68,23 @@ def board(request):
     if kind not in Kind.values:
         kind = ""
     rows = selectors.board(actor=actor, status=status, kind=kind)
+    kinds, urgencies = dict(Kind.choices), dict(Urgency.choices)
+    statuses, sources = dict(Status.choices), dict(Source.choices)
     return render(
         request,
         "lianfang/livelihood/board.html",
         {
-            "rows": [{"r": r, "late": r.status == Status.NEW and r.accept_due_at < now} for r in rows],
+            "rows": [
+                {
+                    "r": r,
+                    "late": r.status == Status.NEW and r.accept_due_at < now,
+                    "kind": kinds[r.kind],
+                    "urgency": urgencies[r.urgency],
+                    "status": statuses[r.status],
+                    "source": sources[r.source],
+                }
+                for r in rows
+            ],
             "counts": selectors.board_counts(actor=actor, now=now),
             "batches": selectors.batches(actor=actor),
             "status": status,
@@ -295,8 +307,9 @@ def _city_wide(actor) -> bool:
 
 
 def resident_token(community_code: str, building: str = "") -> str:
-    """The signed, unguessable part of a resident page's address (one per community or building)."""
-    return signing.dumps({"c": community_code, "b": building}, salt=RESIDENT_SALT, compress=True)
+    """The signed, unguessable part of a resident page's address: one per community or building,
+    the same every time (it is printed as a QR code and posted at the door)."""
+    return signing.Signer(salt=RESIDENT_SALT).sign_object({"c": community_code, "b": building}, compress=True)
 
 
 @scoped
@@ -324,7 +337,7 @@ def qr(request, division_code: str):
 
 def _resident_place(token: str) -> tuple[str, str]:
     try:
-        data = signing.loads(token, salt=RESIDENT_SALT)
+        data = signing.Signer(salt=RESIDENT_SALT).unsign_object(token)
     except signing.BadSignature:
         raise Http404 from None
     if not Division.objects.filter(code=data.get("c", ""), level=Level.COMMUNITY).exists():

@@ -184,11 +184,13 @@ def zones_status(histories: Mapping[str, Sequence[Change]], facts: Facts) -> lis
         if state is not None and state.type != LIFTED:
             states[code] = state
     ctx = _Context(facts)
-    # Counties with a sealed/controlled (clocked) zone in force: a precaution zone lifts without them.
-    clocked_counties: set[str] = set()
+    # Counties with a zone in force that lifts on its own clock (sealed/controlled), per regime: a
+    # precaution zone lifts when its counties have none of its own regime's.
+    clocked_counties: dict[str, set[str]] = defaultdict(set)
     for state in states.values():
-        if _regime(facts, state.type).type(state.type).clock:
-            clocked_counties.update(codes.county(c) for c in state.area)
+        regime = _regime(facts, state.type)
+        if regime.type(state.type).clock:
+            clocked_counties[regime.code].update(codes.county(c) for c in state.area)
     return [_status(states[code], ctx, clocked_counties) for code in sorted(states)]
 
 
@@ -218,7 +220,7 @@ class _Context:
         )
 
 
-def _status(state: ZoneState, ctx: _Context, clocked_counties: set[str]) -> ZoneStatus:
+def _status(state: ZoneState, ctx: _Context, clocked_counties: Mapping[str, set[str]]) -> ZoneStatus:
     facts, at = ctx.facts, ctx.facts.at
     regime = _regime(facts, state.type)
     zone_type = regime.type(state.type)
@@ -248,7 +250,7 @@ def _status(state: ZoneState, ctx: _Context, clocked_counties: set[str]) -> Zone
             proposal, proposed_type = regime.lift_action, zone_type.next_type
     elif zone_type.lifts_with_county:
         counties = sorted({codes.county(c) for c in area})
-        blocking = sorted(set(counties) & clocked_counties)
+        blocking = sorted(set(counties) & clocked_counties.get(regime.code, set()))
         conditions = (Condition("county", not blocking, {"counties": counties, "blocking": blocking}),)
         if not blocking:
             proposal, proposed_type = "lift", zone_type.next_type

@@ -109,9 +109,10 @@ def zones_status(at: dt.datetime, zones: Iterable[Zone] | None = None) -> list[c
 
 
 def zone_status_now(zone: Zone, now: dt.datetime | None = None) -> clock.ZoneStatus | None:
-    """One zone's status now, for its page: the same rules, with the round condition counted in
-    the database (two counts per candidate round, newest first) instead of loading every resident
-    and sample; tube results are the tubes' cached effective results, which are those of now."""
+    """One zone's status now, for its page: the same rules, with the round condition asked of
+    the database (whether any resident is untested, whether any sample is not negative or too
+    old, per candidate round, newest first) instead of loading every resident and sample; tube
+    results are the tubes' cached effective results, which are those of now."""
     from django.db.models import Exists, OuterRef, Q
 
     now = now or timezone.now()
@@ -140,13 +141,15 @@ def zone_status_now(zone: Zone, now: dt.datetime | None = None) -> clock.ZoneSta
         taken = Sample.objects.filter(
             person=OuterRef("pk"), round=rnd, collected_at__lte=now, tube__purpose=TubePurpose.SCREENING
         )
-        untested = (
+        # Whether any (not how many): the scan stops at the first, and a zone still waiting for
+        # its round answers at once; a zone whose round is complete is scanned once.
+        untested = int(
             people.filter(Q(birth_date__isnull=True) | Q(birth_date__lte=cutoff))
             .exclude(id_number__in=[n for _, n in custody] or [""])
             .exclude(Exists(taken))
-            .count()
+            .exists()
         )
-        bad = (
+        bad = int(
             Sample.objects.filter(
                 round=rnd,
                 collected_at__lte=now,
@@ -155,7 +158,7 @@ def zone_status_now(zone: Zone, now: dt.datetime | None = None) -> clock.ZoneSta
                 person__community_id__in=area,
             )
             .exclude(tube__state="negative", collected_at__gte=window_from)
-            .count()
+            .exists()
         )
         counts[rnd.code] = (untested, bad)
         if not untested and not bad:

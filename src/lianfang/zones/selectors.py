@@ -12,7 +12,7 @@ from lianfang.core import codes
 from lianfang.people.models import CommunityStats, Person, Tag
 from lianfang.screening.models import Round, Sample, TubePurpose
 from lianfang.zones import clock, facts
-from lianfang.zones.models import ProposalStatus, Zone, ZoneProposal
+from lianfang.zones.models import ProposalStatus, Zone, ZoneArea, ZoneProposal
 
 TAGS = [t.value for t in Tag]
 
@@ -46,11 +46,16 @@ def proposals_open(*, actor: Actor) -> QuerySet[ZoneProposal]:
     )
 
 
+def area_rows(zone: Zone):
+    """The zone's communities as a subquery (a district holds hundreds: no IN list of them)."""
+    return ZoneArea.objects.filter(zone=zone).values("community_id")
+
+
 def residents(*, actor: Actor, zone: Zone, tag: str = "") -> QuerySet[Person]:
     """The registered people of the zone's communities the actor may see: one set-based query."""
     people = (
         Person.objects.visible_to(actor)
-        .filter(registered=True, community_id__in=list(zone.area))
+        .filter(registered=True, community_id__in=area_rows(zone))
         .select_related("community")
         .order_by("community_id", "id_number")
     )
@@ -65,7 +70,7 @@ def residents_counts(*, actor: Actor, zone: Zone) -> dict[str, int]:
     fields = ["registered", *TAGS]
     sums = (
         CommunityStats.objects.visible_to(actor)
-        .filter(community_id__in=list(zone.area))
+        .filter(community_id__in=area_rows(zone))
         .aggregate(**{f: Sum(f) for f in fields})
     )
     return {f: sums[f] or 0 for f in fields}

@@ -8,7 +8,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from lianfang.accounts.scoping import actor_of, scoped
 from lianfang.accounts.services import audit_record
+from lianfang.core import plugins
 from lianfang.core.errors import Refused
 from lianfang.core.times import SHANGHAI, parse_time
 from lianfang.edition.services import in_force
@@ -36,6 +36,7 @@ from lianfang.zones.services import (
 )
 
 RESIDENTS_PAGE = 50
+AREA_SHOWN = 20  # communities listed on a zone's page (a district holds hundreds: the count says it)
 COLOURS = {
     "sealed": "#c62828",
     "high": "#c62828",
@@ -182,7 +183,7 @@ def zone_detail(request, code: str):
     actor = actor_of(request)
     zone = _zone_or_404(request, code)
     now = timezone.now()
-    status = selectors.zone_status(zone=zone, at=now)
+    status, status_at = selectors.zone_status(zone=zone, at=now), now
     proposals_refresh(at=now, zones=[zone], statuses=[status] if status else [])
     regime = regime_for_type(zone.type) if zone.type != LIFTED else None
     zone_type = regime.type(zone.type) if regime else None
@@ -198,6 +199,9 @@ def zone_detail(request, code: str):
             "regime": regime,
             "zone_type": zone_type,
             "status": status,
+            "status_at": status_at,
+            "area_shown": zone.area[:AREA_SHOWN],
+            "area_more": len(zone.area) > AREA_SHOWN,
             "conditions": _conditions(status),
             "open_proposal": next((p for p in proposals if p.status == ProposalStatus.OPEN), None),
             "proposals": proposals,
@@ -206,9 +210,18 @@ def zone_detail(request, code: str):
             "counts": counts,
             "needs": [(t.value, t.label, counts[t.value]) for t in Tag if _shows_tag(actor, t)],
             "may_residents": actor.may("zone.residents.read"),
+            "requests": _requests_panel(actor, zone),
             "pool_policy": _("单采单检") if zone.type in ("sealed", "high") else _("按轮次混采策略"),
         },
     )
+
+
+def _requests_panel(actor, zone) -> dict | None:
+    """The zone's open livelihood requests, from the app that states them (None: not installed)."""
+    provide = plugins.provider("requests_in_area")
+    if provide is None:
+        return None
+    return provide(actor, selectors.area_rows(zone), timezone.now())
 
 
 def _shows_tag(actor, tag) -> bool:
@@ -256,10 +269,16 @@ def zone_residents(request, code: str):
     tag = request.GET.get("tag", "")
     if tag not in dict(tags):
         tag = ""
-    page = Paginator(selectors.residents(actor=actor, zone=zone, tag=tag), RESIDENTS_PAGE).get_page(
-        request.GET.get("page")
-    )
-    people = list(page.object_list)
+    # Without a total count (the zone page has it from the registry's counts): one query for the
+    # page and one row more to know whether a next page exists.
+    try:
+        number = max(1, min(int(request.GET.get("page", "1")), 100_000))
+    except ValueError:
+        number = 1
+    start = (number - 1) * RESIDENTS_PAGE
+    people = list(selectors.residents(actor=actor, zone=zone, tag=tag)[start : start + RESIDENTS_PAGE + 1])
+    page = {"number": number, "has_next": len(people) > RESIDENTS_PAGE, "has_previous": number > 1}
+    people = people[:RESIDENTS_PAGE]
     rnd = selectors.current_round(zone=zone, at=timezone.now())
     status = selectors.round_status_of(people=people, rnd=rnd)
     rows = [{**person_public(p, actor), "status": status.get(p.pk, "")} for p in people]
@@ -268,7 +287,7 @@ def zone_residents(request, code: str):
         action="view",
         object_type="zone_residents",
         object_id=zone.code,
-        detail={"page": page.number, "count": len(rows), "tag": tag, "masked": not actor.sees_personal_data},
+        detail={"page": number, "count": len(rows), "tag": tag, "masked": not actor.sees_personal_data},
     )
     return render(
         request,
