@@ -110,3 +110,45 @@ def rid(prefix: str, birth: str, seq: str) -> str:
 
     body = f"{prefix}{birth}{seq}"
     return body + check_digit(body)
+
+
+def instead_of_stating(stand_in: str) -> list[str]:
+    """``INSTALLED_APPS`` with the test app ``stand_in`` in place of every installed app that states
+    one of the facts it states (two apps may not state one fact): a test feeds the facts of another
+    domain by hand, as if that domain were a different implementation of the same facts."""
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from django.conf import settings
+
+    def provides(app: str) -> set[str]:
+        if find_spec(f"{app}.plugin") is None:
+            return set()
+        return set(import_module(f"{app}.plugin").PLUGIN.provides)
+
+    facts = provides(stand_in)
+    kept = [a for a in settings.INSTALLED_APPS if not (a.startswith("lianfang.") and facts & provides(a))]
+    return [*kept, stand_in]
+
+
+@pytest.fixture
+def without_tracing():
+    """Tracing (the app stating cases and plans) left out, as a deployment without it would be."""
+    import importlib
+
+    from django.conf import settings
+    from django.test import override_settings
+    from django.urls import clear_url_caches
+
+    from lianfang.core import plugins
+
+    def remount():
+        plugins.reset()
+        clear_url_caches()
+        importlib.reload(importlib.import_module(settings.ROOT_URLCONF))
+
+    apps = [a for a in settings.INSTALLED_APPS if a not in ("lianfang.tracing", "lianfang.companions")]
+    with override_settings(INSTALLED_APPS=apps):
+        remount()
+        yield
+    remount()

@@ -11,6 +11,7 @@ from django.urls import clear_url_caches
 
 from lianfang.core import plugins
 from tests.command.facts import state
+from tests.conftest import instead_of_stating
 
 
 def _remount():
@@ -23,7 +24,7 @@ def _remount():
 def facts():
     """The facts app installed (and emptied); forgotten again after the test."""
     state.clear()
-    with override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS, "tests.command.facts"]):
+    with override_settings(INSTALLED_APPS=instead_of_stating("tests.command.facts")):
         _remount()
         yield state
     state.clear()

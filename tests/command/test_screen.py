@@ -101,7 +101,7 @@ def test_panels_unknown_and_scoped(db, facts):
     assert data["isolation_rooms"] is None
 
 
-def test_without_the_facts_the_panels_say_unknown(db):
+def test_without_the_facts_the_panels_say_unknown(db, without_tracing):
     jj = make_user("screen_jj2", Role.COMMAND_OFFICE, [JINJIANG])
     data = screen_mod.compute(actor(jj), timezone.now())
     assert data["infections"] is None and data["map"][0]["value"] is None

@@ -15,6 +15,7 @@ from lianfang.core import plugins
 from lianfang.core.facts import CaseFact, PlanFact
 from lianfang.custody import services
 from lianfang.custody.models import Place
+from tests.conftest import instead_of_stating
 from tests.custody.faketracing import facts as fake
 
 
@@ -29,7 +30,7 @@ def tracing():
 
     fake.CASES.clear()
     fake.PLANS.clear()
-    with override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS, "tests.custody.faketracing"]):
+    with override_settings(INSTALLED_APPS=instead_of_stating("tests.custody.faketracing")):
         remount()
         yield fake
     fake.CASES.clear()

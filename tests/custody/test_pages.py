@@ -39,7 +39,7 @@ def _needs(response) -> str:
     return text[text.index('id="needs"') :]
 
 
-def test_the_board_says_tracing_is_not_installed(db):
+def test_the_board_says_tracing_is_not_installed(db, without_tracing):
     client = logged_in(make_user("jj_tr", Role.TRACER, [JINJIANG]))
     page = client.get("/custody/transfers/")
     assert page.status_code == 200

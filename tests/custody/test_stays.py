@@ -174,7 +174,7 @@ def test_a_positive_test_blocks_release(staff, quarantined):
     assert exc.value.code == "not_negative"
 
 
-def test_release_without_tracing_is_refused_as_unknown(staff, people):
+def test_release_without_tracing_is_refused_as_unknown(staff, people, without_tracing):
     stay = check_in(staff, make_place("JJ-H5", JJ_COMMUNITY), A)
     with pytest.raises(CustodyError) as exc:
         stay_end(actor=staff, stay=stay, return_home="x")

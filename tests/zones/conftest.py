@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.urls import clear_url_caches
 
 from lianfang.core import plugins
+from tests.conftest import instead_of_stating
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +35,7 @@ def tracing_facts():
 
     facts.CASES.clear()
     facts.PLANS.clear()
-    with override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS, "tests.zones.stub"]):
+    with override_settings(INSTALLED_APPS=instead_of_stating("tests.zones.stub")):
         remount()
         yield facts
     facts.CASES.clear()

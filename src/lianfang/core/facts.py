@@ -13,7 +13,8 @@ Facts and their providers' signatures (``at``: an aware time, or None for "as th
   ``at`` only; a contact upgraded after ``at`` in their earlier category; a person who is a case
   has no plan).
 - ``"overdue.<app>"`` (a family: each app states its own member) → ``f(actor, at) -> list[Overdue]``:
-  that app's hand-offs past their protocol clock at ``at`` that ``actor`` may see (re-checks,
+  that app's hand-offs past their protocol clock at ``at`` that ``actor`` may see (``None``: the
+  server's authority, everything — the problem list's rules run so) (re-checks,
   traces, transfers, test days, requests …); ``core.plugins.providers("overdue")`` gives them all.
 - ``"round_status"`` → ``f(actor, people) -> (round_code, dict[int, RoundStatusFact])``: each
   listed person's status in the live screening round (search results show it).

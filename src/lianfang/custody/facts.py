@@ -64,7 +64,11 @@ def overdue(actor: Actor, at: dt.datetime | None = None) -> list[Overdue]:
     transfers_url = reverse("custody:transfers")  # + "<pk>/": one reverse, not one per row
     categories = dict(TransferCategory.choices)
     orders = (
-        TransferOrder.objects.visible_to(actor)
+        (
+            TransferOrder.objects.visible_to(actor)
+            if actor is not None
+            else TransferOrder.objects.dangerously_all()
+        )
         .filter(created_at__lte=at, due_at__lt=at)
         .filter(Q(delivered_at__isnull=True) | Q(delivered_at__gt=at))
         .filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gt=at))
@@ -90,7 +94,7 @@ def overdue(actor: Actor, at: dt.datetime | None = None) -> list[Overdue]:
 def _late_test_days(actor: Actor, at: dt.datetime) -> list[Overdue]:
     """Test days of the hotel stays at the actor's places gone by without a negative test."""
     stays = list(
-        Stay.objects.held_by(actor)
+        (Stay.objects.held_by(actor) if actor is not None else Stay.objects.dangerously_all())
         .filter(checked_in_at__lte=at, unit__place__kind=PlaceKind.HOTEL)
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=at))
         .values_list(

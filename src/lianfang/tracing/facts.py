@@ -101,7 +101,9 @@ def plans_as_of(at: dt.datetime | None = None) -> list[PlanFact]:
 def overdue_tracing(actor: Actor, at: dt.datetime | None = None) -> list[Overdue]:
     """Trace tasks past their core-trace or report clock at ``at`` (not done by then)."""
     at = at or timezone.now()
-    tasks = TraceTask.objects.visible_to(actor).select_related("case")
+    tasks = (
+        TraceTask.objects.visible_to(actor) if actor is not None else TraceTask.objects.dangerously_all()
+    ).select_related("case")
     out = []
     for task in tasks.filter(core_due_at__lte=at) | tasks.filter(report_due_at__lte=at):
         url = reverse("tracing:task", args=[task.case.case_code])
