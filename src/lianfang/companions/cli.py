@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lianfang.core.commands import fail, needs_database, subcommand_group
+from lianfang.core.commands import command_group, fail, needs_database
 
 
 def register(sub, tools) -> None:
-    group = subcommand_group(sub, "trace", help="tracing: plans, companions (FORMATS.md)")
+    group = command_group(sub, "trace", "tracing: plans, companions (FORMATS.md)")
     p = group.add_parser(
         "companions", help="spatio-temporal companions (时空伴随) of the cases in telecom pings"
     )

@@ -74,17 +74,13 @@ def needs_database(command):
     return wrapper
 
 
-def subcommand_group(sub, name: str, *, help: str):
-    """The subcommands of ``lianfang NAME`` that several apps fill (``trace plans`` from tracing,
-    ``trace companions`` from companions): made by the first app that asks, found by the next, so
-    that no app names another and argparse never sees the group declared twice."""
-    import argparse
-
+def command_group(sub, name: str, help: str):
+    """The subcommands of ``lianfang NAME``, shared by every app that adds to it: the first call
+    makes the group, later ones (another app's plugin) get the same subparsers to add to. E.g.
+    tracing adds ``trace plans`` and the companions work ``trace companions``."""
     parser = sub.choices.get(name)
     if parser is None:
         parser = sub.add_parser(name, help=help)
-        return parser.add_subparsers(dest=f"{name}_action", metavar="ACTION", required=True)
-    found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not found:
-        raise RuntimeError(f"`lianfang {name}` is a command of its own, not a group")
-    return found[0]
+        parser.set_defaults(func=None)
+        parser._lianfang_group = parser.add_subparsers(dest=f"{name}_action", metavar="ACTION")
+    return parser._lianfang_group
