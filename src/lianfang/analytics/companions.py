@@ -64,7 +64,7 @@ import duckdb
 import pyarrow as pa
 
 from lianfang.core.reader import ImportFileError, detect_format, inert, read_table
-from lianfang.core.times import parse_time
+from lianfang.core.times import SHANGHAI, parse_time
 
 COLUMNS = ["person_key", "case_code", "cell_id", "overlap_start", "overlap_end", "overlap_minutes"]
 PING_COLUMNS = ("person_key", "cell_id", "start", "end")
@@ -334,7 +334,7 @@ def _instant_us(value: Any, case_code: str) -> int:
     if not isinstance(value, dt.datetime):
         raise ValueError(f"病例 {case_code} 没有有效的报告时间 / case {case_code} has no valid reported_at")
     if value.tzinfo is None:  # a naive time is Asia/Shanghai, as in the files
-        value = value.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        value = value.replace(tzinfo=SHANGHAI)
     delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
 
