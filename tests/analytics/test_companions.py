@@ -237,8 +237,7 @@ def test_params_of_an_edition():
         (),
         {"companion_lookback_days": 14, "companion_codwell_minutes": 10, "companion_cumulative_hours": 4.0},
     )()
-    assert Params.of(with_hours).cumulative_hours is None  # off unless asked for
-    assert Params.of(with_hours, cumulative=True).cumulative_hours == 4.0
+    assert Params.of(with_hours).cumulative_hours == 4.0  # an edition that sets it turns it on
 
 
 def test_parquet_with_typed_columns_gives_the_same_file(tmp_path, engine):

@@ -64,6 +64,7 @@ import duckdb
 import pyarrow as pa
 
 from lianfang.core.reader import ImportFileError, detect_format, inert, read_table
+from lianfang.core.times import SHANGHAI, parse_time
 
 COLUMNS = ["person_key", "case_code", "cell_id", "overlap_start", "overlap_end", "overlap_minutes"]
 PING_COLUMNS = ("person_key", "cell_id", "start", "end")
@@ -72,10 +73,6 @@ ENGINES = ("duckdb", "spark")
 _US = 1_000_000
 _MINUTE_US = 60 * _US
 _SHANGHAI_US = 8 * 3600 * _US  # Asia/Shanghai is UTC+08:00 all year since 1991
-_TIME_RE = (
-    r"^(\d{4}-\d{2}-\d{2})[Tt ]((?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?)"
-    r"(?:([Zz])|([+-])([01]\d)(?::?([0-5]\d))?)?$"
-)
 
 
 @dataclass(frozen=True)
@@ -87,10 +84,14 @@ class Params:
     cumulative_hours: float | None = None
 
     @classmethod
-    def of(cls, tracing: Any, *, cumulative: bool = False) -> Params:
-        """From an edition's ``tracing`` section; the cumulative rule only when asked for and set."""
-        hours = tracing.companion_cumulative_hours if cumulative else None
-        return cls(tracing.companion_lookback_days, tracing.companion_codwell_minutes, hours)
+    def of(cls, tracing: Any) -> Params:
+        """From an edition's ``tracing`` section. The cumulative rule applies when the edition sets
+        ``companion_cumulative_hours`` (every shipped edition leaves it ``None``: off)."""
+        return cls(
+            tracing.companion_lookback_days,
+            tracing.companion_codwell_minutes,
+            tracing.companion_cumulative_hours,
+        )
 
     def __post_init__(self) -> None:
         if self.lookback_days < 0 or self.codwell_minutes < 0:
@@ -138,16 +139,13 @@ def _time_expr(column: str, type_name: str) -> str | None:
         return f"epoch_us({column})"
     if t.startswith("TIMESTAMP"):  # wall time without a zone: Asia/Shanghai, as a time without offset
         return f"(epoch_us({column}) - {_SHANGHAI_US})"
-    if t == "VARCHAR":
-        parts = f"regexp_extract(trim({column}), '{_TIME_RE}', ['d', 't', 'z', 'sg', 'oh', 'om'])"
-        offset_minutes = (
-            "CASE WHEN p.z <> '' THEN 0 WHEN p.sg <> '' THEN (CASE WHEN p.sg = '-' THEN -1 ELSE 1 END) "
-            "* (CAST(p.oh AS BIGINT) * 60 + coalesce(try_cast(nullif(p.om, '') AS BIGINT), 0)) "
-            "ELSE 480 END"
-        )
+    if t == "VARCHAR":  # the connection's TimeZone is Asia/Shanghai: a time without offset is local
+        c = column
+        iso = f"CASE WHEN substr({c}, 11, 1) = 't' THEN substr({c}, 1, 10) || 'T' || substr({c}, 12) ELSE {c} END"
         return (
-            f"(SELECT CASE WHEN p.d <> '' THEN epoch_us(try_cast(p.d || ' ' || p.t AS TIMESTAMP)) "
-            f"- {_MINUTE_US} * ({offset_minutes}) END FROM (SELECT unnest({parts})) p)"
+            f"(CASE WHEN length({c}) >= 16 AND substr({c}, 11, 1) IN (' ', 'T', 't') "
+            f"AND substr({c}, 5, 1) = '-' AND substr({c}, 8, 1) = '-' AND substr({c}, 12, 2) <> '24' "
+            f"THEN epoch_us(try_cast({iso} AS TIMESTAMPTZ)) END)"
         )
     return None
 
@@ -178,14 +176,18 @@ def _key_expr(column: str, type_name: str) -> str | None:
 class _Pings:
     source: str  # the FROM clause
     normalised: str  # SELECT person_key, cell_id, s, e (+ raw texts and the row number r)
-    numbered: bool  # r is the source's own row number (Parquet); else 1-based table row
+    numbered: bool  # r is set (else NULL: a typed Arrow table given, numbered only to name a bad row)
+    lines: bool  # r + 1 is the line of a CSV / the row of a sheet (header first); else r is a data row
 
 
 def _open_pings(con: duckdb.DuckDBPyConnection, pings) -> _Pings:
     """Make ``pings`` a relation of ``con`` with its columns normalised (module docstring)."""
-    numbered = False
+    numbered = lines = False
+    table = None
+    con.execute("SET TimeZone = 'Asia/Shanghai'")  # text times without an offset (FORMATS.md General)
     if isinstance(pings, pa.Table):
-        con.register("pings_source", pings)
+        table = pings
+        con.register("pings_source", table)
         source = "pings_source"
     else:
         path = Path(os.fspath(pings))
@@ -207,8 +209,9 @@ def _open_pings(con: duckdb.DuckDBPyConnection, pings) -> _Pings:
                     f"The pings file cannot be read; the Parquet file may be damaged ({type(e).__name__}).",
                 ) from e
         else:  # CSV / XLSX: all-string, trimmed, header normalised by core.reader
-            con.register("pings_source", read_table(path, fmt=fmt))
-            source = "pings_source"
+            table = read_table(path, fmt=fmt)
+            con.register("pings_source", table)
+            source, lines = "pings_source", True
     types = {row[0]: row[1] for row in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     found: dict[str, str] = {}
     for name in types:
@@ -237,14 +240,21 @@ def _open_pings(con: duckdb.DuckDBPyConnection, pings) -> _Pings:
             f"Columns of the pings file have the wrong type: {shown}. person_key and cell_id take text "
             "or whole numbers, start and end take times or text.",
         )
-    row = "file_row_number + 1" if numbered else "NULL"
+    text_times = "VARCHAR" in (types[found["start"]].upper(), types[found["end"]].upper())
+    if table is not None and text_times:  # number the rows: the times are parsed once, below
+        con.register("pings_source", table.append_column("__row", pa.array(range(1, table.num_rows + 1))))
+        numbered = True
+    row = ("file_row_number + 1" if table is None else "__row") if numbered else "NULL"
     normalised = (
         f"SELECT {exprs['person_key']} AS person_key, {exprs['cell_id']} AS cell_id, "
         f"{exprs['start']} AS s, {exprs['end']} AS e, "
         f"CAST({_quote(found['start'])} AS VARCHAR) AS raw_start, "
         f"CAST({_quote(found['end'])} AS VARCHAR) AS raw_end, {row} AS r FROM {source}"
     )
-    return _Pings(source, normalised, numbered)
+    if text_times:  # parsing text is dear: once, into a typed table both scans read
+        con.sql(f"CREATE TEMP TABLE pings_typed AS {normalised}")
+        normalised = "SELECT * FROM pings_typed"
+    return _Pings(source, normalised, numbered, lines)
 
 
 _BAD = (
@@ -280,7 +290,7 @@ def _first_pass(con: duckdb.DuckDBPyConnection, pings: _Pings, check: bool) -> N
 def _refuse(con: duckdb.DuckDBPyConnection, pings: _Pings, count: int) -> None:
     """Refuse the file, naming its first bad row, the column and the count."""
     normalised = pings.normalised
-    if not pings.numbered:  # an Arrow table (given, or a CSV / XLSX read): number its rows in order
+    if not pings.numbered:  # a typed Arrow table given: number its rows in order
         table = _arrow(con, f"SELECT * FROM {pings.source}")
         con.register("pings_numbered", table.append_column("__row", pa.array(range(1, table.num_rows + 1))))
         normalised = normalised.replace("NULL AS r FROM pings_source", "__row AS r FROM pings_numbered")
@@ -304,9 +314,9 @@ def _refuse(con: duckdb.DuckDBPyConnection, pings: _Pings, count: int) -> None:
             f"end ({raw_end}) is before start ({raw_start})",
         ),
     }[reason]
-    # A CSV's table row i is its line i + 1 (the header is line 1); a Parquet file has data rows.
-    where_zh = f"第 {r} 条数据" if pings.numbered else f"第 {r + 1} 行"
-    where_en = f"data row {r}" if pings.numbered else f"line {r + 1}"
+    # A CSV's table row r is its line r + 1 (the header is line 1); Parquet and Arrow: data rows.
+    where_zh = f"第 {r + 1} 行" if pings.lines else f"第 {r} 条数据"
+    where_en = f"line {r + 1}" if pings.lines else f"data row {r}"
     raise ImportFileError(
         reason.split(":")[0],
         f"信令文件有 {count:,} 行数据有误，未做计算。{where_zh}：{zh}。请修正后重新提交。",
@@ -319,14 +329,12 @@ def _refuse(con: duckdb.DuckDBPyConnection, pings: _Pings, count: int) -> None:
 
 
 def _instant_us(value: Any, case_code: str) -> int:
-    from lianfang.core.times import parse_time
-
     if isinstance(value, str):
         value = parse_time(value) if value else None
     if not isinstance(value, dt.datetime):
         raise ValueError(f"病例 {case_code} 没有有效的报告时间 / case {case_code} has no valid reported_at")
     if value.tzinfo is None:  # a naive time is Asia/Shanghai, as in the files
-        value = value.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        value = value.replace(tzinfo=SHANGHAI)
     delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
 

@@ -1,8 +1,8 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
 
 
 class CompanionsConfig(AppConfig):
+    """No models and no pages yet: the ``trace companions`` command (plugin.py)."""
+
     name = "lianfang.companions"
     label = "companions"
-    verbose_name = _("时空伴随")
