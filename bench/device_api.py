@@ -72,6 +72,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import peak_rss_mb, prepare_database  # noqa: E402
+from _stack import children  # noqa: E402
 from lianfang.people.idnumbers import check_digit  # noqa: E402  (no Django: the load generator imports it)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -296,18 +297,6 @@ def _proc_stat(pid: int) -> tuple[float, float] | None:
         return None
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(entry.name))
-            except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-                pass
-    return out
-
-
 class Server:
     def __init__(self, name: str, argv: list[str], env: dict, port: int, log: Path):
         self.name, self.argv, self.env, self.port, self.log = name, argv, env, port, log
@@ -346,7 +335,7 @@ class Server:
         return "gthread" if cls == "gthread" or (cls == "sync" and threads > 1) else cls
 
     def workers(self) -> list[int]:
-        return _children(self.proc.pid) if self.proc else []
+        return children(self.proc.pid) if self.proc else []
 
     def usage(self) -> tuple[float, float]:
         """(CPU seconds of the workers so far, their largest peak RSS in MB)."""
