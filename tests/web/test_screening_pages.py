@@ -196,7 +196,9 @@ def test_round_page_query_count_is_bounded(world, county_user, django_assert_max
     client = logged_in(county_user)
     with CaptureQueriesContext(connection) as before:
         assert client.get("/rounds/R1/").status_code == 200
-    assert len(before.captured_queries) <= 23  # 22 + the people the sites sampled, split three ways
+    # 22 + the people the sites sampled, split three ways + tracing's in-custody fact at the start
+    # (its contact rows, cases and their registry matches: at most 5, whatever their number)
+    assert len(before.captured_queries) <= 28
     # More pools, members, sites and results must not add queries (no N+1).
     more = [
         make_person(id_number=rid("350582", "19700101", f"{i:03d}"), name=f"加{i}") for i in range(100, 112)
@@ -217,7 +219,8 @@ def test_round_page_query_count_is_bounded(world, county_user, django_assert_max
         "/screening/sites/",
         "/screening/labs/",
     ]:
-        with django_assert_max_num_queries(15):
+        # 15, + tracing's in-custody fact on the pages that count coverage (at most 5, as above)
+        with django_assert_max_num_queries(20):
             assert client.get(url).status_code == 200, url
 
 
