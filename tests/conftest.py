@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from django.test import Client
 
@@ -131,9 +133,10 @@ def instead_of_stating(stand_in: str) -> list[str]:
     return [*kept, stand_in]
 
 
-@pytest.fixture
-def without_tracing():
-    """Tracing (the app stating cases and plans) left out, as a deployment without it would be."""
+@contextmanager
+def apps_left_out(*apps: str):
+    """The installed apps without ``apps``, as a deployment without them would be (URLs and plugins
+    found again on the way in and out)."""
     import importlib
 
     from django.conf import settings
@@ -147,8 +150,16 @@ def without_tracing():
         clear_url_caches()
         importlib.reload(importlib.import_module(settings.ROOT_URLCONF))
 
-    apps = [a for a in settings.INSTALLED_APPS if a not in ("lianfang.tracing", "lianfang.companions")]
-    with override_settings(INSTALLED_APPS=apps):
+    try:
+        with override_settings(INSTALLED_APPS=[a for a in settings.INSTALLED_APPS if a not in apps]):
+            remount()
+            yield
+    finally:
         remount()
+
+
+@pytest.fixture
+def without_tracing():
+    """Tracing (the app stating cases and plans) left out, as a deployment without it would be."""
+    with apps_left_out("lianfang.tracing", "lianfang.companions"):
         yield
-    remount()

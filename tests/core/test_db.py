@@ -78,8 +78,7 @@ def _planner_knows(table: str) -> bool:
         return cursor.fetchone()[0] >= 0  # -1: never analysed (PostgreSQL 14+)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_big_batch_leaves_the_planner_statistics_on_either_database():
+def test_a_big_batch_leaves_the_planner_statistics_on_either_database(transactional_db):
     from lianfang.core.db import analyze_after_bulk
     from lianfang.people.models import Person
     from tests.conftest import make_person, rid
