@@ -22,7 +22,8 @@ Facts and their providers' signatures (``at``: an aware time, or None for "as th
   releases from isolation at or before ``at``.
 - ``"in_custody.<app>"`` (a family) → ``f(at) -> set[int]``: registry ids (``people.Person``) of
   the people that app holds in custody at ``at`` (custody: checked in at or before ``at`` and not
-  released or discharged by then); the screening round report's exempt rule takes the union of
+  released or discharged by then; tracing: a case reported before ``at``, a close contact whose plan
+  has begun and not ended, ``monitoring_ends_at`` > ``at``); the screening round report's exempt rule takes the union of
   ``core.plugins.providers("in_custody")`` at the round's start (FORMATS.md, Screening).
 - ``"in_custody_sql.<app>"`` (a family) → ``f(person_id, at) -> (sql, params)``: the same test as
   an SQL condition on the person id column ``person_id`` (``%s`` placeholders, ``params`` in
