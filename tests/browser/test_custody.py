@@ -3,7 +3,10 @@ widths, with the Content-Security-Policy enforced (screenshots kept)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from lianfang.custody.models import Stay, TransferOrder, TransferState
 from tests.browser.test_person_search import login
@@ -12,6 +15,7 @@ from tests.conftest import JJ_COMMUNITY, make_person, make_user, rid
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PID = rid("350582", "19820202", "321")
+LATE = rid("350582", "19850505", "432")
 
 
 def test_transfer_to_delivered_and_room_check_in(live_server, page, artifacts):
@@ -70,4 +74,26 @@ def test_transfer_to_delivered_and_room_check_in(live_server, page, artifacts):
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{base}/custody/transfers/?state=all")
     page.screenshot(path=str(artifacts / "custody-board-1440.png"), full_page=True)
+
+    # A second order left waiting past its clock: the overdue board shows it, and leads to it.
+    make_person(id_number=LATE, name="晋江密接乙", phone="13905950432")
+    page.goto(f"{base}/custody/transfers/")
+    page.fill("#id_number", LATE)
+    page.select_option("#category", "close")
+    page.select_option("#destination", "JJ-H1")
+    page.click("#transfer-form button[type=submit]")
+    page.wait_for_selector("#state")
+    late = TransferOrder.objects.get(person__id_number=LATE)
+    TransferOrder.objects.filter(pk=late.pk).update(due_at=timezone.now() - dt.timedelta(hours=2))
+    page.goto(f"{base}/overdue/")
+    row = page.locator(f"#overdue-items tr[data-ref='transfer:{late.pk}']")
+    assert "晋江密接乙" in row.inner_text() and "2 小时" in row.inner_text()
+    assert (
+        page.locator("#overdue-items tr[data-ref^='transfer:']").count() == 1
+    )  # the delivered one is not late
+    assert page.inner_text("#overdue-kinds [data-kind=transfer] .value").startswith("1")
+    page.screenshot(path=str(artifacts / "overdue-board-1440.png"), full_page=True)
+    row.locator("a").click()
+    page.wait_for_selector("#state")
+    assert page.inner_text("#state") == "待派车"
     assert not [p for p in problems if "Content Security Policy" in p], problems

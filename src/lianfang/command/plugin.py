@@ -23,6 +23,18 @@ PLUGIN = Plugin(
         # The responsible unit rectifies and reports; the inspector or the command verifies.
         "problem.rectify": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.COMMUNITY_WORKER}),
         "problem.verify": frozenset({*_OFFICE, Role.INSPECTOR}),
+        # Each app scopes its own late items: a tracer sees traces, a grid worker their community's.
+        "overdue.read": frozenset(
+            {
+                *_OFFICE,
+                Role.WORKING_GROUP,
+                Role.INSPECTOR,
+                Role.TRACER,
+                Role.TRANSFER,
+                Role.ISOLATION,
+                Role.COMMUNITY_WORKER,
+            }
+        ),
         "problem.evidence": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR, Role.COMMUNITY_WORKER}),
     },
     cli="lianfang.command.cli.register",
@@ -44,6 +56,13 @@ PLUGIN = Plugin(
         ),
         NavEntry(
             label=_("指挥大屏"), url_name="command:screen", order=50, verb="screen.read", active=("/screen/",)
+        ),
+        NavEntry(
+            label=_("超时看板"),
+            url_name="command:overdue",
+            order=54,
+            verb="overdue.read",
+            active=("/overdue/",),
         ),
         NavEntry(
             label=_("问题清单"),

@@ -16,6 +16,7 @@ urlpatterns = [
     path("directives/<int:pk>/act/", views.directive_act, name="directive_act"),
     path("consultations/", views.consultations, name="consultations"),
     path("consultations/<int:pk>/", views.consultation, name="consultation"),
+    path("overdue/", views.overdue, name="overdue"),
     path("problems/", views.problem_list, name="problems"),
     path("problems/<int:pk>/", views.problem_detail, name="problem"),
     path("problems/<int:pk>/act/", views.problem_act, name="problem_act"),

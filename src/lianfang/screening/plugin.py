@@ -176,7 +176,10 @@ PLUGIN = Plugin(
             label=_("核酸筛查"), url_name="screening:rounds", order=20, active=("/rounds/", "/screening/")
         ),
     ),
-    provides={"round_status": "lianfang.screening.facts.round_status"},
+    provides={
+        "round_status": "lianfang.screening.facts.round_status",
+        "overdue.screening": "lianfang.screening.facts.overdue_rechecks",
+    },
     home=(
         HomeSection(
             template="lianfang/screening/home_act_now.html",

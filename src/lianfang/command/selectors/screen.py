@@ -95,12 +95,7 @@ def compute(actor: Actor, now: dt.datetime) -> dict:
             ],
         }
 
-    overdue: dict[str, int] = {}
-    from lianfang.screening.selectors.facts import rechecks_overdue_by_community
-
-    for row in rechecks_overdue_by_community(now=now):
-        if _in(actor, row["community"]):
-            overdue["recheck"] = overdue.get("recheck", 0) + row["tasks"]
+    overdue: dict[str, int] = {}  # every app's late hand-offs, screening's re-checks among them
     for stated in providers("overdue"):
         for item in stated(actor, now):
             overdue[item.kind] = overdue.get(item.kind, 0) + 1

@@ -125,10 +125,17 @@ def recheck_overdue(now: dt.datetime) -> list[Finding]:
     ]
 
 
+# Screening's own members of the overdue family: ``recheck_overdue`` files them a problem per
+# community and round, not one per task (a round's thousands of late tasks are one problem there).
+_AGGREGATED = frozenset({"recheck", "resample"})
+
+
 def other_apps_overdue(now: dt.datetime) -> list[Finding]:
     out = []
     for stated in providers("overdue"):
         for item in stated(None, now):
+            if item.kind in _AGGREGATED:
+                continue
             out.append(
                 Finding(
                     rule=f"overdue.{item.kind}"[:40],

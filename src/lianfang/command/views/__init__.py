@@ -2,6 +2,7 @@
 
 from .briefing import briefing_detail, briefing_download, briefing_list
 from .consultations import consultation, consultations
+from .overdue import overdue
 from .posts import directive_act, directives, posts
 from .problems import evidence_download, problem_act, problem_detail, problem_evidence, problem_list
 from .screen import screen, screen_json
@@ -12,6 +13,7 @@ __all__ = [
     "consultations",
     "directive_act",
     "directives",
+    "overdue",
     "posts",
     "briefing_download",
     "briefing_list",
