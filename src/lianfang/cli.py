@@ -155,7 +155,8 @@ def cmd_worker(args) -> int:
     """The background worker: before its first task it requeues (or fails) the tasks of this host's
     dead workers (imports/recovery.py, which is why it runs under a name a later worker can tell
     died), and while it runs it beats, so the job pages can say whether anyone will run a queued
-    upload (imports.services.worker_running)."""
+    upload (imports.services.worker_running). It also runs the apps' timed jobs (imports/schedule.py)
+    unless given ``--no-schedule``."""
     import threading
 
     from django.conf import settings
@@ -172,6 +173,8 @@ def cmd_worker(args) -> int:
                 f"task {lost.task_id} (import job {lost.job_id}) lost its worker: {lost.action}", flush=True
             )
     rest = list(args.rest)
+    scheduled = "--no-schedule" not in rest
+    rest = [a for a in rest if a != "--no-schedule"]
     name = next((a.split("=", 1)[1] for a in rest if a.startswith("--worker-id=")), None)
     if "--worker-id" in rest[:-1]:
         name = rest[rest.index("--worker-id") + 1]
@@ -192,7 +195,25 @@ def cmd_worker(args) -> int:
             if stop.wait(WORKER_BEAT_SECONDS):
                 return
 
+    def schedule() -> None:
+        """The timed jobs (``Plugin.periodic``): each interval once across all workers."""
+        from lianfang.imports.schedule import TICK_SECONDS, run_due
+
+        while True:
+            try:
+                for ran in run_due(worker=name):
+                    said = ran.outcome if not ran.error else f"FAILED {ran.error}"
+                    print(f"periodic {ran.name}: {said}", flush=True)
+            except Exception as exc:  # a busy database: the next tick tries again
+                print(f"periodic jobs not run this tick: {exc}", flush=True)
+            finally:
+                connection.close()
+            if stop.wait(TICK_SECONDS):
+                return
+
     threading.Thread(target=beat, name="worker-heartbeat", daemon=True).start()
+    if scheduled:
+        threading.Thread(target=schedule, name="worker-schedule", daemon=True).start()
     try:
         call_command("db_worker", *rest)
     finally:
@@ -202,6 +223,36 @@ def cmd_worker(args) -> int:
         except Exception:  # the row ages out by itself
             pass
     return 0
+
+
+@needs_database
+def cmd_schedule_list(args) -> int:
+    from lianfang.imports.schedule import job_states
+
+    for state in job_states():
+        job, last = state.job, state.last
+        if last is None:
+            said = "never run / 未运行"
+        else:
+            said = f"{last.started_at:%Y-%m-%d %H:%M:%S} {'FAILED ' + last.error if last.error else last.outcome}"
+            if last.finished_at is None:
+                said += " (running / 运行中)"
+        print(f"{job.name:24} every {job.every_seconds:>5}s  {said}")
+        if job.help:
+            print(f"{'':24} {job.help}")
+    return 0
+
+
+@needs_database
+def cmd_schedule_run(args) -> int:
+    from lianfang.imports.schedule import run_due
+
+    ran = run_due(worker="cli")
+    for r in ran:
+        print(f"{r.name}: {r.outcome if not r.error else 'FAILED ' + r.error}")
+    if not ran:
+        print("nothing due / 没有到期的定时任务")
+    return 1 if any(r.error for r in ran) else 0
 
 
 @needs_database
@@ -256,9 +307,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "rest",
         nargs=argparse.REMAINDER,
-        help="options passed to Django's db_worker (see `lianfang db_worker --help`)",
+        help="--no-schedule (leave the timed jobs to other workers or to `lianfang schedule run`); "
+        "other options go to Django's db_worker (see `lianfang db_worker --help`)",
     )
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("schedule", help="the timed jobs every worker runs: list them, or run what is due now")
+    ps = p.add_subparsers(dest="action", required=True)
+    s = ps.add_parser("list", help="each job, its interval and its latest run")
+    s.set_defaults(func=cmd_schedule_list)
+    s = ps.add_parser(
+        "run", help="run the jobs whose interval nobody has run yet (for cron, without a worker)"
+    )
+    s.set_defaults(func=cmd_schedule_run)
 
     p = sub.add_parser(
         "backup", help="copy the whole database into a new folder while serving (docs/operations.md)"

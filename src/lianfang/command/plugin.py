@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import Role
-from lianfang.core.plugins import HomeSection, NavEntry, Plugin
+from lianfang.core.plugins import HomeSection, NavEntry, Periodic, Plugin
 
 _OFFICE = {Role.COMMANDER, Role.COMMAND_OFFICE, Role.ADMIN}
 
@@ -38,6 +38,14 @@ PLUGIN = Plugin(
         "problem.evidence": frozenset({*_OFFICE, Role.WORKING_GROUP, Role.INSPECTOR, Role.COMMUNITY_WORKER}),
     },
     cli="lianfang.command.cli.register",
+    periodic=(
+        Periodic(
+            name="problems.raise",
+            run="lianfang.command.services.problems.problems_raise_timed",
+            every_seconds=300,
+            help="the problem list's rules over the data, and escalation of overdue problems",
+        ),
+    ),
     home=(
         HomeSection(
             template="lianfang/command/home_act_now.html",

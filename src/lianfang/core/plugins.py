@@ -81,6 +81,19 @@ class HomeSection:
 
 
 @dataclass(frozen=True)
+class Periodic:
+    """A job the background worker runs on a timer, once per ``every_seconds`` across all workers
+    (imports/schedule.py claims each interval in the database): ``run`` is "module.function",
+    called as ``f(now)`` and returning one line that says what it did. Each must be idempotent (a
+    run after a missed interval catches up by itself)."""
+
+    name: str  # unique across apps, e.g. "problems.raise"
+    run: str
+    every_seconds: int
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class Plugin:
     app: str
     importers: tuple[Importer, ...] = ()
@@ -103,6 +116,7 @@ class Plugin:
     # details (key → label), shown as fields instead of the stored JSON.
     audit_objects: dict[str, AuditObject] = field(default_factory=dict)
     audit_fields: dict[str, str] = field(default_factory=dict)
+    periodic: tuple[Periodic, ...] = ()  # jobs the background worker runs on a timer
 
 
 class PluginError(RuntimeError):
@@ -151,7 +165,14 @@ def _register(found: list[Plugin]) -> None:
     kinds: dict[str, str] = {}
     verbs: dict[str, str] = {}
     facts: dict[str, str] = {}
+    jobs: dict[str, str] = {}
     for plugin in found:
+        for job in plugin.periodic:
+            if job.name in jobs:
+                raise PluginError(f"periodic job {job.name!r}: {jobs[job.name]} and {plugin.app}")
+            if job.every_seconds < 1:
+                raise PluginError(f"periodic job {job.name!r}: every_seconds must be positive")
+            jobs[job.name] = plugin.app
         for fact in plugin.provides:
             if fact in facts:
                 raise PluginError(f"fact {fact!r}: {facts[fact]} and {plugin.app}")
@@ -194,6 +215,11 @@ def resolve(path: str) -> Callable:
     """``"package.module.name"`` → the object."""
     module, _, name = path.rpartition(".")
     return getattr(import_module(module), name)
+
+
+def periodic_jobs() -> list[Periodic]:
+    """Every installed app's timed jobs, by name."""
+    return sorted((job for p in discover() for job in p.periodic), key=lambda j: j.name)
 
 
 def importers() -> dict[str, Importer]:

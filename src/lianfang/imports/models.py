@@ -71,3 +71,25 @@ class WorkerBeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PeriodicRun(models.Model):
+    """One interval of a timed job (``core.plugins.Periodic``), claimed by the worker that runs it:
+    the unique (name, slot) row is the claim, so two workers never run one interval twice."""
+
+    name = models.CharField(_("任务"), max_length=64)
+    slot = models.BigIntegerField()  # the interval: the Unix time of its start // every_seconds
+    worker = models.CharField(_("进程"), max_length=200, blank=True)
+    started_at = models.DateTimeField(_("开始"), db_index=True)
+    finished_at = models.DateTimeField(_("结束"), null=True, blank=True)
+    outcome = models.CharField(_("结果"), max_length=500, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+
+    class Meta:
+        verbose_name = _("定时任务运行")
+        verbose_name_plural = _("定时任务运行")
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="periodic_run_once")]
+        indexes = [models.Index(fields=["name", "-started_at"], name="periodic_run_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.name}#{self.slot}"

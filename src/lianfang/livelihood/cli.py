@@ -1,4 +1,5 @@
-"""``lianfang livelihood escalate`` (server authority): run every minute by the operator's timer."""
+"""``lianfang livelihood escalate`` (server authority): the worker runs it every minute
+(``livelihood.escalate``, docs/operations.md "Timed jobs"); this runs it at once."""
 
 from __future__ import annotations
 

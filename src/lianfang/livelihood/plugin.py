@@ -4,12 +4,20 @@ hotline form, the resident page by QR code, the escalation command and the overd
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import Role
-from lianfang.core.plugins import NavEntry, PersonPanel, Plugin
+from lianfang.core.plugins import NavEntry, Periodic, PersonPanel, Plugin
 
 _OFFICE = {Role.COMMAND_OFFICE, Role.ADMIN}
 
 PLUGIN = Plugin(
     app="livelihood",
+    periodic=(
+        Periodic(
+            name="livelihood.escalate",
+            run="lianfang.livelihood.services.requests.requests_escalate_timed",
+            every_seconds=60,  # the requests' clocks are in minutes
+            help="escalate, once, urgent requests not accepted in time",
+        ),
+    ),
     verbs={
         "request.file": frozenset({Role.COMMUNITY_WORKER, Role.WORKING_GROUP, *_OFFICE}),
         "request.hotline": frozenset({Role.WORKING_GROUP, *_OFFICE}),  # the 12345 operators

@@ -4,13 +4,21 @@ sign, the ``zones`` command, the pages and the person page's zone panel."""
 from django.utils.translation import gettext_lazy as _
 
 from lianfang.accounts.roles import Role
-from lianfang.core.plugins import Importer, NavEntry, PersonPanel, Plugin
+from lianfang.core.plugins import Importer, NavEntry, Periodic, PersonPanel, Plugin
 
 _OFFICE = {Role.COMMAND_OFFICE, Role.ADMIN}
 _STAFF = {Role.COMMANDER, Role.WORKING_GROUP, Role.INSPECTOR, Role.COMMUNITY_WORKER, Role.VOLUNTEER, *_OFFICE}
 
 PLUGIN = Plugin(
     app="zones",
+    periodic=(
+        Periodic(
+            name="zones.proposals",
+            run="lianfang.zones.services.proposals.proposals_refresh_timed",
+            every_seconds=300,
+            help="open or withdraw each zone's lift or change proposal as its clock stands",
+        ),
+    ),
     importers=(
         Importer(
             kind="zones",

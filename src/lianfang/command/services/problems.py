@@ -337,3 +337,8 @@ def problems_escalate(*, now: dt.datetime | None = None) -> int:
             _event(problem, None, "escalate", problem.state, upper)
             done += 1
     return done
+
+
+def problems_raise_timed(now: dt.datetime) -> str:
+    """The worker's timed run of :func:`problems_raise` (``Plugin.periodic``)."""
+    return "  ".join(f"{k} {v}" for k, v in problems_raise(now=now).items())

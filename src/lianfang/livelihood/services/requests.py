@@ -272,3 +272,8 @@ def requests_escalate(*, at: dt.datetime | None = None) -> list[Request]:
             area=request.community_id,
         )
     return late
+
+
+def requests_escalate_timed(now: dt.datetime) -> str:
+    """The worker's timed run of :func:`requests_escalate` (``Plugin.periodic``)."""
+    return f"escalated {len(requests_escalate(at=now))}"

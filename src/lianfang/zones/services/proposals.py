@@ -173,3 +173,8 @@ def proposal_reject(
         detail={"proposal": proposal.pk, "reason": reason},
     )
     return proposal
+
+
+def proposals_refresh_timed(now: dt.datetime) -> str:
+    """The worker's timed run of :func:`proposals_refresh` over every zone (``Plugin.periodic``)."""
+    return f"opened {len(proposals_refresh(at=now))}"
