@@ -25,6 +25,8 @@ Facts and their providers' signatures (``at``: an aware time, or None for "as th
   released or discharged by then; tracing: a case reported before ``at``, a close contact whose plan
   has begun and not ended, ``monitoring_ends_at`` > ``at``); the screening round report's exempt rule takes the union of
   ``core.plugins.providers("in_custody")`` at the round's start (FORMATS.md, Screening).
+- ``"places_now"`` → ``f(actor) -> list[PlaceFact]``: the isolation and treatment places ``actor``
+  may see (``None``: all) with their rooms or beds and how many are taken now (by an open stay).
 - ``"in_custody_sql.<app>"`` (a family) → ``f(person_id, at) -> (sql, params)``: the same test as
   an SQL condition on the person id column ``person_id`` (``%s`` placeholders, ``params`` in
   order), for the screening pages, which count in the database. An app states both or neither.
@@ -86,6 +88,19 @@ class Overdue:
     due_at: dt.datetime
     url: str  # the page where it is acted on
     ref: str  # a stable key of the object (e.g. "recheck:123"), for de-duplication
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceFact:
+    """An isolation hotel, 方舱 or designated hospital and its occupancy now."""
+
+    code: str
+    name: str
+    kind: str  # "hotel" | "fangcang" | "designated_hospital"
+    division_code: str  # the community it stands in
+    units: int  # rooms (a hotel) or beds (a treatment place)
+    taken: int  # of them, with someone checked in now
+    url: str  # its page
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lianfang.accounts.scoping import Actor
-from lianfang.core.facts import Overdue, ReleaseFact
+from lianfang.core.facts import Overdue, PlaceFact, ReleaseFact
 from lianfang.custody import rules, tracing_facts
-from lianfang.custody.models import PlaceKind, Stay, StayEnd, StayTest, TransferCategory, TransferOrder
+from lianfang.custody.models import Place, PlaceKind, Stay, StayEnd, StayTest, TransferCategory, TransferOrder
+from lianfang.custody.selectors.reads import with_occupancy
 
 
 def discharges_as_of(at: dt.datetime | None = None) -> list[ReleaseFact]:
@@ -131,3 +132,24 @@ def _late_test_days(actor: Actor, at: dt.datetime) -> list[Overdue]:
                     )
                 )
     return out
+
+
+def places_now(actor: Actor | None) -> list[PlaceFact]:
+    """``"places_now"``: the places ``actor`` may see (None: all), rooms or beds and how many are
+    taken by an open stay now (derived from stays, never typed in)."""
+    places = Place.objects.visible_to(actor) if actor is not None else Place.objects.dangerously_all()
+    rows = with_occupancy(places).values_list(
+        "pk", "code", "name", "kind", "community_id", "units_total", "units_used"
+    )
+    return [
+        PlaceFact(
+            code=code,
+            name=name,
+            kind=kind,
+            division_code=community,
+            units=total,
+            taken=taken,
+            url=reverse("custody:place", args=[pk]),
+        )
+        for pk, code, name, kind, community, total, taken in rows.order_by("code")
+    ]

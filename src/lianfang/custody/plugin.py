@@ -40,5 +40,6 @@ PLUGIN = Plugin(
         "in_custody.custody": "lianfang.custody.facts.in_custody",
         "in_custody_sql.custody": "lianfang.custody.facts.in_custody_sql",
         "overdue.custody": "lianfang.custody.facts.overdue",
+        "places_now": "lianfang.custody.facts.places_now",
     },
 )

@@ -141,7 +141,14 @@ _COMMAND = Command(
     escalate_after_hours=24,
     tube_pending_hours=8,
     alert_ack_minutes=30,
-    verify=("directive_ack_hours", "escalate_after_hours", "tube_pending_hours", "alert_ack_minutes"),
+    place_full_percent=90,
+    verify=(
+        "directive_ack_hours",
+        "escalate_after_hours",
+        "tube_pending_hours",
+        "alert_ack_minutes",
+        "place_full_percent",
+    ),
 )
 
 # 保民生 (DOMAIN.md §6): urgent care in minutes, medicine within the morning, food within the day.

@@ -159,7 +159,8 @@ class Command:
     ``escalate_after_hours``: an open problem goes one level up when it is past its deadline, or
     this long after it was filed if that comes first (a deadline set far out by hand). ``tube_pending_hours``: a tube with no result this long after its first
     sample is pending too long. ``alert_ack_minutes``: an abnormal pool's alert not acknowledged
-    within this is raised."""
+    within this is raised. ``place_full_percent``: an isolation or treatment place with at least
+    this share of its rooms or beds taken is raised (nearly full: find the next one now)."""
 
     problem_fix_hours: int
     problem_fix_same_day: bool
@@ -167,11 +168,14 @@ class Command:
     escalate_after_hours: int
     tube_pending_hours: int
     alert_ack_minutes: int
+    place_full_percent: int
     verify: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _freeze(self, "verify")
         check_verify(self)
+        if not 0 < self.place_full_percent <= 100:
+            raise ValueError(f"place_full_percent must be 1–100: {self.place_full_percent}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,15 @@ def compute(actor: Actor, now: dt.datetime) -> dict:
 
     from lianfang.screening.selectors.labs import labs_visible
 
+    rooms_free = beds_free = None
+    places_now = provider("places_now")
+    if places_now is not None:
+        rooms_free = beds_free = 0
+        for place in places_now(actor):
+            if place.kind == "hotel":
+                rooms_free += place.units - place.taken
+            else:
+                beds_free += place.units - place.taken
     capacity = sum(
         labs_visible(actor=actor).exclude(daily_capacity=None).values_list("daily_capacity", flat=True)
     )
@@ -125,7 +134,8 @@ def compute(actor: Actor, now: dt.datetime) -> dict:
             {"level": LEVEL_NAMES.get(length, ("", ""))[0], **v} for length, v in sorted(problems.items())
         ],
         "lab_capacity": capacity,
-        "isolation_rooms": None,  # no installed app states rooms yet: "—"
+        "isolation_rooms": rooms_free,  # free rooms of isolation hotels; None ("—"): custody not installed
+        "treatment_beds": beds_free,  # free beds of 方舱 and designated hospitals
     }
 
 

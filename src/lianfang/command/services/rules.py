@@ -9,6 +9,8 @@
   ``command.alert_ack_minutes``.
 - ``recheck_overdue``: re-check / re-sample tasks past their clocks, per round and community.
 - ``overdue``: every hand-off another app states as past its clock (``providers("overdue")``).
+- ``place_nearly_full``: an isolation or treatment place with ``command.place_full_percent`` of
+  its rooms or beds taken (``provider("places_now")``; nothing when custody is not installed).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import datetime as dt
 from lianfang.accounts.scoping import Actor
 from lianfang.command.services.problems import Finding
 from lianfang.core import codes
-from lianfang.core.plugins import providers
+from lianfang.core.plugins import provider, providers
 
 
 def _city_of(scope: list[str]) -> str:
@@ -148,6 +150,24 @@ def other_apps_overdue(now: dt.datetime) -> list[Finding]:
     return out
 
 
+def place_nearly_full(now: dt.datetime, protocol) -> list[Finding]:
+    places_now = provider("places_now")
+    if places_now is None:
+        return []
+    percent = protocol.command.place_full_percent
+    return [
+        Finding(
+            rule="place_nearly_full",
+            key=f"place_nearly_full:{place.code}"[:200],
+            division_code=place.division_code,
+            title=f"{place.name}（{place.code}）已用 {place.taken}/{place.units}，达到 {percent}%，请提前安排新的隔离/救治资源",
+            url=place.url,
+        )
+        for place in places_now(None)
+        if place.units and place.taken * 100 >= percent * place.units
+    ]
+
+
 def findings(*, now: dt.datetime, protocol) -> list[Finding]:
     return [
         *round_behind(now),
@@ -156,4 +176,5 @@ def findings(*, now: dt.datetime, protocol) -> list[Finding]:
         *alert_unacknowledged(now, protocol),
         *recheck_overdue(now),
         *other_apps_overdue(now),
+        *place_nearly_full(now, protocol),
     ]

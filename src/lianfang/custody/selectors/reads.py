@@ -139,18 +139,23 @@ def needs_transfer(*, actor: Actor, now: dt.datetime | None = None) -> list[Need
 # --- places ----------------------------------------------------------------------------------
 
 
+# A stay is open while it has no end; a unit without any stay (the outer join's NULL row) is free.
+_OPEN_STAY = Q(units__stays__isnull=False, units__stays__ended_at__isnull=True)
+
+
+def with_occupancy(places):
+    """``places`` with ``units_total``, ``units_used`` (rooms or beds with an open stay),
+    ``units_free`` and ``people`` (open stays), derived from stays, never typed in."""
+    return places.annotate(
+        units_total=Count("units", distinct=True),
+        units_used=Count("units", filter=_OPEN_STAY, distinct=True),
+        people=Count("units__stays", filter=_OPEN_STAY),
+    ).annotate(units_free=F("units_total") - F("units_used"))
+
+
 def places(*, actor: Actor):
     """The actor's places with their occupancy, derived from open stays."""
-    return (
-        Place.objects.visible_to(actor)
-        .annotate(
-            units_total=Count("units", distinct=True),
-            units_used=Count("units", filter=Q(units__stays__ended_at__isnull=True), distinct=True),
-            people=Count("units__stays", filter=Q(units__stays__ended_at__isnull=True)),
-        )
-        .annotate(units_free=F("units_total") - F("units_used"))
-        .order_by("county_code", "code")
-    )
+    return with_occupancy(Place.objects.visible_to(actor)).order_by("county_code", "code")
 
 
 def place_get(*, actor: Actor, pk: int) -> Place | None:

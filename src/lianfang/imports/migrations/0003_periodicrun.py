@@ -4,29 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('imports', '0002_worker_beat'),
+        ("imports", "0002_worker_beat"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PeriodicRun',
+            name="PeriodicRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, verbose_name='任务')),
-                ('slot', models.BigIntegerField()),
-                ('worker', models.CharField(blank=True, max_length=200, verbose_name='进程')),
-                ('started_at', models.DateTimeField(db_index=True, verbose_name='开始')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='结束')),
-                ('outcome', models.CharField(blank=True, max_length=500, verbose_name='结果')),
-                ('error', models.TextField(blank=True, verbose_name='错误')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="任务")),
+                ("slot", models.BigIntegerField()),
+                ("worker", models.CharField(blank=True, max_length=200, verbose_name="进程")),
+                ("started_at", models.DateTimeField(db_index=True, verbose_name="开始")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="结束")),
+                ("outcome", models.CharField(blank=True, max_length=500, verbose_name="结果")),
+                ("error", models.TextField(blank=True, verbose_name="错误")),
             ],
             options={
-                'verbose_name': '定时任务运行',
-                'verbose_name_plural': '定时任务运行',
-                'indexes': [models.Index(fields=['name', '-started_at'], name='periodic_run_latest')],
-                'constraints': [models.UniqueConstraint(fields=('name', 'slot'), name='periodic_run_once')],
+                "verbose_name": "定时任务运行",
+                "verbose_name_plural": "定时任务运行",
+                "indexes": [models.Index(fields=["name", "-started_at"], name="periodic_run_latest")],
+                "constraints": [models.UniqueConstraint(fields=("name", "slot"), name="periodic_run_once")],
             },
         ),
     ]

@@ -67,6 +67,7 @@
     setList("list-problems", d.problems.length ? d.problems.map(function (p) { return { label: p.level + "（超时 " + p.overdue + "）", value: p.open, red: p.overdue > 0 }; }) : [{ label: "无未销号问题", value: 0 }]);
     document.getElementById("cap-labs").textContent = dash(d.lab_capacity);
     document.getElementById("cap-rooms").textContent = dash(d.isolation_rooms);
+    document.getElementById("cap-beds").textContent = dash(d.treatment_beds);
     body.dataset.ready = "1";
   }
   function poll() {
