@@ -145,7 +145,12 @@ def places(*, actor: Actor):
         Place.objects.visible_to(actor)
         .annotate(
             units_total=Count("units", distinct=True),
-            units_used=Count("units", filter=Q(units__stays__ended_at__isnull=True), distinct=True),
+            # A unit without any stay joins one NULL row, whose ended_at is NULL too: not taken.
+            units_used=Count(
+                "units",
+                filter=Q(units__stays__isnull=False, units__stays__ended_at__isnull=True),
+                distinct=True,
+            ),
             people=Count("units__stays", filter=Q(units__stays__ended_at__isnull=True)),
         )
         .annotate(units_free=F("units_total") - F("units_used"))
