@@ -24,7 +24,8 @@ from lianfang.accounts.roles import Role
 from lianfang.accounts.services import token_issue
 from lianfang.livelihood.views import resident_token
 from lianfang.screening.models import PoolAlert, RecheckTask
-from tests.accounts.test_scoping import api_routes, site_routes
+from lianfang.tracing.models import Contact
+from tests.accounts.test_scoping import api_routes, api_url, site_routes
 from tests.conftest import JINJIANG, JJ_COMMUNITY, logged_in, make_person, make_user, rid
 from tests.screening.helpers import abnormal_pool
 from tests.zones.helpers import zone_with_proposal
@@ -48,6 +49,11 @@ SHOWS_PEOPLE = {
     "/api/v1/persons",
     "/api/v1/persons/lookup",
     "/api/v1/persons/{person_id}",
+    "/api/v1/tracing/cases",
+    "/api/v1/tracing/cases/{case_code}",
+    "/api/v1/tracing/cases/{case_code}/contacts",
+    "/api/v1/tracing/contacts/{contact_id}/plan",
+    "/api/v1/custody/transfers",
     "tracing/cases/",
     "tracing/cases/<str:case_code>/",
     "tracing/cases/<str:case_code>/trace/",
@@ -177,10 +183,17 @@ def test_every_api_route_that_shows_a_person_is_audited_once(world, role):
     for path, method in api_routes():
         if method != "get":
             continue
-        url = (
-            path.replace("{person_id}", str(world["pooled"].pk))
-            .replace("{code}", JJ_COMMUNITY)
-            .replace("{task_id}", str(world["task"].pk))
+        url = api_url(
+            path,
+            {
+                "person_id": world["pooled"].pk,
+                "code": JJ_COMMUNITY,
+                "task_id": world["task"].pk,
+                "case_code": "JJ-C1",
+                "contact_id": Contact.objects.get(id_number=UNTESTED_ID).pk,
+                "order_id": world["order"].pk,
+                "place_id": world["place"].pk,
+            },
         )
         for query in (
             "",

@@ -99,7 +99,16 @@ WRITES: dict[str, Write] = {
 
 # Writes that are not a site's or a lab's: opening a round (the command), registering a re-check
 # tube against a task (the emergency team, scoped by the task's jurisdiction).
-NOT_DEVICE_BOUND = {f"{SCREENING}/rounds", f"{SCREENING}/tasks/{{task_id}}/sample"}
+NOT_DEVICE_BOUND = {
+    f"{SCREENING}/rounds",
+    f"{SCREENING}/tasks/{{task_id}}/sample",
+    # Tracing and custody writes bind to no site or lab (no sampling or lab role has their verbs);
+    # their scoping: tests/accounts/test_write_scoping.py.
+    "/api/v1/tracing/cases/{case_code}/contacts",
+    "/api/v1/tracing/cases/{case_code}/trace",
+    "/api/v1/custody/transfers/{order_id}/transition",
+    "/api/v1/custody/places/{place_id}/check-in",
+}
 
 ROLE_OF = {"site": Role.SAMPLER, "lab": Role.LAB}
 

@@ -98,8 +98,11 @@ def world(db, county_user, city_user):
     problem = problem_file(actor=None, title=f"{OTHER_NAME} 未检", division_code=LC_COMMUNITY)
     _, proposal = zone_with_proposal("LC-Z1", LC_COMMUNITY)
     lv = requests_in(LC_COMMUNITY, "lc")
+    from lianfang.tracing.models import Contact
+
     return {
         "problem": problem,
+        "contact": Contact.objects.get(case__case_code="LC-C1"),
         **custody_world(other, LC_COMMUNITY, "LC"),  # a Licheng hotel holding them, their transfer
         "lv": lv,
         "proposal": proposal,
@@ -184,6 +187,30 @@ def api_routes():
     return [(path, method) for path, ops in schema["paths"].items() for method in ops]
 
 
+def api_url(path: str, values: dict[str, str]) -> str:
+    """``path`` with each ``{parameter}`` filled; a parameter without a value fails the walk (a new
+    route's parameter needs its test value in each walker: this one, the role walker's and the
+    audit walker's)."""
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", str(value))
+    left = re.findall(r"{([^}]+)}", path)
+    assert not left, f"no test value for API route parameter(s) {left} in {path}: add one here"
+    return path
+
+
+def api_values(world) -> dict[str, str]:
+    """Every API route parameter pointing at the other county's (Licheng's) objects."""
+    return {
+        "person_id": world["other"].pk,
+        "code": LC_COMMUNITY,
+        "task_id": world["task"].pk,
+        "case_code": "LC-C1",
+        "contact_id": world["contact"].pk,
+        "order_id": world["order"].pk,
+        "place_id": world["place"].pk,
+    }
+
+
 # Write routes and the tests that prove their scoping (roles, jurisdiction, device binding):
 # tests/api/test_screening_api.py.
 SCOPED_WRITES = {
@@ -194,6 +221,11 @@ SCOPED_WRITES = {
     ("/api/v1/screening/boxes", "post"),
     ("/api/v1/screening/results", "post"),
     ("/api/v1/screening/tasks/{task_id}/sample", "post"),
+    # tests/api/test_tracing_api.py, tests/api/test_custody_api.py
+    ("/api/v1/tracing/cases/{case_code}/contacts", "post"),
+    ("/api/v1/tracing/cases/{case_code}/trace", "post"),
+    ("/api/v1/custody/transfers/{order_id}/transition", "post"),
+    ("/api/v1/custody/places/{place_id}/check-in", "post"),
 }
 
 
@@ -215,7 +247,7 @@ def test_every_api_route_is_scoped(world, county_user):
             assert client.get(url).status_code == 401, url
             assert client.get(url, **headers).status_code == 200, url
             continue
-        url = path.replace("{person_id}", str(world["other"].pk)).replace("{code}", LC_COMMUNITY)
+        url = api_url(path, api_values(world))
         for query in (
             f"q={OTHER_ID}",
             f"q={OTHER_NAME}",

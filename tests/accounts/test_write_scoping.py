@@ -972,6 +972,55 @@ API_CASES: dict[tuple[str, str], Case] = {
             w.api("owner", f"/screening/tasks/{w.objects['task'].pk}/sample", {"tube_barcode": "C-1"}), 200
         ),
     ),
+    # tracing: a contact added to Licheng's case, Licheng's trace moved on (the pages' services)
+    ("/api/v1/tracing/cases/{case_code}/contacts", "post"): Case(
+        attacks=(
+            lambda w: _expect(w.api("attacker", "/tracing/cases/LC-C1/contacts", _contact_form()), 404),
+        ),
+        control=lambda w: _expect(w.api("owner", "/tracing/cases/LC-C1/contacts", _contact_form()), 200),
+    ),
+    ("/api/v1/tracing/cases/{case_code}/trace", "post"): Case(
+        attacks=(
+            lambda w: _expect(
+                w.api("attacker", "/tracing/cases/LC-C1/trace", {"team": "x", "core_done": True}), 404
+            ),
+        ),
+        control=lambda w: _expect(
+            w.api("owner", "/tracing/cases/LC-C1/trace", {"team": "x", "core_done": True}), 200
+        ),
+    ),
+    # custody: Licheng's order moved, a person checked in at Licheng's hotel or 方舱
+    ("/api/v1/custody/transfers/{order_id}/transition", "post"): Case(
+        attacks=(
+            lambda w: _expect(
+                w.api(
+                    "attacker",
+                    f"/custody/transfers/{w.objects['order'].pk}/transition",
+                    {"action": "cancel", "reason": "x"},
+                ),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.api(
+                "owner",
+                f"/custody/transfers/{w.objects['order'].pk}/transition",
+                {"action": "cancel", "reason": "x"},
+            ),
+            200,
+        ),
+    ),
+    ("/api/v1/custody/places/{place_id}/check-in", "post"): Case(
+        attacks=tuple(
+            lambda w, k=k: _expect(
+                w.api("attacker", f"/custody/places/{w.objects[k].pk}/check-in", {"id_number": OWN2_ID}), 404
+            )
+            for k in ("place", "ward")
+        ),
+        control=lambda w: _expect(
+            w.api("owner", f"/custody/places/{w.objects['place'].pk}/check-in", {"id_number": OWN2_ID}), 200
+        ),
+    ),
 }
 
 

@@ -157,6 +157,23 @@ def api_text(field=None, *, max_length: int | None = None):
     return Annotated[str, AfterValidator(validate)]
 
 
+def api_choice(values, *, zh: str, en: str):
+    """A ``str`` type for django-ninja parameters and fields that takes one of ``values`` (the
+    schema declares them as an enum); anything else is a 422 with the bilingual message ``zh / en``
+    followed by the values allowed."""
+    from pydantic import AfterValidator, WithJsonSchema
+
+    allowed = tuple(str(v) for v in values)
+    message = f"{zh}（{'、'.join(allowed)}） / {en} ({', '.join(allowed)})"
+
+    def validate(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(message)
+        return value
+
+    return Annotated[str, AfterValidator(validate), WithJsonSchema({"type": "string", "enum": list(allowed)})]
+
+
 # Times an API field may hold: wide enough for any real round, box or sample, narrow enough that
 # no conversion between time zones overflows (0001-01-01 00:00 in Shanghai is before year 1 in UTC).
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2999

@@ -19,6 +19,8 @@ PLUGIN = Plugin(
         "stay.manage": frozenset({Role.ISOLATION, Role.ADMIN}),
     },
     urls="lianfang.custody.urls",
+    api_router="lianfang.custody.api.router",
+    api_prefix="/custody",
     nav=(
         NavEntry(label=_("转运"), url_name="custody:transfers", order=40, active=("/custody/transfers/",)),
         NavEntry(

@@ -58,6 +58,8 @@ PLUGIN = Plugin(
     },
     cli="lianfang.tracing.cli.register",
     urls="lianfang.tracing.urls",
+    api_router="lianfang.tracing.api.router",
+    api_prefix="/tracing",
     nav=(NavEntry(label=_("流调溯源"), url_name="tracing:cases", order=30, active=("/tracing/",)),),
     person_panels=(
         PersonPanel(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import get_language
 
 from lianfang import protocol
@@ -19,6 +23,46 @@ def cases_visible(*, actor: Actor, q: str = ""):
     return cases.order_by("-reported_at", "case_code")
 
 
+# A case's trace status (the API's filter): a clock missed now, else the report done, else open.
+TRACE_STATUSES = ("open", "late", "reported")
+
+
+def _late_q(now: dt.datetime) -> Q:
+    return Q(trace_task__core_done_at__isnull=True, trace_task__core_due_at__lte=now) | Q(
+        trace_task__report_done_at__isnull=True, trace_task__report_due_at__lte=now
+    )
+
+
+def cases_filtered(
+    *, actor: Actor, status: str = "", classification: str = "", now: dt.datetime | None = None
+):
+    """The actor's cases, by trace status (:data:`TRACE_STATUSES`) and classification now
+    (confirmed once converted); an empty filter keeps every case."""
+    now = now or timezone.now()
+    cases = cases_visible(actor=actor)
+    if status == "late":
+        cases = cases.filter(_late_q(now))
+    elif status == "reported":
+        cases = cases.exclude(_late_q(now)).filter(trace_task__report_done_at__isnull=False)
+    elif status == "open":
+        cases = cases.exclude(_late_q(now)).filter(trace_task__report_done_at__isnull=True)
+    if classification == "confirmed":
+        cases = cases.filter(Q(confirmed_at__isnull=False) | Q(classification_at_report="confirmed"))
+    elif classification == "asymptomatic":
+        cases = cases.filter(confirmed_at__isnull=True, classification_at_report="asymptomatic")
+    return cases
+
+
+def trace_status(case: Case, now: dt.datetime) -> str:
+    """One case's value of :data:`TRACE_STATUSES` (the rule of :func:`cases_filtered`)."""
+    task = getattr(case, "trace_task", None)
+    if task is None:
+        return "open"
+    if any(task.is_late(now).values()):
+        return "late"
+    return "reported" if task.report_done_at is not None else "open"
+
+
 def case_get(*, actor: Actor, case_code: str) -> Case | None:
     return Case.objects.visible_to(actor).filter(case_code=case_code).select_related("trace_task").first()
 
@@ -34,6 +78,10 @@ def contacts_visible(*, actor: Actor, case: Case | None = None):
     if case is not None:
         contacts = contacts.filter(case=case)
     return contacts.order_by("id_type", "id_number")
+
+
+def contact_get(*, actor: Actor, pk: int) -> Contact | None:
+    return Contact.objects.visible_to(actor).select_related("case").filter(pk=pk).first()
 
 
 def shown(obj, actor: Actor) -> dict:
