@@ -1138,6 +1138,8 @@ CLI_SERVER_AUTHORITY = {
     ("trace", "companions"),  # reads every case, writes a file; audited as an export
     ("briefing",),
     ("problems", "raise"),
+    ("schedule", "list"),
+    ("schedule", "run"),  # the apps' timed jobs, each idempotent, as the worker runs them
 }
 # An argument naming an account: a subcommand with one acts for that user.
 ACTOR_ARGUMENTS = {"username", "user", "as_user", "actor"}
