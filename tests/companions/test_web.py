@@ -239,3 +239,27 @@ def test_the_nav_entry_is_shown_to_tracers_only(scene):
     assert "/companions/review/" in logged_in(scene["tracer"]).get("/").content.decode()
     sampler = make_user("jj_sampler", Role.SAMPLER, [JINJIANG])
     assert "/companions/review/" not in logged_in(sampler).get("/").content.decode()
+
+
+def test_a_run_covers_the_uploaders_cases_only_and_runs_once(scene):
+    """A Licheng case in the same pings is not computed for a Jinjiang tracer; its keys still keep
+    the Licheng case out of Jinjiang's companions (FORMATS.md); a second execution changes nothing."""
+    lc_case = rid(LICHENG, "19790909", "071")
+    tracing.cases_import(
+        table=pa.Table.from_pylist([case("LC9", id_number=lc_case, community_code=LC_COMMUNITY)]), actor=None
+    )
+    run = companion_run(
+        scene["tracer"],
+        CASE_A,
+        {P1: ("2022-03-20 08:10", "2022-03-20 08:50"), lc_case: ("2022-03-20 08:00", "2022-03-20 09:00")},
+    )
+    assert run.cases == 1 and set(CompanionMatch.objects.values_list("case_code", "person_key")) == {
+        ("C1", P1)
+    }
+    services.companions_run_execute(run_id=str(run.pk))
+    assert CompanionMatch.objects.count() == 1
+    with pytest.raises(Refused) as exc:  # naming it is refused like a case that does not exist
+        services.companions_run_create(
+            actor=actor(scene["tracer"]), uploaded_file=SimpleUploadedFile("p.csv", b"x"), case_codes=["LC9"]
+        )
+    assert exc.value.code == "unknown_case"

@@ -7,6 +7,7 @@ key, and confirmed by tracers in bulk into contacts of category ``companion``
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +29,7 @@ from lianfang.core.plugins import provider
 from lianfang.core.reader import ImportFileError
 from lianfang.core.times import parse_time
 from lianfang.edition.services import in_force
+from lianfang.imports.services import memory_ceiling, tasks_run_in_process
 from lianfang.people.models import Person
 from lianfang.people.normalize import is_plain_mobile, normalize_phone
 
@@ -186,9 +188,15 @@ def companions_run_execute(*, run_id: str) -> None:
         codes = [c for c in run.case_codes if c in mine] if run.case_codes else sorted(mine)
         edition = in_force()
         _progress(run, 15, edition=edition.code, cases=len(codes))
-        found = analytics.companions(
-            Path(run.file_path), cases_table(every), analytics.Params.of(edition.tracing), case_codes=codes
-        )
+        # A worker process of its own gets the imports' memory ceiling (an immediate backend runs
+        # in the web server's or the tests' process, whose limit it must not change).
+        with _nothing() if tasks_run_in_process() else memory_ceiling():
+            found = analytics.companions(
+                Path(run.file_path),
+                cases_table(every),
+                analytics.Params.of(edition.tracing),
+                case_codes=codes,
+            )
         _progress(run, 70, overlaps=found.num_rows)
         stored = _store_matches(run, found, mine, lambda p: _progress(run, 70 + p * 29 // 100))
     except (ImportFileError, Refused) as exc:
@@ -199,6 +207,11 @@ def companions_run_execute(*, run_id: str) -> None:
         _progress(run, 0, status=RunStatus.FAILED, error=INTERNAL_ERROR, finished_at=timezone.now())
         return
     _progress(run, 100, status=RunStatus.DONE, matches=stored, finished_at=timezone.now())
+
+
+@contextmanager
+def _nothing():
+    yield
 
 
 def _aggregate(found: pa.Table) -> list[dict]:
