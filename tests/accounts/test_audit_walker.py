@@ -64,6 +64,7 @@ SHOWS_PEOPLE = {
     "custody/places/<int:place_pk>/",
     "custody/stays/",
     "custody/stays/<int:stay_pk>/",
+    "companions/review/",
 }
 AUDITED_ACTIONS = {"view", "search", "export"}
 
@@ -89,7 +90,16 @@ def world(db):
     from tests.custody.helpers import custody_world
 
     zone_with_proposal("JJ-Z1", JJ_COMMUNITY)
+    # A Jinjiang tracer's companions run: the untested person (by phone) beside the pooled one's case.
+    from tests.companions.helpers import companion_run
+
+    run = companion_run(
+        make_user("audit_runner", Role.TRACER, [JINJIANG]),
+        POOLED_ID,
+        {"13800000601": ("2022-03-20 08:00", "2022-03-20 08:40")},
+    )
     return {
+        "run": run,
         **custody_world(pooled, JJ_COMMUNITY, "JJ"),
         "untested": untested,
         "pooled": pooled,
@@ -103,6 +113,7 @@ def _fill(route: str, world) -> list[str]:
     values = {
         "int:pk": [str(world["untested"].pk), str(world["pooled"].pk), str(world["task"].pk)],
         "uuid:pk": [str(uuid.uuid4())],  # import jobs show no person
+        "uuid:run_id": [str(world["run"].pk)],  # another user's run: 404 (and a run shows no person)
         "str:code": [JJ_COMMUNITY, JJ_TOWN, "JJ-R1", "JJ-Z1"],
         "str:division_code": [JJ_COMMUNITY, JJ_TOWN],
         "str:barcode": ["JJ-T1"],

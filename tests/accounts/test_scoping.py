@@ -100,7 +100,21 @@ def world(db, county_user, city_user):
     lv = requests_in(LC_COMMUNITY, "lc")
     from lianfang.tracing.models import Contact
 
+    # The city's companions run beside Licheng's case: the other person (by their phone) and a
+    # Jinjiang resident, whose row Jinjiang sees through its person, with nothing of the other's.
+    from tests.companions.helpers import companion_run
+
+    run = companion_run(
+        city_user,
+        OTHER_ID,
+        {
+            "13912345678": ("2022-03-20 08:00", "2022-03-20 08:40"),
+            OWN_ID: ("2022-03-20 08:10", "2022-03-20 08:50"),
+        },
+        case_codes=["LC-C1"],
+    )
     return {
+        "run": run,
         "problem": problem,
         "contact": Contact.objects.get(case__case_code="LC-C1"),
         **custody_world(other, LC_COMMUNITY, "LC"),  # a Licheng hotel holding them, their transfer
@@ -125,6 +139,7 @@ def fill(route: str, world) -> list[str]:
             str(world["problem"].pk),
         ],
         "uuid:pk": [str(world["job"].pk)],
+        "uuid:run_id": [str(world["run"].pk)],
         "str:code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY, "LC-R1", "LC-Z1"],
         "str:division_code": [LC_COMMUNITY, LC_TOWN, LC_COUNTY],
         "str:barcode": ["LC-T1"],
@@ -168,7 +183,15 @@ def test_county_user_reaches_nothing_of_another_county_on_any_page(world, county
                 assert response.status_code in (200, 302, 404, 405), (url, response.status_code)
                 if any(
                     part in url
-                    for part in (LC_COMMUNITY, LC_TOWN, str(world["job"].pk), "LC-R1", "LC-C1", "LC-Z1")
+                    for part in (
+                        LC_COMMUNITY,
+                        LC_TOWN,
+                        str(world["job"].pk),
+                        str(world["run"].pk),
+                        "LC-R1",
+                        "LC-C1",
+                        "LC-Z1",
+                    )
                 ) or (route.startswith("people/<int") or (route.startswith("custody/") and "<int:" in route)):
                     assert response.status_code in (404, 405), f"{url} served another county's data"
                 assert_no_leak(response, url + query, typed=query.removeprefix("?q="))

@@ -51,8 +51,10 @@ CASES = [pytest.param(role, OTHER_COUNTY, id=f"{role.value}-county") for role in
 
 def _must_be_404(url: str, world, jurisdiction: str) -> bool:  # noqa: F811
     """URLs that name the other person's community (or what only it holds) are not this user's."""
-    if url.startswith(f"/people/{world['other'].pk}/") or str(world["job"].pk) in url or LC_COMMUNITY in url:
+    if url.startswith(f"/people/{world['other'].pk}/") or LC_COMMUNITY in url:
         return True  # (other ids filled into /people/<pk>/ may be the user's own person's on PostgreSQL)
+    if str(world["job"].pk) in url or str(world["run"].pk) in url:  # another user's import or run
+        return True
     # The round and the town are the other user's only when the jurisdiction lies outside them.
     outside_county = not jurisdiction.startswith(LC_COMMUNITY[:6])
     outside_town = not jurisdiction.startswith(LC_TOWN)

@@ -213,7 +213,12 @@ def world(db, tmp_path, city_user):
     )
     _, proposal = zone_with_proposal("LC-Z1", LC_COMMUNITY)
     lv = requests_in(LC_COMMUNITY, "lc")
+    from tests.companions.helpers import companion_run
+
+    run = companion_run(owner, OTHER_ID, {OWN_ID: ("2022-03-20 08:10", "2022-03-20 08:50")}, ["LC-C1"])
     w.objects = {
+        "run": run,
+        "companion": run.rows.get(),
         "finding": traced["finding"],
         **_custody_world(other),
         "lv": lv,
@@ -338,6 +343,12 @@ def _contact_form() -> dict:
 
 def _finding_form(w: World) -> dict:
     return {"finding": w.objects["finding"].pk, "case_code": "LC-F1", "classification": "asymptomatic"}
+
+
+def _pings() -> bytes:
+    from tests.companions.helpers import pings_csv
+
+    return pings_csv(OTHER_ID, {OWN_ID: ("2022-03-20 08:10", "2022-03-20 08:50")})
 
 
 def _expect(response, *statuses):
@@ -700,6 +711,35 @@ PAGE_CASES: dict[str, Case] = {
     "tracing/findings/": Case(
         attacks=(lambda w: _expect(w.client("attacker").post("/tracing/findings/", _finding_form(w)), 400),),
         control=lambda w: _expect(w.client("owner").post("/tracing/findings/", _finding_form(w)), 302),
+    ),
+    # Companions: a run over Licheng's case, and deciding on a row beside it (the attacker sees the
+    # row through their own resident, but the case is Licheng's).
+    "companions/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    "/companions/", {"file": SimpleUploadedFile("p.csv", _pings()), "cases": "LC-C1"}
+                ),
+                400,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(
+                "/companions/", {"file": SimpleUploadedFile("p.csv", _pings()), "cases": "LC-C1"}
+            ),
+            302,
+        ),
+    ),
+    "companions/review/": Case(
+        attacks=tuple(
+            lambda w, action=action, field=field: w.client("attacker").post(
+                "/companions/review/", {"action": action, field: [w.objects["companion"].pk]}
+            )
+            for action, field in (("confirm", "row"), ("confirm_all", "shown"), ("dismiss", "row"))
+        ),
+        control=lambda w: w.client("owner").post(
+            "/companions/review/", {"action": "confirm", "row": [w.objects["companion"].pk]}
+        ),
     ),
     "protocol/": Case(
         attacks=(
@@ -1196,6 +1236,7 @@ def fill(route: str, w: World) -> list[str]:
         ],  # fmt: skip
         "str:token": [resident_token(LC_COMMUNITY)],
         "uuid:pk": [str(w.objects["job"].pk)],
+        "uuid:run_id": [str(w.objects["run"].pk)],
         "str:code": ["CITY-R", "LC-R1", LC_COMMUNITY, LICHENG, "LC-Z1"],
         "str:division_code": [LICHENG, LC_COMMUNITY],
         "str:barcode": ["LC-T1"],

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class CompanionsConfig(AppConfig):
-    """No models and no pages yet: the ``trace companions`` command (plugin.py)."""
+    """Companions of cases in telecom pings: ``lianfang trace companions`` and the web runs (plugin.py)."""
 
     name = "lianfang.companions"
     label = "companions"

@@ -30,6 +30,13 @@ Facts and their providers' signatures (``at``: an aware time, or None for "as th
 - ``"in_custody_sql.<app>"`` (a family) → ``f(person_id, at) -> (sql, params)``: the same test as
   an SQL condition on the person id column ``person_id`` (``%s`` placeholders, ``params`` in
   order), for the screening pages, which count in the database. An app states both or neither.
+- ``"contacts_confirm_companions"`` → ``f(actor, rows: list[CompanionContact]) -> dict[str, str]``:
+  a write, not a read — the companions a tracer confirmed, registered as contacts of category
+  ``companion`` of their case by the contacts.csv rules (the path of any contact: merge, plans; a
+  row already registered is ``duplicate``). Returns each row's ``ref`` → its outcome,
+  ``"accepted"``, ``"duplicate"`` or a contacts.csv reason (``unknown_case`` when the actor has no
+  authority over the case). Raises ``Refused`` when the actor's role may not register contacts.
+  Tracing states it; the companions review page calls it.
 """
 
 from __future__ import annotations
@@ -112,3 +119,19 @@ class RoundStatusFact:
     status: str  # "untested" | "exempt" | "pending" | "negative" | "invalid" | "abnormal"
     label: str  # in the active language
     level: str  # how urgent, as a badge class: "danger" | "warn" | "ok" | "info"
+
+
+@dataclass(frozen=True, slots=True)
+class CompanionContact:
+    """A confirmed companion, as ``"contacts_confirm_companions"`` registers it (a contacts.csv row
+    of category ``companion``)."""
+
+    ref: str  # the caller's key of the row (its outcome is returned under it)
+    case_code: str
+    id_type: str
+    id_number: str
+    name: str
+    phone: str
+    community_code: str
+    place: str  # where: the cells shared with the case
+    last_exposure_at: dt.datetime  # the end of the last overlap

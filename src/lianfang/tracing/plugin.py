@@ -74,5 +74,7 @@ PLUGIN = Plugin(
         "overdue.tracing": "lianfang.tracing.facts.overdue_tracing",
         "in_custody.tracing": "lianfang.tracing.facts.in_custody",
         "in_custody_sql.tracing": "lianfang.tracing.facts.in_custody_sql",
+        # A write the companions review page calls (core/facts.py): confirmed companions → contacts.
+        "contacts_confirm_companions": "lianfang.tracing.services.contacts_confirm_companions",
     },
 )

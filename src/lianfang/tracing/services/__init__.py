@@ -2,7 +2,12 @@
 
 from lianfang.tracing.services.cases import case_create, case_place, cases_import, placement_proposal
 from lianfang.tracing.services.common import NotFound, TracingError
-from lianfang.tracing.services.contacts import contact_add, contacts_import, contacts_remerge
+from lianfang.tracing.services.contacts import (
+    contact_add,
+    contacts_confirm_companions,
+    contacts_import,
+    contacts_remerge,
+)
 from lianfang.tracing.services.handoff import case_from_finding, findings_awaiting
 from lianfang.tracing.services.tasks import trace_task_new, trace_task_open, trace_task_update
 
@@ -14,6 +19,7 @@ __all__ = [
     "case_place",
     "cases_import",
     "contact_add",
+    "contacts_confirm_companions",
     "contacts_import",
     "contacts_remerge",
     "findings_awaiting",

@@ -310,3 +310,36 @@ def rules_id_type(value: str) -> str:
     from lianfang.people.normalize import normalize_id_type
 
     return normalize_id_type(value) or "resident_id"
+
+
+def contacts_confirm_companions(*, actor: Actor | None, rows) -> dict[str, str]:
+    """The ``"contacts_confirm_companions"`` fact (core/facts.py): confirmed companions
+    (``CompanionContact``) registered as contacts of category ``companion`` through
+    :func:`contacts_import` — the rules, merge and plans of any contact; a row registered before is
+    ``duplicate``, a case the actor has no authority over ``unknown_case``. Returns ref → outcome."""
+    from lianfang.core.times import format_time
+
+    rows = list(rows)
+    if not rows:
+        require(actor, "contacts.import")
+        return {}
+    table = pa.Table.from_pylist(
+        [
+            {
+                "case_code": r.case_code,
+                "category": "companion",
+                "id_type": r.id_type,
+                "id_number": r.id_number,
+                "name": r.name,
+                "via_id_number": "",
+                "phone": r.phone,
+                "community_code": r.community_code,
+                "place": r.place[:200],
+                "last_exposure_at": format_time(r.last_exposure_at),
+                "registered_at": "",
+            }
+            for r in rows
+        ]
+    )
+    _summary, outcomes = contacts_import(table=table, actor=actor, source="companions", origin=Source.FORM)
+    return {r.ref: str(outcome) for r, outcome in zip(rows, outcomes, strict=True)}
