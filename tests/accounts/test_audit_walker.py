@@ -65,6 +65,7 @@ SHOWS_PEOPLE = {
     "custody/stays/",
     "custody/stays/<int:stay_pk>/",
     "companions/review/",
+    "custody/monitoring/",
 }
 AUDITED_ACTIONS = {"view", "search", "export"}
 
@@ -122,7 +123,7 @@ def _fill(route: str, world) -> list[str]:
         "str:case_code": ["JJ-C1"],
         "int:order_pk": [str(world["order"].pk)],
         "int:place_pk": [str(world["place"].pk)],
-        "int:stay_pk": [str(world["stay"].pk)],
+        "int:stay_pk": [str(world["stay"].pk), str(world["discharged"].pk)],
         "str:token": [resident_token(JJ_COMMUNITY)],
         "str:day": ["2022-03-25"],  # a briefing's window (command)
     }

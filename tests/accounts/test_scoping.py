@@ -148,7 +148,7 @@ def fill(route: str, world) -> list[str]:
         "str:case_code": ["LC-C1"],
         "int:order_pk": [str(world["order"].pk)],
         "int:place_pk": [str(world["place"].pk)],
-        "int:stay_pk": [str(world["stay"].pk)],
+        "int:stay_pk": [str(world["stay"].pk), str(world["discharged"].pk)],
         "str:token": [resident_token(LC_COMMUNITY)],
         "str:day": ["2022-03-25"],  # a briefing's window (command)
     }

@@ -825,11 +825,12 @@ PAGE_CASES: dict[str, Case] = {
                         404,
                     )
                 )
-                for k in ("stay", "away")
+                # The home health monitoring after a discharge is the home jurisdiction's: neither
+                # Licheng's own discharge nor a Licheng resident discharged from Jinjiang's hospital
+                # (Jinjiang sees that stay) takes a monitoring test from Jinjiang.
+                for k in ("stay", "away", "discharged", "discharged_here")
             ),
-            control=lambda w: w.client("owner").post(
-                f"/custody/stays/{w.objects['away'].pk}/test/", _test_form(w, "away")
-            ),
+            control=lambda w: _both_tests_recorded(w),
         ),
         "custody/stays/<int:stay_pk>/end/": Case(
             attacks=tuple(
@@ -855,7 +856,7 @@ def _custody_world(other) -> dict:
     """Licheng's hotel holding a Licheng resident (with a live transfer order) and a Jinjiang one,
     and Licheng's 方舱 with a patient who meets the discharge rule."""
     from lianfang.custody.services import stay_check_in, stay_test_record
-    from tests.custody.helpers import custody_world, make_place
+    from tests.custody.helpers import custody_world, discharge, make_place
 
     found = custody_world(other, LC_COMMUNITY, "LC")
     patient = make_person(
@@ -874,7 +875,14 @@ def _custody_world(other) -> dict:
             ct_orf1ab=38,
         )
     away = stay_check_in(actor=None, place=found["place"], id_type="resident_id", id_number=OWN_ID, at=start)
-    return {**found, "ward": ward, "bed": bed, "away": away, "start": start}
+    # A Licheng resident discharged two days ago from Jinjiang's hospital: Jinjiang sees the stay,
+    # Licheng (home) holds the monitoring.
+    visitor = make_person(
+        id_number=rid(LICHENG, "19650707", "707"), name="鲤城出院", community_code=LC_COMMUNITY
+    )
+    hospital = make_place("JJ-D1", JJ_COMMUNITY, kind="designated_hospital", units="1-2")
+    here = discharge(visitor, hospital, discharged_at=timezone.now() - dt.timedelta(days=2))
+    return {**found, "ward": ward, "bed": bed, "away": away, "start": start, "discharged_here": here}
 
 
 def _place_form(community: str) -> dict:
@@ -889,7 +897,19 @@ def _place_form(community: str) -> dict:
 
 
 def _test_form(w: World, key: str) -> dict:
+    if key.startswith("discharged"):  # in the home health monitoring (discharged two days ago)
+        return {"sampled_at": _local(timezone.now() - dt.timedelta(hours=1)), "result": "negative"}
     return {"sampled_at": _local(w.objects["start"] + dt.timedelta(hours=3)), "result": "negative"}
+
+
+def _both_tests_recorded(w: World):
+    """The owner's control hits both targets: a test of an open stay, and a monitoring test."""
+    from lianfang.custody.models import StayTest
+
+    before = StayTest.objects.count()
+    for key in ("away", "discharged"):
+        _expect(w.client("owner").post(f"/custody/stays/{w.objects[key].pk}/test/", _test_form(w, key)), 302)
+    assert StayTest.objects.count() == before + 2, "a control test was not recorded"
 
 
 # Public pages that take a POST and hold no scoped data (signing in and out, the language). Not
@@ -1244,7 +1264,9 @@ def fill(route: str, w: World) -> list[str]:
         "str:day": ["2022-03-25"],  # a briefing's window (command)
         "int:order_pk": [str(w.objects["order"].pk)],
         "int:place_pk": [str(w.objects["place"].pk), str(w.objects["ward"].pk)],
-        "int:stay_pk": [str(w.objects["stay"].pk), str(w.objects["bed"].pk), str(w.objects["away"].pk)],
+        "int:stay_pk": [
+            str(w.objects[k].pk) for k in ("stay", "bed", "away", "discharged", "discharged_here")
+        ],
         "str:kind": ["persons"],
     }
     urls = ["/" + route]

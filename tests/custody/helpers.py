@@ -88,12 +88,39 @@ def case_fact(person, *, reported_at: dt.datetime, case_code: str = "C1") -> Cas
     )
 
 
+def discharge(person, place: Place, *, discharged_at: dt.datetime):
+    """``person`` checked into ``place`` (a 方舱 or hospital) and discharged at ``discharged_at``
+    by the Ct rule, with the server's authority (two passing tests 30 h apart before it)."""
+    stay = services.stay_check_in(
+        actor=None,
+        place=place,
+        id_type=person.id_type,
+        id_number=person.id_number,
+        at=discharged_at - dt.timedelta(days=4),
+    )
+    for hours in (60, 30):
+        services.stay_test_record(
+            actor=None,
+            stay=stay,
+            sampled_at=discharged_at - dt.timedelta(hours=hours),
+            result="negative",
+            ct_n=38,
+            ct_orf1ab=38,
+        )
+    return services.stay_end(actor=None, stay=stay, at=discharged_at)
+
+
 def custody_world(person, community: str, prefix: str) -> dict:
     """For the route walkers: a place in ``community`` holding ``person`` (a stay) and a live
-    transfer order for them, all with the server's authority."""
+    transfer order for them, and, before, a 方舱 of ``community`` that discharged them two days
+    ago (their home health monitoring runs), all with the server's authority."""
+    from django.utils import timezone
+
+    ward = make_place(f"{prefix}-F0", community, kind="fangcang", units="1-2")
+    discharged = discharge(person, ward, discharged_at=timezone.now() - dt.timedelta(days=2))
     place = make_place(f"{prefix}-H1", community)
     order = services.transfer_request(
         actor=None, id_type=person.id_type, id_number=person.id_number, category="close"
     )
     stay = services.stay_check_in(actor=None, place=place, id_type=person.id_type, id_number=person.id_number)
-    return {"place": place, "order": order, "stay": stay}
+    return {"place": place, "order": order, "stay": stay, "discharged": discharged, "discharge_ward": ward}

@@ -13,7 +13,9 @@ from lianfang.accounts.scoping import Actor
 from lianfang.core.facts import Overdue, PlaceFact, ReleaseFact
 from lianfang.custody import rules, tracing_facts
 from lianfang.custody.models import Place, PlaceKind, Stay, StayEnd, StayTest, TransferCategory, TransferOrder
+from lianfang.custody.selectors.monitoring import discharged_since, horizon, readmitted_at, tests_by_stay
 from lianfang.custody.selectors.reads import with_occupancy
+from lianfang.protocol import edition as edition_of
 
 
 def discharges_as_of(at: dt.datetime | None = None) -> list[ReleaseFact]:
@@ -59,7 +61,8 @@ def in_custody_sql(person_id: str, at: dt.datetime) -> tuple[str, list]:
 def overdue(actor: Actor, at: dt.datetime | None = None) -> list[Overdue]:
     """``"overdue.custody"``: transfers past their clock and test days of isolation stays gone by
     without a negative test, as things stood at ``at``, that ``actor`` may see (rows, not models:
-    a city's board has thousands)."""
+    a city's board has thousands), and test days of the home health monitoring after a discharge
+    gone by without a test (``monitor_test_day``, for the home jurisdiction)."""
     at = at or timezone.now()
     out: list[Overdue] = []
     transfers_url = reverse("custody:transfers")  # + "<pk>/": one reverse, not one per row
@@ -89,7 +92,48 @@ def overdue(actor: Actor, at: dt.datetime | None = None) -> list[Overdue]:
         )
     if tracing_facts.installed():
         out.extend(_late_test_days(actor, at))
+    out.extend(_missed_monitor_days(actor, at))
     return sorted(out, key=lambda o: o.due_at, reverse=True)
+
+
+def _missed_monitor_days(actor: Actor, at: dt.datetime) -> list[Overdue]:
+    """Test days of the home health monitoring after a discharge gone by without a test, for the
+    home jurisdiction (``division_code`` the home community). A missed day stays on the board
+    until the end of the local day after the monitoring window closed; a person checked in again
+    at ``at`` is tested in custody and has none."""
+    since = at - horizon()
+    stays = list(
+        discharged_since(
+            Stay.objects.homed_in(actor) if actor is not None else Stay.objects.dangerously_all(),
+            since=since,
+            at=at,
+        )
+        .exclude(home_community="")
+        .annotate(readmitted=readmitted_at(at))
+        .filter(readmitted=False)
+        .values_list("id", "edition", "ended_at", "home_community", "person__name")
+    )
+    if not stays:
+        return []
+    tests = tests_by_stay([s[0] for s in stays], since=since, at=at)
+    stays_url = reverse("custody:stays")
+    out = []
+    for pk, edition, ended_at, community, name in stays:
+        m = rules.monitoring(edition_of(edition), ended_at, tests.get(pk, []), at)
+        if at >= rules.day_end(rules.local_date(m.plan.closes_at)):
+            continue  # history: the monitoring page of the stay still shows it
+        for day in m.missed:
+            out.append(
+                Overdue(
+                    kind="monitor_test_day",
+                    label=_("%(name)s 出院后居家监测检测日 %(day)s") % {"name": name, "day": day.day},
+                    division_code=community,
+                    due_at=day.due_at,
+                    url=f"{stays_url}{pk}/",
+                    ref=f"monitor_test_day:{pk}:{day.day.isoformat()}",
+                )
+            )
+    return out
 
 
 def _late_test_days(actor: Actor, at: dt.datetime) -> list[Overdue]:

@@ -7,7 +7,9 @@ Scoping (deny by default, ``visible_to``):
 - a place (hotel, 方舱, designated hospital) and its rooms or beds lie in the place's community;
 - a stay is seen from both ends: by the place's jurisdiction (they hold the person: "Jinjiang sees
   the room") and by the person's home jurisdiction ("Fengze sees their person"). Changing a stay
-  (tests, release, discharge) needs authority over the place.
+  (tests, release, discharge) needs authority over the place;
+- the home health monitoring after a discharge (tests recorded on the discharged stay after its
+  end) belongs to the home jurisdiction alone: it sees and records them, the place does not.
 
 Occupancy is never typed in: it is the count of open stays in a unit.
 """
@@ -188,6 +190,13 @@ class StayQuerySet(ScopedQuerySet):
             return self.none()
         return self.filter(inside_q(actor.codes, PLACE_COLUMNS))
 
+    def homed_in(self, actor: Actor):
+        """Stays of the actor's residents (by the home community), wherever the place: whose
+        home health monitoring after a discharge is theirs to see and record."""
+        if not actor.codes:
+            return self.none()
+        return self.filter(inside_q(actor.codes, HOME_COLUMNS))
+
     def open(self):
         return self.filter(ended_at__isnull=True)
 
@@ -243,7 +252,14 @@ class TestResult(models.TextChoices):
 
 
 class StayTest(models.Model):
-    """A nucleic-acid test taken during a stay (the plan's test days; the discharge rule's Ct values)."""
+    """A nucleic-acid test taken during a stay (the plan's test days; the discharge rule's Ct values),
+    or, sampled after a discharge inside its monitoring window, a test of the home health monitoring.
+
+    Monitoring tests live here rather than in a model of their own: they are the same kind of
+    record (a sample, its result and Ct values) of the same person and case, the discharged stay
+    is what dates the window (``ended_at`` + the stay's edition), and the window never overlaps
+    the stay (it starts at ``ended_at``), so ``sampled_at`` alone says which part a test is of.
+    """
 
     __test__ = False  # not a pytest class
 

@@ -1,5 +1,6 @@
-"""What custody adds: transfer orders, isolation and treatment places, stays; the facts it states
-(discharges, who is in custody, its overdue hand-offs) and the person page's custody panel."""
+"""What custody adds: transfer orders, isolation and treatment places, stays and the home health
+monitoring after a discharge; the facts it states (discharges, who is in custody, its overdue
+hand-offs) and the person page's custody panel."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +18,9 @@ PLUGIN = Plugin(
         "place.manage": frozenset({Role.WORKING_GROUP, *_OFFICE}),
         # Check-in, tests, release and discharge: the place's own staff.
         "stay.manage": frozenset({Role.ISOLATION, Role.ADMIN}),
+        # Tests of the home health monitoring after a discharge: the grid worker of the home
+        # community, or the home jurisdiction's medical staff (sampling at the door).
+        "monitoring.record": frozenset({Role.COMMUNITY_WORKER, Role.ISOLATION, Role.ADMIN}),
     },
     urls="lianfang.custody.urls",
     api_router="lianfang.custody.api.router",
@@ -28,6 +32,9 @@ PLUGIN = Plugin(
             url_name="custody:places",
             order=41,
             active=("/custody/places/", "/custody/stays/"),
+        ),
+        NavEntry(
+            label=_("居家监测"), url_name="custody:monitoring", order=42, active=("/custody/monitoring/",)
         ),
     ),
     person_panels=(

@@ -17,4 +17,5 @@ urlpatterns = [
     path("custody/stays/<int:stay_pk>/", views.stay_detail, name="stay"),
     path("custody/stays/<int:stay_pk>/test/", views.stay_test, name="stay_test"),
     path("custody/stays/<int:stay_pk>/end/", views.stay_finish, name="stay_end"),
+    path("custody/monitoring/", views.monitoring_list, name="monitoring"),
 ]

@@ -15,10 +15,19 @@ from .export import as_dict
 from .model import Protocol
 from .plans import Plan, contact_plan, late_test_days, plan_for
 from .sections import POOL_POLICY_LABELS, SEVERITIES, Command, Screening, Tracing, Transfer, Treatment
-from .treatment import DESIGNATED_HOSPITAL, FANGCANG, PLACEMENTS, discharge_ready, placement
+from .treatment import (
+    DESIGNATED_HOSPITAL,
+    FANGCANG,
+    PLACEMENTS,
+    AfterDischarge,
+    after_discharge,
+    discharge_ready,
+    placement,
+)
 from .zones import LIFTED, ZONE_REGIMES, ZoneRegime, ZoneType, regime_for_type
 
 __all__ = [
+    "AfterDischarge",
     "CATEGORIES",
     "CATEGORY_LABELS",
     "DEFAULT_EDITION",
@@ -45,6 +54,7 @@ __all__ = [
     "UnknownEdition",
     "ZoneRegime",
     "ZoneType",
+    "after_discharge",
     "as_dict",
     "contact_plan",
     "discharge_ready",

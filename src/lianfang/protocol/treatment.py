@@ -2,15 +2,17 @@
 
 Placement: moderate, severe or critical, or high risk (age ≥ 60, a chronic disease, late
 pregnancy) → designated hospital (定点医院); mild and asymptomatic → makeshift hospital (方舱).
-Discharge: two tests at least 24 h apart, each with N and ORF1ab Ct ≥ 35 (values per edition).
+Discharge: two tests at least 24 h apart, each with N and ORF1ab Ct ≥ 35 (values per edition);
+then home health monitoring (出院后居家健康监测) with its test days (:func:`after_discharge`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from .clock import aware
+from .clock import SHANGHAI, aware, local_date
 from .model import Protocol
 from .sections import SEVERITIES
 
@@ -64,3 +66,40 @@ def discharge_ready(protocol: Protocol, tests: Iterable[DischargeTest]) -> bool:
         if last is None or sampled_at - last >= gap:
             counted, last = counted + 1, sampled_at
     return counted >= rules.discharge_tests
+
+
+@dataclass(frozen=True, slots=True)
+class AfterDischarge:
+    """Home health monitoring after a discharge. Times are Asia/Shanghai; ``test_days`` ascend."""
+
+    edition: str
+    discharged_at: dt.datetime
+    ends_at: dt.datetime
+    test_days: tuple[dt.date, ...]
+    closes_at: dt.datetime
+
+    def running(self, at: dt.datetime) -> bool:
+        """Whether ``at`` lies in the monitoring window: discharged, and before ``closes_at``."""
+        return self.discharged_at <= aware(at, "at") < self.closes_at
+
+
+def after_discharge(protocol: Protocol, discharged_at: dt.datetime) -> AfterDischarge:
+    """The home health monitoring ``protocol`` gives a case discharged at ``discharged_at``.
+
+    The day counting of the contacts' plans (``plans.py``): day k is the Asia/Shanghai date of the
+    discharge + k (the discharge day is day 0), so p9's days 3 and 7 after a discharge at 23:30 on
+    the 1st are the 4th and the 8th. ``ends_at`` is the discharge time + ``monitoring_days`` days,
+    to the minute (as a plan's ``monitoring_ends_at``). ``closes_at`` is the local midnight ending
+    the later of ``ends_at``'s date and the last test day: the last day's test may be taken at any
+    hour of that day (a discharge at 10:00 does not make a test at 15:00 on day 7 too late).
+    """
+    rules = protocol.treatment
+    start = aware(discharged_at, "discharged_at")
+    day0 = local_date(start)
+    days = tuple(day0 + dt.timedelta(days=k) for k in rules.after_discharge_test_days)
+    ends_at = start + dt.timedelta(days=rules.after_discharge_monitoring_days)
+    last = max((local_date(ends_at), *days))
+    closes_at = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    return AfterDischarge(
+        edition=protocol.code, discharged_at=start, ends_at=ends_at, test_days=days, closes_at=closes_at
+    )

@@ -1,5 +1,6 @@
 """The custody reads, each taking the actor (scoping through ``visible_to``)."""
 
+from lianfang.custody.selectors.monitoring import MonitoringRow, monitoring_list, stay_monitoring
 from lianfang.custody.selectors.reads import (
     Need,
     incoming,
@@ -17,8 +18,10 @@ from lianfang.custody.selectors.reads import (
 )
 
 __all__ = [
+    "MonitoringRow",
     "Need",
     "incoming",
+    "monitoring_list",
     "needs_transfer",
     "person_stays",
     "person_transfers",
@@ -26,6 +29,7 @@ __all__ = [
     "place_units",
     "places",
     "stay_get",
+    "stay_monitoring",
     "stay_view",
     "stays",
     "transfer_get",

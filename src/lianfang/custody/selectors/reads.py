@@ -20,6 +20,7 @@ from lianfang.custody.models import (
     TransferState,
     Unit,
 )
+from lianfang.custody.selectors.monitoring import stay_monitoring
 from lianfang.custody.services.stays import end_blockers
 from lianfang.edition.services import in_force
 from lianfang.people.models import Person
@@ -219,8 +220,13 @@ def stay_view(stay: Stay, actor: Actor, now: dt.datetime | None = None) -> dict:
     else:
         days = []
     held = actor.covers(stay.unit.place.community_id)
+    # After a discharge: its monitoring, the home jurisdiction's alone (the place sees the stay).
+    monitoring = stay_monitoring(stay, actor, now)
+    if stay.ended_at is not None and monitoring is None:
+        tests = [t for t in tests if t.sampled_at < stay.ended_at]
     return {
         "tests": tests,
+        "monitoring": monitoring,
         "plan": plan,
         "test_days": days,
         "tracing_installed": tracing_facts.installed(),

@@ -84,6 +84,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the time is in the future (beyond the allowed clock skew)",
     ),
     "before_check_in": ("采样时间早于入住时间", "the sample was taken before check-in"),
+    "outside_monitoring": (
+        "采样时间不在出院后居家健康监测期内",
+        "the sample was not taken during the home health monitoring after discharge",
+    ),
     "missing_return_home": (
         "解除隔离须登记点对点返家安排（车辆/陪同人员）",
         "a release needs the 点对点 return home recorded (vehicle, escort)",

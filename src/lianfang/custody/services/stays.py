@@ -20,8 +20,17 @@ from lianfang.custody.models import (
     TransferState,
     Unit,
 )
-from lianfang.custody.services.common import check_id, not_future, now_or, person_for, refuse
+from lianfang.custody.services.common import (
+    MESSAGES,
+    CustodyError,
+    check_id,
+    not_future,
+    now_or,
+    person_for,
+    refuse,
+)
 from lianfang.edition.services import in_force
+from lianfang.protocol import after_discharge
 from lianfang.protocol import edition as edition_of
 
 
@@ -165,7 +174,13 @@ def stay_test_record(
     ct_n=None,
     ct_orf1ab=None,
 ) -> StayTest:
-    """A test taken during the stay (by the place that holds the person)."""
+    """A test taken during the stay (by the place that holds the person), or, once the stay ended
+    in a discharge, a test of the home health monitoring (by the person's home jurisdiction)."""
+    ended = Stay.objects.dangerously_all().filter(pk=stay.pk, end_kind=StayEnd.DISCHARGED).first()
+    if ended is not None:
+        return _monitoring_test(
+            actor, ended, sampled_at=sampled_at, result=result, ct_n=ct_n, ct_orf1ab=ct_orf1ab
+        )
     require(actor, "stay.manage")
     stay = _open_stay(actor, stay)
     now = now_or(None)
@@ -188,6 +203,52 @@ def stay_test_record(
     audit_record(
         actor=actor,
         action="stay_test",
+        object_type="stay",
+        object_id=stay.pk,
+        detail={"result": result, "sampled_at": sampled_at.isoformat()},
+    )
+    return test
+
+
+def home_covers(actor: Actor | None, stay: Stay) -> bool:
+    """Whether ``actor`` is the stay's home jurisdiction (None: the server's authority). A stay
+    whose home is unknown has none: nobody but the server records its monitoring."""
+    return actor is None or (bool(stay.home_community) and actor.covers(stay.home_community))
+
+
+def _monitoring_test(
+    actor: Actor | None, stay: Stay, *, sampled_at: dt.datetime | None, result: str, ct_n, ct_orf1ab
+) -> StayTest:
+    """A test of the home health monitoring after ``stay``'s discharge: the community worker or
+    the medical staff of the person's home jurisdiction, sampled inside the window the stay's
+    edition gives (``rules.in_window``)."""
+    require(actor, "monitoring.record")
+    if not home_covers(actor, stay):
+        raise refuse("person_out_of_jurisdiction")
+    now = now_or(None)
+    if sampled_at is None:
+        raise refuse("bad_time")
+    not_future(sampled_at, now)
+    if result not in TestResult.values:
+        raise refuse("bad_result")
+    plan = after_discharge(edition_of(stay.edition), stay.ended_at)
+    if not rules.in_window(plan, sampled_at):
+        first, last = plan.discharged_at, plan.closes_at - dt.timedelta(minutes=1)
+        window = f"{first:%Y-%m-%d %H:%M} — {last:%Y-%m-%d %H:%M}"
+        zh, en = MESSAGES["outside_monitoring"]
+        raise CustodyError("outside_monitoring", f"{zh}（{window}）", f"{en} ({window})")
+    test = StayTest.objects.create(
+        stay=stay,
+        sampled_at=sampled_at,
+        result=result,
+        ct_n=_ct(ct_n),
+        ct_orf1ab=_ct(ct_orf1ab),
+        recorded_at=now,
+        recorded_by=getattr(actor, "user", None),
+    )
+    audit_record(
+        actor=actor,
+        action="monitoring_test",
         object_type="stay",
         object_id=stay.pk,
         detail={"result": result, "sampled_at": sampled_at.isoformat()},
