@@ -27,6 +27,7 @@ KIND_LABELS = {
     "trace_report": _("流调初步报告"),
     "transfer": _("转运"),
     "test_day": _("隔离检测"),
+    "monitor_test_day": _("出院后监测检测"),
     "request": _("民生诉求"),
 }
 

@@ -25,7 +25,7 @@
       ul.appendChild(li);
     });
   }
-  var KINDS = { recheck: "单采复核", resample: "重新采样", trace_core: "核心流调", trace_report: "流调报告", transfer: "转运", test_day: "管控检测", request: "群众诉求" };
+  var KINDS = { recheck: "单采复核", resample: "重新采样", trace_core: "核心流调", trace_report: "流调报告", transfer: "转运", test_day: "管控检测", monitor_test_day: "出院后监测", request: "群众诉求" };
   function draw(d) {
     var s = scale(), font = { color: text.color, fontSize: 16 * s };
     document.getElementById("screen-at").textContent = d.at || "—";
