@@ -27,10 +27,10 @@ lint: install
 test: lint test-sqlite test-postgres
 
 test-sqlite: install
-	$(BIN)/python -m pytest -q
+	bash scripts/pytest_said.sh $(BIN)/python -m pytest -q
 
 test-postgres: install
-	bash scripts/with_postgres.sh "$(PG_URL)" $(BIN)/python -m pytest -q
+	bash scripts/with_postgres.sh "$(PG_URL)" bash scripts/pytest_said.sh $(BIN)/python -m pytest -q
 
 # The fast set for the edit-test loop: SQLite, no browser, no slow tests.
 test-fast: install

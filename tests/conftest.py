@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -17,6 +18,14 @@ LICHENG = "350502"
 JJ_COMMUNITY = "350582001004"
 LC_COMMUNITY = "350502001001"
 PASSWORD = "correct-horse-42"
+LAST_TEST = Path("var/last-test")
+
+
+def pytest_runtest_logstart(nodeid, location):
+    """The test starting now, kept where scripts/pytest_said.sh reads it should pytest die of a
+    signal (a crash in native code leaves no report)."""
+    LAST_TEST.parent.mkdir(exist_ok=True)
+    LAST_TEST.write_text(nodeid + "\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
