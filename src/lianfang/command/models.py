@@ -185,6 +185,25 @@ class GroupKind(models.TextChoices):
     OTHER = "other", _("其他")
 
 
+# The overdue kinds (the ``overdue.*`` facts, core/facts.py) each kind of group owns: its queue on
+# the overdue board. Coordination, inspection and data groups watch every kind; groups whose work
+# the platform does not track yet (traffic, publicity, other) own none.
+GROUP_QUEUES: dict[str, frozenset[str] | None] = {
+    GroupKind.COORDINATION: None,  # None: every kind
+    GroupKind.INSPECTION: None,
+    GroupKind.DATA: None,
+    GroupKind.TESTING: frozenset({"recheck", "resample"}),
+    GroupKind.TRACING: frozenset({"trace_core", "trace_report"}),
+    GroupKind.TRANSFER: frozenset({"transfer", "test_day"}),
+    GroupKind.TREATMENT: frozenset({"monitor_test_day"}),
+    GroupKind.COMMUNITY: frozenset({"request", "monitor_test_day"}),
+    GroupKind.SUPPLIES: frozenset({"request"}),
+    GroupKind.TRAFFIC: frozenset(),
+    GroupKind.PUBLICITY: frozenset(),
+    GroupKind.OTHER: frozenset(),
+}
+
+
 class PostQuerySet(ScopedQuerySet):
     def visible_to(self, actor):
         """Posts at or inside the actor's jurisdictions, and those above them (who directs them)."""

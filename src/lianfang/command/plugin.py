@@ -52,6 +52,11 @@ PLUGIN = Plugin(
             context="lianfang.command.home.problems_and_directives",
             order=20,
         ),
+        HomeSection(
+            template="lianfang/command/home_queues.html",
+            context="lianfang.command.home.group_queues",
+            order=21,
+        ),
     ),
     urls="lianfang.command.urls",
     nav=(

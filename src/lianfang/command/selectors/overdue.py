@@ -47,16 +47,19 @@ def kind_label(kind: str) -> str:
     return str(KIND_LABELS.get(kind, kind))
 
 
-def overdue_board(*, actor: Actor, at: dt.datetime, area: str = "", kind: str = "") -> Board:
+def overdue_board(
+    *, actor: Actor, at: dt.datetime, area: str = "", kind: str = "", kinds: frozenset[str] | None = None
+) -> Board:
     """The board of ``area`` (a division the actor covers; "" for the actor's whole jurisdiction)
-    at ``at``. An ``area`` outside the actor's jurisdictions shows nothing (the view answers 404
-    before asking)."""
+    at ``at``, of the ``kinds`` given (None: all; a working group's queue). An ``area`` outside the
+    actor's jurisdictions shows nothing (the view answers 404 before asking)."""
     area = area or codes.common(actor.codes)
     items = [
         item
         for stated in providers("overdue")
         for item in stated(actor, at)
-        if not area or codes.inside(item.division_code or "", area)
+        if (not area or codes.inside(item.division_code or "", area))
+        and (kinds is None or item.kind in kinds)
     ]
     items.sort(key=lambda o: (o.due_at, o.ref), reverse=True)
     kinds = Counter(item.kind for item in items)
@@ -70,3 +73,32 @@ def overdue_board(*, actor: Actor, at: dt.datetime, area: str = "", kind: str = 
         by_division=sorted(divisions.items(), key=lambda kv: (-kv[1], kv[0])),
         total=len(items),
     )
+
+
+def group_queue(*, actor: Actor, group_id: int):
+    """A working group's queue: ``(group, area, kinds)`` — its post's division and the overdue kinds
+    it owns (``GROUP_QUEUES``; None: all) — or None when the group is not found, dissolved, or its
+    post's division is not wholly the actor's."""
+    from lianfang.command.models import GROUP_QUEUES, WorkingGroup
+
+    group = WorkingGroup.objects.select_related("post").filter(pk=group_id, dissolved_at=None).first()
+    if group is None or not actor.covers(group.post.division_code):
+        return None
+    return group, group.post.division_code, GROUP_QUEUES.get(group.kind, frozenset())
+
+
+def my_queues(*, actor: Actor, at: dt.datetime) -> list[tuple[object, int]]:
+    """The working groups the actor's user is a current member of, each with its count of overdue
+    items (for the home page: a group's queue before the statistics)."""
+    from lianfang.command.models import Membership
+
+    if actor.user is None:
+        return []
+    out = []
+    members = Membership.objects.filter(user=actor.user, left_at=None, group__dissolved_at=None)
+    for group_id in members.values_list("group_id", flat=True).distinct():
+        queue = group_queue(actor=actor, group_id=group_id)
+        if queue is not None:
+            group, area, kinds = queue
+            out.append((group, len(overdue_board(actor=actor, at=at, area=area, kinds=kinds).items)))
+    return out

@@ -11,11 +11,18 @@ from django.views.decorators.http import require_GET
 
 from lianfang.accounts.scoping import actor_of, scoped
 from lianfang.accounts.services import audit_record
-from lianfang.command.selectors.overdue import kind_label, overdue_board
+from lianfang.command.selectors.overdue import group_queue, kind_label, overdue_board
 from lianfang.core import codes
 from lianfang.geo.models import Division
 
 PAGE = 100
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0
 
 
 def late_by(delta) -> str:
@@ -41,7 +48,14 @@ def overdue(request):
         raise Http404
     kind = request.GET.get("kind", "").strip()
     now = timezone.now()
-    board = overdue_board(actor=actor, at=now, area=area, kind=kind)
+    group, kinds = None, None
+    if request.GET.get("group"):
+        # A working group's queue: the kinds it owns in its post's division.
+        queue = group_queue(actor=actor, group_id=_int(request.GET["group"]))
+        if queue is None:
+            raise Http404
+        group, area, kinds = queue
+    board = overdue_board(actor=actor, at=now, area=area, kind=kind, kinds=kinds)
     page = Paginator(board.items, PAGE).get_page(request.GET.get("page"))
     shown_codes = {board.area, *(c for c, _ in board.by_division), *(i.division_code for i in page)}
     names = dict(Division.objects.filter(code__in=[c for c in shown_codes if c]).values_list("code", "name"))
@@ -51,7 +65,12 @@ def overdue(request):
         action="view",
         object_type="overdue_board",
         object_id=board.area or "all",
-        detail={"kind": kind or "all", "items": len(board.items), "page": page.number},
+        detail={
+            "kind": kind or "all",
+            "group": group.pk if group else None,
+            "items": len(board.items),
+            "page": page.number,
+        },
     )
     return render(
         request,
@@ -60,6 +79,8 @@ def overdue(request):
             "board": board,
             "page": page,
             "kind": kind,
+            "group": group,
+            "base": f"group={group.pk}" if group else f"area={board.area}",
             "now": now,
             "area_name": names.get(board.area, ""),
             "rows": [
