@@ -62,12 +62,20 @@ def test_big_screen_at_1920x1080(live_server, browser, artifacts):
     login(page, live_server.url, "b_cmd")
     page.goto(f"{live_server.url}/screen/")
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
-    assert page.inner_text("#cap-rooms") == "—"
+    # Custody is installed and has no places yet: none free (a number, not "unknown").
+    assert page.inner_text("#cap-rooms") == "0" and page.inner_text("#cap-beds") == "0"
+    assert "无超时" in page.inner_text("#list-overdue")
     # Every panel fits the wall: nothing scrolls at 1920×1080.
     assert page.evaluate("document.documentElement.scrollHeight") <= 1080
     assert page.locator("#chart-map canvas").count() >= 1
     page.screenshot(path=str(artifacts / "big-screen-1920x1080.png"))
     assert not errors, errors  # no script error (CSP blocks nothing we need)
+    # The script's words are the reader's language: the page hands them over, translated.
+    context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    page.goto(f"{live_server.url}/screen/")
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    assert "Nothing overdue" in page.inner_text("#list-overdue")
+    assert not errors, errors
     context.close()
 
 

@@ -131,7 +131,12 @@ def compute(actor: Actor, now: dt.datetime) -> dict:
         "round": round_panel,
         "overdue": [{"kind": k, "count": v} for k, v in sorted(overdue.items())],
         "problems": [
-            {"level": LEVEL_NAMES.get(length, ("", ""))[0], **v} for length, v in sorted(problems.items())
+            {
+                "level": LEVEL_NAMES.get(length, ("", ""))[0],
+                "level_key": LEVEL_NAMES.get(length, ("", ""))[1],
+                **v,
+            }
+            for length, v in sorted(problems.items())
         ],
         "lab_capacity": capacity,
         "isolation_rooms": rooms_free,  # free rooms of isolation hotels; None ("—"): custody not installed

@@ -25,7 +25,9 @@
       ul.appendChild(li);
     });
   }
-  var KINDS = { recheck: "单采复核", resample: "重新采样", trace_core: "核心流调", trace_report: "流调报告", transfer: "转运", test_day: "管控检测", monitor_test_day: "出院后监测", request: "群众诉求" };
+  // The words come from the page (translated by the server): screen.html's json_script.
+  var L = JSON.parse(document.getElementById("screen-labels").textContent);
+  var KINDS = L.kinds;
   function draw(d) {
     var s = scale(), font = { color: text.color, fontSize: 16 * s };
     document.getElementById("screen-at").textContent = d.at || "—";
@@ -33,12 +35,12 @@
     if (d.infections) {
       inf.hidden = true;
       chart("chart-infections").setOption({
-        textStyle: font, legend: { textStyle: font, data: ["管控中发现", "社会面"] }, grid: { left: 50 * s, right: 10, top: 40 * s, bottom: 30 * s },
+        textStyle: font, legend: { textStyle: font, data: [L.in_control, L.in_society] }, grid: { left: 50 * s, right: 10, top: 40 * s, bottom: 30 * s },
         xAxis: { type: "category", data: d.infections.map(function (r) { return r.day.slice(5); }), axisLabel: font },
         yAxis: { type: "value", axisLabel: font, splitLine: { lineStyle: { color: "#1e3a66" } } },
         series: [
-          { name: "管控中发现", type: "bar", stack: "n", data: d.infections.map(function (r) { return r.in_control; }), itemStyle: { color: "#4fa3ff" } },
-          { name: "社会面", type: "bar", stack: "n", data: d.infections.map(function (r) { return r.in_society; }), itemStyle: { color: "#ff5c5c" } }
+          { name: L.in_control, type: "bar", stack: "n", data: d.infections.map(function (r) { return r.in_control; }), itemStyle: { color: "#4fa3ff" } },
+          { name: L.in_society, type: "bar", stack: "n", data: d.infections.map(function (r) { return r.in_society; }), itemStyle: { color: "#ff5c5c" } }
         ]
       });
     } else { inf.hidden = false; }
@@ -63,8 +65,8 @@
         series: [{ type: "bar", data: d.round.rows.map(function (r) { return r.coverage_pct; }).reverse(), itemStyle: { color: "#3ddc97" }, label: { show: true, position: "right", color: "#fff", fontSize: 14 * s, formatter: "{c}%" } }]
       });
     } else { rp.hidden = false; }
-    setList("list-overdue", d.overdue.length ? d.overdue.map(function (o) { return { label: KINDS[o.kind] || o.kind, value: o.count, red: o.count > 0 }; }) : [{ label: "无超时", value: 0 }]);
-    setList("list-problems", d.problems.length ? d.problems.map(function (p) { return { label: p.level + "（超时 " + p.overdue + "）", value: p.open, red: p.overdue > 0 }; }) : [{ label: "无未销号问题", value: 0 }]);
+    setList("list-overdue", d.overdue.length ? d.overdue.map(function (o) { return { label: KINDS[o.kind] || o.kind, value: o.count, red: o.count > 0 }; }) : [{ label: L.no_overdue, value: 0 }]);
+    setList("list-problems", d.problems.length ? d.problems.map(function (p) { return { label: (L.levels[p.level_key] || p.level) + L.overdue_of.replace("%(n)s", p.overdue), value: p.open, red: p.overdue > 0 }; }) : [{ label: L.no_problems, value: 0 }]);
     document.getElementById("cap-labs").textContent = dash(d.lab_capacity);
     document.getElementById("cap-rooms").textContent = dash(d.isolation_rooms);
     document.getElementById("cap-beds").textContent = dash(d.treatment_beds);
