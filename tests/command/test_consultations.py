@@ -97,3 +97,25 @@ def test_pages(world):
     assert decided.status_code == 302 and Problem.objects.filter(title="决定一").exists()
     bad = client.post(opened["Location"], {"op": "problem", "title": "", "division_code": JINJIANG})
     assert bad.status_code == 400 and "请填写问题" in bad.content.decode()
+
+
+def test_the_agenda_counts_the_loops_past_their_clock_in_the_posts_division(world, facts):
+    from lianfang.core.facts import Overdue
+    from tests.conftest import LC_COMMUNITY
+
+    now = timezone.now()
+    facts.OVERDUE.extend(
+        [
+            Overdue("transfer", "转运 甲", JJ_COMMUNITY, now - dt.timedelta(hours=1), "/t/1/", "transfer:1"),
+            Overdue("transfer", "转运 乙", JJ_COMMUNITY, now - dt.timedelta(hours=2), "/t/2/", "transfer:2"),
+            Overdue("trace_core", "C-1", LC_COMMUNITY, now - dt.timedelta(hours=1), "/c/1/", "trace_core:1"),
+        ]
+    )
+    cmd = actor(make_user("k_cmd2", Role.COMMANDER, [CITY]))
+    jj = consultation_open(actor=cmd, post_id=world["jj"].pk, title="晋江会商")
+    assert jj.agenda["overdue_loops"] == [{"kind": "transfer", "label": "转运", "count": 2}]
+    city = consultation_open(actor=cmd, post_id=world["city"].pk, title="全市会商")
+    assert {x["kind"]: x["count"] for x in city.agenda["overdue_loops"]} == {"transfer": 2, "trace_core": 1}
+    page = logged_in(make_user("k_cmd3", Role.COMMANDER, [CITY])).get(f"/consultations/{jj.pk}/")
+    assert "转运 <b>2</b>" in page.content.decode()
+    assert "甲" not in page.content.decode()  # counts, no person

@@ -18,7 +18,21 @@ from lianfang.core.times import format_time
 
 
 def agenda_for(post: Post, now: dt.datetime) -> dict:
-    """The day's overdue problems and open numbers under the post, and unacknowledged directives."""
+    """The day's overdue problems and open numbers under the post, unacknowledged directives, and
+    the hand-offs past their clock in the post's division by kind (the overdue board's counts; no
+    person named, so the agenda may be read by every attendee)."""
+    from collections import Counter
+
+    from lianfang.command.selectors.overdue import kind_label
+    from lianfang.core import codes
+    from lianfang.core.plugins import providers
+
+    loops = Counter(
+        item.kind
+        for stated in providers("overdue")
+        for item in stated(None, now)
+        if codes.inside(item.division_code or "", post.division_code)
+    )
     under = Problem.objects.filter(division_code__startswith=post.division_code).open()
     overdue = under.filter(deadline_at__lt=now).order_by("deadline_at")[:50]
     late_directives = Directive.objects.filter(
@@ -36,6 +50,7 @@ def agenda_for(post: Post, now: dt.datetime) -> dict:
             "overdue_problems": under.filter(deadline_at__lt=now).count(),
             "directives_unacknowledged": late_directives.count(),
         },
+        "overdue_loops": [{"kind": k, "label": kind_label(k), "count": n} for k, n in loops.most_common()],
     }
 
 
