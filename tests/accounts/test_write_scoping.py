@@ -1092,6 +1092,12 @@ def _member(w: World) -> dict:
     return {"id_number": OWN_ID, "collected_at": w.objects["at"]}
 
 
+def _places_rows(community: str, code: str) -> list[dict]:
+    return [
+        {"place_code": code, "name": "新隔离点", "kind": "hotel", "community_code": community, "units": "1-3"}
+    ]
+
+
 def _import(w: World, who: str, kind: str, rows: list[dict]):
     with contextlib.suppress(Refused):
         return import_file(kind=kind, path=w.file(f"{kind}.csv", rows), actor=w.actor(who))
@@ -1138,6 +1144,15 @@ IMPORT_CASES: dict[str, Case] = {
     "zones": Case(
         attacks=(lambda w: _import(w, "attacker", "zones", _zones_rows()),),
         control=lambda w: _import(w, "owner", "zones", _zones_rows()),
+    ),
+    # A place in another county's community is unknown_community to the attacker; a row naming
+    # the other county's existing place (in the attacker's own community) is code_taken.
+    "places": Case(
+        attacks=(
+            lambda w: _import(w, "attacker", "places", _places_rows(LC_COMMUNITY, "LC-H9")),
+            lambda w: _import(w, "attacker", "places", _places_rows(JJ_COMMUNITY, "LC-H1")),
+        ),
+        control=lambda w: _import(w, "owner", "places", _places_rows(LC_COMMUNITY, "LC-H9")),
     ),
     # The division tree is the server's alone: every actor is refused, the control runs as the server.
     "divisions": Case(

@@ -207,6 +207,20 @@ FORMAT_OF_SUFFIX = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "
 UPLOAD_SUFFIXES = tuple(FORMAT_OF_SUFFIX)
 
 
+def upload_error(upload) -> str:
+    """Why a posted file cannot become an import job (in the reader's language), or "": none
+    chosen, not CSV / XLSX / Parquet by its name, or over ``IMPORT_MAX_UPLOAD_MB``."""
+    from django.utils.translation import gettext as _
+
+    if upload is None:
+        return _("请选择要导入的文件（CSV、XLSX 或 Parquet）。")
+    if not upload.name.lower().endswith(UPLOAD_SUFFIXES):
+        return _("不支持的文件格式：%(name)s。请上传 CSV、XLSX 或 Parquet 文件。") % {"name": upload.name}
+    if upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
+        return _("文件过大（上限 %(mb)s MB）。") % {"mb": settings.IMPORT_MAX_UPLOAD_MB}
+    return ""
+
+
 def _fmt_of(name: str) -> str | None:
     return FORMAT_OF_SUFFIX.get(Path(name).suffix.lower())
 

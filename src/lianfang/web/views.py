@@ -25,7 +25,7 @@ from lianfang.core.downloads import table_response
 from lianfang.geo.models import Division, Level
 from lianfang.imports.guide import reason_rows
 from lianfang.imports.models import ImportJob
-from lianfang.imports.services import UPLOAD_SUFFIXES, import_job_create, worker_running
+from lianfang.imports.services import import_job_create, upload_error, worker_running
 from lianfang.people.models import CommunityStats, Person, Tag
 from lianfang.people.presenters import PEOPLE_COLUMNS, people_rows, person_public
 from lianfang.people.selectors import person_get, persons_search, search_kind
@@ -303,15 +303,8 @@ def person_import(request):
     error = ""
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None:
-            error = _("请选择要导入的文件（CSV、XLSX 或 Parquet）。")
-        elif not upload.name.lower().endswith(UPLOAD_SUFFIXES):
-            error = _("不支持的文件格式：%(name)s。请上传 CSV、XLSX 或 Parquet 文件。") % {
-                "name": upload.name
-            }
-        elif upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
-            error = _("文件过大（上限 %(mb)s MB）。") % {"mb": settings.IMPORT_MAX_UPLOAD_MB}
-        else:
+        error = upload_error(upload)
+        if not error:
             job = import_job_create(actor=actor, uploaded_file=upload)
             return redirect("web:import_job", pk=job.pk)
     jobs = ImportJob.objects.visible_to(actor)[:10]

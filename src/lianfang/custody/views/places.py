@@ -15,11 +15,14 @@ from lianfang.custody import selectors
 from lianfang.custody.models import PlaceKind
 from lianfang.custody.services import place_create, stay_check_in
 from lianfang.custody.views.common import or_404, run
+from lianfang.imports.models import ImportJob
+from lianfang.imports.services import import_job_create, upload_error
 from lianfang.people.models import IdType
 from lianfang.people.presenters import person_public
 
 
-def _list(request, actor, *, form: dict, error: str = "", status: int = 200):
+def _list(request, actor, *, form: dict, error: str = "", upload_error_text: str = "", status: int = 200):
+    may_manage = actor.may("place.manage")
     return render(
         request,
         "lianfang/custody/places.html",
@@ -28,7 +31,9 @@ def _list(request, actor, *, form: dict, error: str = "", status: int = 200):
             "kinds": PlaceKind.choices,
             "form": form,
             "error": error,
-            "may_manage": actor.may("place.manage"),
+            "upload_error": upload_error_text,
+            "may_manage": may_manage,
+            "jobs": ImportJob.objects.visible_to(actor).filter(kind="places")[:5] if may_manage else [],
         },
         status=status,
     )
@@ -40,6 +45,17 @@ def place_list(request):
     if request.method != "POST":
         return _list(request, actor, form={"kind": PlaceKind.HOTEL, "beds": 1})
     post = request.POST
+    if post.get("action") == "upload":  # a places file (lianfang import places), as a background job
+        if not actor.may("place.manage"):
+            raise PermissionDenied
+        upload = request.FILES.get("file")
+        error = upload_error(upload)
+        if error:
+            return _list(
+                request, actor, form={"kind": PlaceKind.HOTEL, "beds": 1}, upload_error_text=error, status=400
+            )
+        job = import_job_create(actor=actor, uploaded_file=upload, kind="places")
+        return redirect("web:import_job", pk=job.pk)
     form = {k: post.get(k, "").strip() for k in ("code", "name", "kind", "community_code", "units", "beds")}
     try:
         beds = int(form["beds"] or "1")

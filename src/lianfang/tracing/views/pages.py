@@ -3,7 +3,6 @@ positive findings awaiting the CDC's confirmation."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -18,7 +17,7 @@ from lianfang.accounts.services import audit_record
 from lianfang.core.errors import Refused
 from lianfang.core.times import parse_time
 from lianfang.imports.models import ImportJob
-from lianfang.imports.services import UPLOAD_SUFFIXES, import_job_create
+from lianfang.imports.services import import_job_create, upload_error
 from lianfang.tracing import selectors, services
 from lianfang.tracing.models import Category, Classification, FoundIn, Placement, Severity
 
@@ -53,14 +52,9 @@ CONTACT_FIELDS = (
 def _upload(request, actor, kind: str):
     """The posted file as a background import job of ``kind`` (a redirect to its page), or an error."""
     upload = request.FILES.get("file")
-    if upload is None:
-        return None, _("请选择要导入的文件（CSV、XLSX 或 Parquet）。")
-    if not upload.name.lower().endswith(UPLOAD_SUFFIXES):
-        return None, _("不支持的文件格式：%(name)s。请上传 CSV、XLSX 或 Parquet 文件。") % {
-            "name": upload.name
-        }
-    if upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
-        return None, _("文件过大（上限 %(mb)s MB）。") % {"mb": settings.IMPORT_MAX_UPLOAD_MB}
+    error = upload_error(upload)
+    if error:
+        return None, error
     job = import_job_create(actor=actor, uploaded_file=upload, kind=kind)
     return redirect("web:import_job", pk=job.pk), ""
 
