@@ -172,12 +172,17 @@ def test_a_device_role_reads_no_transfer(world):
 
 
 def test_places_with_occupancy_derived_from_stays(world):
+    # The world's 方舱 JJ-F0 discharged its patient (tests/custody/helpers.custody_world): all free.
     rows = _client(Role.COMMAND_OFFICE).get(f"{API}/places").json()
-    assert [(r["code"], r["units_used"], r["units_free"], r["people"]) for r in rows] == [("JJ-H1", 2, 1, 2)]
+    assert [(r["code"], r["units_used"], r["units_free"], r["people"]) for r in rows] == [
+        ("JJ-F0", 0, 2, 0),
+        ("JJ-H1", 2, 1, 2),
+    ]
     # Ending a stay frees its room: nothing is typed in.
     Stay.objects.filter(pk=world["fz_stay"].pk).update(ended_at=world["fz_stay"].checked_in_at)
     rows = _client(Role.COMMAND_OFFICE, name="again").get(f"{API}/places").json()
-    assert (rows[0]["units_used"], rows[0]["units_free"]) == (1, 2)
+    hotel = next(r for r in rows if r["code"] == "JJ-H1")
+    assert (hotel["units_used"], hotel["units_free"]) == (1, 2)
 
 
 def test_another_countys_place_is_404(world):

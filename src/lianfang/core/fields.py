@@ -238,3 +238,23 @@ class RefuseControlCharacters:
             for query in params
             for key, values in query.lists()
         )
+
+
+# What an API read showing people answers besides its result: the role may not read people
+# (``openapi_extra`` of the apps' routes, so the schema and schemathesis know the 403).
+API_READS_PEOPLE = {
+    "responses": {
+        403: {
+            "description": "the token's role may not read people / 角色无权查询人员",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+        }
+    }
+}
+API_MAX_LIMIT = 500
+API_MAX_OFFSET = 10_000_000
+
+
+def api_page(limit: int, offset: int) -> slice:
+    """The rows a list route's ``limit`` and ``offset`` ask for, clamped to 1–500 rows."""
+    start = max(0, min(offset, API_MAX_OFFSET))
+    return slice(start, start + max(1, min(limit, API_MAX_LIMIT)))

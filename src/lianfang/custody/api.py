@@ -22,7 +22,7 @@ from ninja.errors import HttpError
 
 from lianfang.accounts.scoping import Actor, require
 from lianfang.accounts.services import audit_record
-from lianfang.core.fields import api_choice, api_text, api_time
+from lianfang.core.fields import API_READS_PEOPLE, api_choice, api_page, api_text, api_time
 from lianfang.custody import selectors
 from lianfang.custody.models import Place, Stay, TransferOrder, TransferState, Unit
 from lianfang.custody.services import CustodyError, stay_check_in, transfer_move
@@ -32,17 +32,6 @@ from lianfang.people.presenters import person_public
 
 router = Router(tags=["custody"])
 
-READS_PEOPLE = {
-    "responses": {
-        403: {
-            "description": "the token's role may not read people / 角色无权查询人员",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
-        }
-    }
-}
-
-MAX_LIMIT = 500
-MAX_OFFSET = 10_000_000
 
 # Refusals that conflict with what is stored (the state machine, a taken bed, a person already
 # in custody or with a live order): 409; the others are the request's fault: 400.
@@ -55,11 +44,6 @@ StateFilter = api_choice(
 )
 Action = api_choice(ACTIONS, zh="操作须为以下之一", en="action must be one of")
 _order, _stay, _person = TransferOrder._meta.get_field, Stay._meta.get_field, Person._meta.get_field
-
-
-def _page(limit: int, offset: int) -> slice:
-    start = max(0, min(offset, MAX_OFFSET))
-    return slice(start, start + max(1, min(limit, MAX_LIMIT)))
 
 
 @contextmanager
@@ -206,14 +190,14 @@ def _place_out(place: Place) -> dict:
 @router.get(
     "/transfers",
     response=list[TransferOut],
-    openapi_extra=READS_PEOPLE,
+    openapi_extra=API_READS_PEOPLE,
 )
 def transfers(request, state: StateFilter = "live", limit: int = 100, offset: int = 0):
     """The token's transfer orders by due time (``live``: requested, assigned or picked up)."""
     actor: Actor = request.auth
     require(actor, "persons.read")
     now = timezone.now()
-    orders = selectors.transfers(actor=actor, which=state)[_page(limit, offset)]
+    orders = selectors.transfers(actor=actor, which=state)[api_page(limit, offset)]
     rows = [_transfer_out(o, actor, now) for o in orders]
     audit_record(
         actor=actor,
@@ -253,7 +237,7 @@ def transfer_transition(request, order_id: int, body: TransitionIn):
 @router.get("/places", response=list[PlaceOut])
 def places(request, limit: int = 100, offset: int = 0):
     """The token's places with their occupancy, counted from open stays (no one named)."""
-    return [_place_out(p) for p in selectors.places(actor=request.auth)[_page(limit, offset)]]
+    return [_place_out(p) for p in selectors.places(actor=request.auth)[api_page(limit, offset)]]
 
 
 @router.get("/places/{place_id}", response=PlaceDetailOut)

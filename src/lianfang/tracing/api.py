@@ -21,24 +21,12 @@ from ninja.errors import HttpError
 
 from lianfang.accounts.scoping import Actor, require
 from lianfang.accounts.services import audit_record
-from lianfang.core.fields import api_choice, api_text, api_time
+from lianfang.core.fields import API_READS_PEOPLE, api_choice, api_page, api_text, api_time
 from lianfang.tracing import selectors, services
 from lianfang.tracing.models import Case, Classification, Contact, ContactRow, TraceTask
 
 router = Router(tags=["tracing"])
 
-# What a read showing people answers besides its result: the role may not read people.
-READS_PEOPLE = {
-    "responses": {
-        403: {
-            "description": "the token's role may not read people / 角色无权查询人员",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
-        }
-    }
-}
-
-MAX_LIMIT = 500
-MAX_OFFSET = 10_000_000
 
 CaseCode = api_text(Case._meta.get_field("case_code"))
 Status = api_choice(selectors.TRACE_STATUSES, zh="流调状态须为以下之一", en="status must be one of")
@@ -53,11 +41,6 @@ def _reader(request) -> Actor:
     actor: Actor = request.auth
     require(actor, "persons.read")
     return actor
-
-
-def _page(limit: int, offset: int) -> slice:
-    start = max(0, min(offset, MAX_OFFSET))
-    return slice(start, start + max(1, min(limit, MAX_LIMIT)))
 
 
 @contextmanager
@@ -257,7 +240,7 @@ def _case_or_404(actor: Actor, case_code: str) -> Case:
 # --- cases -------------------------------------------------------------------------------------
 
 
-@router.get("/cases", response=list[CaseOut], openapi_extra=READS_PEOPLE)
+@router.get("/cases", response=list[CaseOut], openapi_extra=API_READS_PEOPLE)
 def cases(
     request,
     status: Status | None = None,
@@ -272,7 +255,7 @@ def cases(
     found = selectors.cases_filtered(
         actor=actor, status=status or "", classification=classification or "", now=now
     )
-    rows = [_case_out(c, actor, now) for c in found[_page(limit, offset)]]
+    rows = [_case_out(c, actor, now) for c in found[api_page(limit, offset)]]
     audit_record(
         actor=actor,
         action="view",
@@ -289,7 +272,7 @@ def cases(
     return rows
 
 
-@router.get("/cases/{case_code}", response=CaseDetailOut, openapi_extra=READS_PEOPLE)
+@router.get("/cases/{case_code}", response=CaseDetailOut, openapi_extra=API_READS_PEOPLE)
 def case(request, case_code: CaseCode):
     """One case with its trace task's clocks, its conversions and how many contacts it has."""
     actor = _reader(request)
@@ -308,12 +291,12 @@ def case(request, case_code: CaseCode):
     return out
 
 
-@router.get("/cases/{case_code}/contacts", response=list[ContactOut], openapi_extra=READS_PEOPLE)
+@router.get("/cases/{case_code}/contacts", response=list[ContactOut], openapi_extra=API_READS_PEOPLE)
 def case_contacts(request, case_code: CaseCode, limit: int = 100, offset: int = 0):
     """The contacts of a case (merged per person), each with their plan's measure and end."""
     actor = _reader(request)
     found = _case_or_404(actor, case_code)
-    listed = selectors.contacts_visible(actor=actor, case=found)[_page(limit, offset)]
+    listed = selectors.contacts_visible(actor=actor, case=found)[api_page(limit, offset)]
     rows = [_contact_out(r) for r in selectors.with_plans(listed, actor)]
     audit_record(
         actor=actor,
@@ -325,7 +308,7 @@ def case_contacts(request, case_code: CaseCode, limit: int = 100, offset: int = 
     return rows
 
 
-@router.get("/contacts/{contact_id}/plan", response=ContactPlanOut, openapi_extra=READS_PEOPLE)
+@router.get("/contacts/{contact_id}/plan", response=ContactPlanOut, openapi_extra=API_READS_PEOPLE)
 def contact_plan(request, contact_id: int):
     """A contact's control plan by the plans report's rule (upgrade of a secondary whose close
     contact became a case, 缺几天补几天), under the edition in force when they were registered;

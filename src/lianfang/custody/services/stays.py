@@ -191,23 +191,7 @@ def stay_test_record(
         raise refuse("before_check_in")
     if result not in TestResult.values:
         raise refuse("bad_result")
-    test = StayTest.objects.create(
-        stay=stay,
-        sampled_at=sampled_at,
-        result=result,
-        ct_n=_ct(ct_n),
-        ct_orf1ab=_ct(ct_orf1ab),
-        recorded_at=now,
-        recorded_by=getattr(actor, "user", None),
-    )
-    audit_record(
-        actor=actor,
-        action="stay_test",
-        object_type="stay",
-        object_id=stay.pk,
-        detail={"result": result, "sampled_at": sampled_at.isoformat()},
-    )
-    return test
+    return _test_store(actor, stay, "stay_test", sampled_at, result, ct_n, ct_orf1ab, now)
 
 
 def home_covers(actor: Actor | None, stay: Stay) -> bool:
@@ -237,6 +221,11 @@ def _monitoring_test(
         window = f"{first:%Y-%m-%d %H:%M} — {last:%Y-%m-%d %H:%M}"
         zh, en = MESSAGES["outside_monitoring"]
         raise CustodyError("outside_monitoring", f"{zh}（{window}）", f"{en} ({window})")
+    return _test_store(actor, stay, "monitoring_test", sampled_at, result, ct_n, ct_orf1ab, now)
+
+
+def _test_store(actor, stay: Stay, action: str, sampled_at, result: str, ct_n, ct_orf1ab, now) -> StayTest:
+    """Store a checked test of ``stay`` and audit it as ``action``."""
     test = StayTest.objects.create(
         stay=stay,
         sampled_at=sampled_at,
@@ -248,7 +237,7 @@ def _monitoring_test(
     )
     audit_record(
         actor=actor,
-        action="monitoring_test",
+        action=action,
         object_type="stay",
         object_id=stay.pk,
         detail={"result": result, "sampled_at": sampled_at.isoformat()},

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TypeVar
 
-from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 from lianfang.accounts.scoping import Actor
 from lianfang.core.times import SHANGHAI, parse_time
 from lianfang.imports.models import ImportJob
-from lianfang.imports.services import UPLOAD_SUFFIXES, import_job_create
+from lianfang.imports.services import import_job_create, upload_error
 from lianfang.people.presenters import person_public
 from lianfang.screening import selectors
 from lianfang.screening.models import Round, TaskStatus
@@ -56,20 +55,10 @@ def _form_time(text: str, *, zh: str, en: str) -> dt.datetime | None:
 # --- uploads -----------------------------------------------------------------------------------
 
 
-def _upload_error(upload) -> str:
-    if upload is None:
-        return _("请选择要导入的文件（CSV、XLSX 或 Parquet）。")
-    if not upload.name.lower().endswith(UPLOAD_SUFFIXES):
-        return _("不支持的文件格式：%(name)s。请上传 CSV、XLSX 或 Parquet 文件。") % {"name": upload.name}
-    if upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
-        return _("文件过大（上限 %(mb)s MB）。") % {"mb": settings.IMPORT_MAX_UPLOAD_MB}
-    return ""
-
-
 def _upload_job(request, actor: Actor, kind: str) -> tuple[ImportJob | None, str]:
     """The posted file stored as a background import job of ``kind``, or why it is refused."""
     upload = request.FILES.get("file")
-    error = _upload_error(upload)
+    error = upload_error(upload)
     if error:
         return None, error
     return import_job_create(actor=actor, uploaded_file=upload, kind=kind), ""
