@@ -33,7 +33,7 @@ def small_disk():
         pytest.skip("SQLite's drill (its database is a file of its own): runs in the suite's SQLite pass")
     folder = Path(tempfile.mkdtemp(prefix="lianfang-faults-full-"))
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", str(folder)],
+        ["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "tmpfs", str(folder)],
         capture_output=True,
         text=True,
     )
@@ -57,6 +57,10 @@ def test_an_import_that_fills_the_disk_fails_as_disk_full_and_changes_nothing(tm
     site = Stack(tmp_path / "full", data_dir=small_disk)
     ids = people(ROWS)
     site.prepare(people=ids[:100], sites=["S01"], community=JJ_COMMUNITY)
+    # The disk made full: 1 MiB left after the prepared database (a fixed size breaks whenever the
+    # schema grows; 40,000 samples need several).
+    used_kib = shutil.disk_usage(small_disk).used // 1024
+    subprocess.run(["mount", "-o", f"remount,size={used_kib + 1024}k", str(small_disk)], check=True)
     big = tmp_path / "samples.csv"
     when = just_now()
     with open(big, "w", encoding="utf-8", newline="") as f:
