@@ -21,6 +21,7 @@ lint: install
 	$(BIN)/ruff check src tests scripts bench
 	$(BIN)/ruff format --check src tests scripts bench
 	$(BIN)/lint-imports
+	mkdir -p var  # a fresh clone has no database yet: checking migrations would warn it cannot open one
 	$(BIN)/lianfang makemigrations --check --dry-run
 
 # Everything: lint, the whole suite on SQLite, and again on PostgreSQL (browser tests included).
