@@ -27,11 +27,12 @@ lint: install
 # Everything: lint, the whole suite on SQLite, and again on PostgreSQL (browser tests included).
 test: lint test-sqlite test-postgres
 
+# Three pytest processes per database: the browser and Spark tests each in their own (scripts/suite.sh).
 test-sqlite: install
-	bash scripts/pytest_said.sh $(BIN)/python -m pytest -q
+	bash scripts/suite.sh $(BIN)/python
 
 test-postgres: install
-	bash scripts/with_postgres.sh "$(PG_URL)" bash scripts/pytest_said.sh $(BIN)/python -m pytest -q
+	bash scripts/with_postgres.sh "$(PG_URL)" bash scripts/suite.sh $(BIN)/python
 
 # The fast set for the edit-test loop: SQLite, no browser, no slow tests.
 test-fast: install

@@ -19,13 +19,31 @@ JJ_COMMUNITY = "350582001004"
 LC_COMMUNITY = "350502001001"
 PASSWORD = "correct-horse-42"
 LAST_TEST = Path("var/last-test")
+FAULTS = Path("var/faulthandler.log")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own faulthandler plugin, which writes to stderr
+def pytest_configure(config):
+    """A crash in native code dumps every thread's stack to a file, not to stderr: CI keeps only the
+    end of the output, where the outermost frames of the main thread would hide the crashing
+    thread's innermost ones and whatever C library message came before. scripts/pytest_said.sh
+    prints the useful part of the file should pytest die of a signal."""
+    import faulthandler
+
+    FAULTS.parent.mkdir(exist_ok=True)
+    config._lianfang_faults = FAULTS.open("w", encoding="utf-8")
+    faulthandler.enable(file=config._lianfang_faults, all_threads=True)
 
 
 def pytest_runtest_logstart(nodeid, location):
     """The test starting now, kept where scripts/pytest_said.sh reads it should pytest die of a
     signal (a crash in native code leaves no report)."""
     LAST_TEST.parent.mkdir(exist_ok=True)
-    LAST_TEST.write_text(nodeid + "\n", encoding="utf-8")
+    LAST_TEST.write_text(nodeid + " (running)\n", encoding="utf-8")
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    LAST_TEST.write_text(nodeid + " (finished; the next test had not started)\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

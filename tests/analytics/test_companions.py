@@ -3,7 +3,8 @@
 Every rule's test runs on both engines (``engine`` fixture) and compares the whole written
 ``companions.csv`` with the text the contract gives, so the two engines' files are identical byte
 for byte; ``test_engines_write_identical_files`` also compares them directly on a random city.
-The Spark runs share one local session per test session (marked slow; CI runs them).
+The Spark runs share one local session per test session (marked slow and spark: CI runs them in a
+pytest process of their own, scripts/suite.sh).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ REPORTED = "2022-03-21 00:00"  # window [2022-03-07 00:00, 2022-03-21 00:00] Asi
 CASES = [{"case_code": "K1", "id_number": CASE_ID, "phone": CASE_PHONE, "reported_at": REPORTED}]
 
 
-@pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.slow)])
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=[pytest.mark.slow, pytest.mark.spark])])
 def engine(request):
     if request.param == "spark":
         request.getfixturevalue("spark")
@@ -418,6 +419,7 @@ def random_city(seed: int, people: int = 400, stays: int = 3000):
 
 
 @pytest.mark.slow
+@pytest.mark.spark
 def test_engines_write_identical_files(tmp_path, spark):
     rows, cases = random_city(7)
     for params in (P9, Params(lookback_days=5, codwell_minutes=10, cumulative_hours=2)):

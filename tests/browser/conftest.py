@@ -12,8 +12,11 @@ CHROMIUM = os.environ.get("LIANFANG_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("LIANFANG_TEST_ARTIFACTS", "test-artifacts"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for this folder's tests, closed when they end: Playwright's sync API keeps an
+    event loop and greenlets in the test process while it is open, and the rest of the suite
+    (threads, the ORM's async-safety check) should not run beside them."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         message = f"Chromium not found at {CHROMIUM} (apt-get install chromium fonts-wqy-microhei)"
         if os.environ.get("CI") == "true":
@@ -23,6 +26,7 @@ def browser():
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls in the test body are
     # ordinary synchronous code, made before or between browser steps.
+    unsafe = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as pw:
         b = pw.chromium.launch(
@@ -39,6 +43,10 @@ def browser():
         )
         yield b
         b.close()
+    if unsafe is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = unsafe
 
 
 @pytest.fixture

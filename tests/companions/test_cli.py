@@ -118,6 +118,7 @@ def test_unknown_case_and_bad_file_exit_2_with_a_message(db, casefacts, pings, t
 
 
 @pytest.mark.slow
+@pytest.mark.spark
 def test_the_spark_engine_writes_the_same_file(db, casefacts, pings, tmp_path):
     pytest.importorskip("pyspark")
     files = {}
