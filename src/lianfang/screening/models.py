@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lianfang.accounts.scoping import Located, LocatedQuerySet, ScopedQuerySet, overlap_q
 from lianfang.analytics import status as status_rules
@@ -409,7 +410,7 @@ class VisitOutcome(models.TextChoices):
     SAMPLED_AT_HOME = "sampled_at_home", _("已上门采样")
     WILL_COME = "will_come", _("承诺到点采样")
     NOT_AT_HOME = "not_at_home", _("不在家")
-    REFUSED = "refused", _("拒绝")
+    REFUSED = "refused", pgettext_lazy("door visit", "拒绝")
     AWAY = "away", _("已外出/不在本地")
     EXEMPT_CLAIMED = "exempt_claimed", _("申请豁免")
 
