@@ -220,3 +220,21 @@ def test_every_api_route_that_shows_a_person_is_audited_once(world, role):
                 shown.add(path)
     missing = {r for r in SHOWS_PEOPLE if r.startswith("/api/")} - shown
     assert not missing, f"these API routes should have shown a person: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("role", [Role.COMMUNITY_WORKER, Role.COMMAND_OFFICE])
+def test_a_door_visit_writes_one_audit_event(world, role):
+    """The untested list's write (入户走访) is a personal-data write: one ``create`` event of the
+    user naming the person, whether it came from the page or from htmx; a refused one writes none."""
+    user = make_user(f"visit_{role}", role, [JINJIANG])
+    client = logged_in(user)
+    url = f"/rounds/JJ-R1/untested/{world['untested'].pk}/visit/"
+    for headers in ({}, {"HX-Request": "true"}):
+        last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        assert client.post(url, {"outcome": "not_at_home"}, headers=headers).status_code in (200, 302)
+        (event,) = AuditEvent.objects.filter(id__gt=last)
+        assert (event.user_id, event.action, event.object_type) == (user.pk, "create", "door_visit")
+        assert event.detail["person"] == world["untested"].pk and event.detail["round"] == "JJ-R1"
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    client.post(url, {"outcome": "no-such-outcome"})
+    assert not AuditEvent.objects.filter(id__gt=last, action="create").exists()

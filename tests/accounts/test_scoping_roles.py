@@ -30,7 +30,7 @@ from tests.accounts.test_scoping import (
     site_routes,
     world,  # noqa: F401 - the fixture, shared with the county walker
 )
-from tests.conftest import JINJIANG, JJ_COMMUNITY, LC_COMMUNITY, actor, logged_in, make_user
+from tests.conftest import JINJIANG, JJ_COMMUNITY, LC_COMMUNITY, actor, logged_in, make_person, make_user, rid
 
 QUERIES = ("", f"?q={OTHER_ID}", f"?q={OTHER_NAME}", "?q=lcdy", f"?q={OTHER_ID[-6:]}")
 
@@ -136,3 +136,30 @@ def test_every_role_sees_its_own_person(world, role):  # noqa: F811
     api = Client(headers={"authorization": f"Bearer {raw}"})
     status = api.get(f"/api/v1/persons/{world['own'].pk}").status_code
     assert status == (200 if reads else 403), (role, status)
+
+
+@pytest.mark.parametrize(("role", "jurisdiction"), CASES)
+def test_no_role_records_a_door_visit_in_another_jurisdiction(world, role, jurisdiction):  # noqa: F811
+    """The untested list's one write (入户走访): a city-wide round holds a Licheng person nobody
+    sampled; no role of another county, town or community records a visit to them, through the
+    page or htmx. A Licheng grid worker does (the case is not vacuous)."""
+    from lianfang.screening.models import DoorVisit
+    from lianfang.screening.services import round_open
+
+    round_open(actor=None, code="CITY-V", name="全市", scope=[OTHER_COUNTY[:4]])
+    person = make_person(
+        id_number=rid("350502", "19790909", "771"), name="鲤城待访", community_code=LC_COMMUNITY
+    )
+    client = logged_in(make_user(f"v_{role}", role, [jurisdiction]))
+    for headers in ({}, {"HX-Request": "true"}):
+        for code in ("CITY-V", "LC-R1"):
+            response = client.post(
+                f"/rounds/{code}/untested/{person.pk}/visit/", {"outcome": "refused"}, headers=headers
+            )
+            assert response.status_code in (403, 404), (role, code, response.status_code)
+            assert_no_leak(response, f"{role}: visit {code}")
+            assert "鲤城待访" not in response.content.decode(), (role, code)
+    assert not DoorVisit.objects.exists()
+    grid = logged_in(make_user("v_grid_lc", Role.COMMUNITY_WORKER, [LC_COMMUNITY]))
+    assert grid.post(f"/rounds/CITY-V/untested/{person.pk}/visit/", {"outcome": "refused"}).status_code == 302
+    assert DoorVisit.objects.get().person == person

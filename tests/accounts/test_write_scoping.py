@@ -61,6 +61,7 @@ from tests.zones.helpers import zone_with_proposal
 OTHER_ID = rid(LICHENG, "19750505", "555")
 OWN_ID = rid(JINJIANG, "19800808", "888")
 OWN2_ID = rid(JINJIANG, "19810909", "999")
+LC_UNTESTED_ID = rid(LICHENG, "19780808", "559")  # on the city round's untested list (door visits)
 CITY = JINJIANG[:4]
 
 # --- the snapshot ------------------------------------------------------------------------------
@@ -147,6 +148,7 @@ def world(db, tmp_path, city_user):
     other = make_person(id_number=OTHER_ID, name="鲤城居民", community_code=LC_COMMUNITY)
     make_person(id_number=OWN_ID, name="晋江居民", community_code=JJ_COMMUNITY)
     make_person(id_number=OWN2_ID, name="晋江居民二", community_code=JJ_COMMUNITY)
+    lc_untested = make_person(id_number=LC_UNTESTED_ID, name="鲤城未检", community_code=LC_COMMUNITY)
     services.sites_import(
         table=pa.Table.from_pylist(
             [
@@ -224,6 +226,7 @@ def world(db, tmp_path, city_user):
         "lv": lv,
         "proposal": proposal,
         "other": other,
+        "lc_untested": lc_untested,
         "alert": PoolAlert.objects.get(),
         "task": RecheckTask.objects.get(),
         "job": job,
@@ -648,6 +651,31 @@ PAGE_CASES: dict[str, Case] = {
         ),
         control=lambda w: w.client("owner").post(
             f"/rounds/CITY-R/tasks/{w.objects['task'].pk}/sample/", {"barcode": "C-1"}
+        ),
+    ),
+    # A door visit (入户走访) to Licheng's untested person, in the city round and in Licheng's own.
+    "rounds/<str:code>/untested/<int:pk>/visit/": Case(
+        attacks=(
+            lambda w: _expect(
+                w.client("attacker").post(
+                    f"/rounds/CITY-R/untested/{w.objects['lc_untested'].pk}/visit/", {"outcome": "refused"}
+                ),
+                404,
+            ),
+            lambda w: _expect(
+                w.client("attacker").post(
+                    f"/rounds/LC-R1/untested/{w.objects['lc_untested'].pk}/visit/",
+                    {"outcome": "refused"},
+                    headers={"HX-Request": "true"},
+                ),
+                404,
+            ),
+        ),
+        control=lambda w: _expect(
+            w.client("owner").post(
+                f"/rounds/CITY-R/untested/{w.objects['lc_untested'].pk}/visit/", {"outcome": "refused"}
+            ),
+            302,
         ),
     ),
     "screening/sites/": Case(

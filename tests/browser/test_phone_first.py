@@ -11,7 +11,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from lianfang.screening.models import RecheckTask, TaskStatus
+from lianfang.screening.models import DoorVisit, RecheckTask, TaskStatus
 from lianfang.screening.services import round_open
 from tests.browser.test_person_search import login
 from tests.browser.test_screening import _feed_round
@@ -107,7 +107,18 @@ def test_grid_worker_untested_list_and_tasks(live_server, screen, round_world, a
         in_reach(page, call)
     else:
         in_reach(page, row.locator("a.tel"))
+    # The door visit (入户走访): the outcome and its button in reach, recorded in place (htmx).
+    person = next(p for p in people if p.name == "晋江居民9")
+    visit = page.locator(f"#untested-{person.pk}")
+    in_reach(page, visit.locator("select[name=outcome]"))
+    in_reach(page, visit.locator(".visit-form button[type=submit]"))
     page.screenshot(path=str(artifacts / f"untested-{name}.png"), full_page=True)
+    visit.locator("select[name=outcome]").select_option("not_at_home")
+    visit.locator(".visit-form button[type=submit]").click()
+    page.wait_for_selector(f"#untested-{person.pk} [role=status]")
+    no_sideways_scroll(page)
+    assert "不在家" in page.locator(f"#untested-{person.pk} .visit-latest").inner_text()
+    assert DoorVisit.objects.filter(person=person, outcome="not_at_home").count() == 1
 
     # The re-check tasks: the register form of each task is in reach and works.
     page.goto(f"{base}/rounds/B-R1/tasks/")

@@ -7,6 +7,8 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lianfang.command.models import Problem
@@ -193,3 +195,90 @@ def test_every_overdue_fact_of_the_other_apps(facts, db):
         problem_transition(actor=None, problem_id=problem.pk, action=action)
     raised = _raise("overdue.transfer", now + dt.timedelta(hours=2))
     assert len(raised) == 2 and raised[1].state == "assigned"
+
+
+def test_untested_people_not_visited_in_a_community(pool):
+    from lianfang.screening.selectors.areas import untested_not_visited_by_community
+    from lianfang.screening.services import door_visit_record
+
+    rnd = pool
+    hours = rnd.protocol.command.untested_visit_hours
+    due = rnd.starts_at + dt.timedelta(hours=hours)
+    knocked = make_person(id_number=rid("350582", "19800101", "206"), community_code=JJ_COMMUNITY)
+    away = make_person(id_number=rid("350582", "19800101", "207"), community_code=JJ_COMMUNITY)
+    # Not raised before the edition's hours have passed, though nobody was visited.
+    assert _raise("untested_not_visited", due - dt.timedelta(minutes=1)) == []
+    door_visit_record(actor=None, rnd=rnd, person_id=knocked.pk, outcome="not_at_home")
+    # One GROUP BY over the people per round, whatever their number (the other queries are the
+    # in-custody facts other apps state for the round's start, fixed per round).
+    with CaptureQueriesContext(connection) as few:
+        rows = untested_not_visited_by_community(rnd=rnd)
+    assert rows == [{"community": JJ_COMMUNITY, "name": rows[0]["name"], "people": 1}] and rows[0]["name"]
+    assert sum("people_person" in q["sql"] for q in few.captured_queries) == 1
+    for i in range(10):
+        make_person(id_number=rid("350582", "19800102", f"{300 + i}"), community_code="350582001005")
+    with CaptureQueriesContext(connection) as many:
+        more = untested_not_visited_by_community(rnd=rnd)
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert [(r["community"], r["people"]) for r in more] == [(JJ_COMMUNITY, 1), ("350582001005", 10)]
+    screening.samples_import(
+        table=pa.table(
+            {
+                "round_code": ["JJ-R1"] * 10,
+                "tube_barcode": ["JJ-T7"] * 10,
+                "pool_size": ["10"] * 10,
+                "id_number": [rid("350582", "19800102", f"{300 + i}") for i in range(10)],
+                "site_code": ["JJ-S1"] * 10,
+                "collected_at": ["2022-03-28 10:00"] * 10,
+            }
+        ),
+        actor=None,
+    )
+
+    def visit_the_last_one():
+        door_visit_record(actor=None, rnd=rnd, person_id=away.pk, outcome="away")
+
+    problem = _cycle(
+        "untested_not_visited",
+        holds_at=due + dt.timedelta(minutes=1),
+        clear=visit_the_last_one,
+        key_part=f"JJ-R1:{JJ_COMMUNITY}",
+    )
+    assert problem.division_code == JJ_COMMUNITY
+    assert problem.url == f"/rounds/JJ-R1/area/{JJ_COMMUNITY}/?unvisited=1"
+    assert problem.title == f"轮次 JJ-R1：{rows[0]['name']} 1 名未检人员开轮 {hours} 小时仍未入户走访"
+
+
+def test_untested_not_visited_clears_once_they_are_sampled(pool):
+    rnd = pool
+    behind = make_person(id_number=rid("350582", "19800101", "208"), community_code=JJ_COMMUNITY)
+
+    def sample_them():
+        screening.samples_import(
+            table=pa.table(
+                {
+                    "round_code": ["JJ-R1"],
+                    "tube_barcode": ["JJ-T8"],
+                    "pool_size": ["10"],
+                    "id_number": [behind.id_number],
+                    "site_code": ["JJ-S1"],
+                    "collected_at": ["2022-03-28 10:00"],
+                }
+            ),
+            actor=None,
+        )
+
+    hours = rnd.protocol.command.untested_visit_hours
+    _cycle(
+        "untested_not_visited",
+        holds_at=rnd.starts_at + dt.timedelta(hours=hours, minutes=1),
+        clear=sample_them,
+        key_part=JJ_COMMUNITY,
+    )
+
+
+def test_untested_not_visited_only_for_open_rounds(pool):
+    make_person(id_number=rid("350582", "19800101", "209"), community_code=JJ_COMMUNITY)
+    Round.objects.filter(code="JJ-R1").update(status="closed")
+    late = pool.starts_at + dt.timedelta(hours=pool.protocol.command.untested_visit_hours + 1)
+    assert _raise("untested_not_visited", late) == []

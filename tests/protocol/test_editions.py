@@ -92,6 +92,9 @@ def test_tracing_transfer_and_command_values():
     assert p9.transfer.hours_for("general") is None
     assert (p9.command.problem_fix_hours, p9.command.directive_ack_hours) == (24, 2)
     assert p9.command.escalate_after_hours == 24
+    assert p9.command.untested_visit_hours == 12 and p9.is_verify("command.untested_visit_hours")
+    with pytest.raises(ValueError, match="untested_visit_hours must be at least 1: 0"):
+        dataclasses.replace(p9.command, untested_visit_hours=0)
     assert p9.is_verify("command.directive_ack_hours") and not p9.is_verify("command.problem_fix_hours")
 
 

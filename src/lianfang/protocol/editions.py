@@ -142,12 +142,15 @@ _COMMAND = Command(
     tube_pending_hours=8,
     alert_ack_minutes=30,
     place_full_percent=90,
+    # Local practice: grid workers knock on every untested door within the round's first half day.
+    untested_visit_hours=12,
     verify=(
         "directive_ack_hours",
         "escalate_after_hours",
         "tube_pending_hours",
         "alert_ack_minutes",
         "place_full_percent",
+        "untested_visit_hours",
     ),
 )
 

@@ -160,7 +160,10 @@ class Command:
     this long after it was filed if that comes first (a deadline set far out by hand). ``tube_pending_hours``: a tube with no result this long after its first
     sample is pending too long. ``alert_ack_minutes``: an abnormal pool's alert not acknowledged
     within this is raised. ``place_full_percent``: an isolation or treatment place with at least
-    this share of its rooms or beds taken is raised (nearly full: find the next one now)."""
+    this share of its rooms or beds taken is raised (nearly full: find the next one now).
+    ``untested_visit_hours``: this long after a round opened, every person still on its untested
+    list should have had a door visit (入户走访) by a grid worker; a community with people nobody
+    visited is raised."""
 
     problem_fix_hours: int
     problem_fix_same_day: bool
@@ -169,6 +172,7 @@ class Command:
     tube_pending_hours: int
     alert_ack_minutes: int
     place_full_percent: int
+    untested_visit_hours: int
     verify: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -176,6 +180,8 @@ class Command:
         check_verify(self)
         if not 0 < self.place_full_percent <= 100:
             raise ValueError(f"place_full_percent must be 1–100: {self.place_full_percent}")
+        if self.untested_visit_hours < 1:
+            raise ValueError(f"untested_visit_hours must be at least 1: {self.untested_visit_hours}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lianfang.accounts.scoping import Located, LocatedQuerySet, ScopedQuerySet, overlap_q
 from lianfang.analytics import status as status_rules
@@ -401,3 +402,56 @@ class PositiveFinding(models.Model):
 
     def __str__(self) -> str:
         return f"finding {self.task_id}"
+
+
+class VisitOutcome(models.TextChoices):
+    """What a grid worker found at the door of a person on a round's untested list (入户走访)."""
+
+    SAMPLED_AT_HOME = "sampled_at_home", _("已上门采样")
+    WILL_COME = "will_come", _("承诺到点采样")
+    NOT_AT_HOME = "not_at_home", _("不在家")
+    REFUSED = "refused", pgettext_lazy("door visit", "拒绝")
+    AWAY = "away", _("已外出/不在本地")
+    EXEMPT_CLAIMED = "exempt_claimed", _("申请豁免")
+
+
+class DoorVisitQuerySet(LocatedQuerySet):
+    """Visits to people of a community inside the actor's jurisdictions."""
+
+    located_path = ""
+
+
+class DoorVisit(Located):
+    """A grid worker's visit to the door of a person untested in a round (入户走访).
+
+    History: every visit is a new row, never changed; the latest one is what the untested list
+    shows. ``community`` is the person's at the time of the visit (with its town and county codes,
+    written by :func:`lianfang.screening.services.door_visit_record`).
+    """
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="door_visits")
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="door_visits")
+    visited_at = models.DateTimeField(_("走访时间"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("走访人"),
+    )
+    outcome = models.CharField(_("走访结果"), max_length=16, choices=VisitOutcome.choices)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DoorVisitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-visited_at", "-id"]
+        verbose_name = _("入户走访")
+        verbose_name_plural = _("入户走访")
+        # A person's visits in a round, latest first: the list's latest visit, the rule's anti-join.
+        indexes = [models.Index(fields=["round", "person", "visited_at"], name="visit_round_person")]
+
+    def __str__(self) -> str:
+        return f"visit {self.round_id}/{self.person_id} {self.outcome}"

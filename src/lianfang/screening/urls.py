@@ -18,6 +18,7 @@ urlpatterns = [
         views.untested_export,
         name="round_untested_export",
     ),
+    path("rounds/<str:code>/untested/<int:pk>/visit/", views.door_visit, name="round_door_visit"),
     path("rounds/<str:code>/pools/<str:barcode>/", views.pool, name="round_pool"),
     path("rounds/<str:code>/tasks/", views.task_list, name="round_tasks"),
     path("rounds/<str:code>/tasks/<int:pk>/sample/", views.task_sample, name="round_task_sample"),

@@ -11,6 +11,9 @@
 - ``overdue``: every hand-off another app states as past its clock (``providers("overdue")``).
 - ``place_nearly_full``: an isolation or treatment place with ``command.place_full_percent`` of
   its rooms or beds taken (``provider("places_now")``; nothing when custody is not installed).
+- ``untested_not_visited``: an open round ``command.untested_visit_hours`` (the round's edition)
+  after it opened, with untested people nobody has visited at their door (入户走访) yet, per round
+  and community.
 """
 
 from __future__ import annotations
@@ -168,6 +171,31 @@ def place_nearly_full(now: dt.datetime, protocol) -> list[Finding]:
     ]
 
 
+def untested_not_visited(now: dt.datetime) -> list[Finding]:
+    """One finding per open round and community whose untested people include some that no door
+    visit reached ``command.untested_visit_hours`` after the round opened — the hours of the
+    edition the round was opened under, like its deadline; one GROUP BY query per round."""
+    from lianfang.screening.selectors.areas import untested_not_visited_by_community
+    from lianfang.screening.selectors.facts import open_rounds
+
+    out = []
+    for rnd in open_rounds():
+        hours = rnd.protocol.command.untested_visit_hours
+        if now < rnd.starts_at + dt.timedelta(hours=hours):
+            continue
+        for row in untested_not_visited_by_community(rnd=rnd):
+            out.append(
+                Finding(
+                    rule="untested_not_visited",
+                    key=f"untested_not_visited:{rnd.code}:{row['community']}",
+                    division_code=row["community"],
+                    title=f"轮次 {rnd.code}：{row['name'] or row['community']} {row['people']} 名未检人员开轮 {hours} 小时仍未入户走访",
+                    url=f"/rounds/{rnd.code}/area/{row['community']}/?unvisited=1",
+                )
+            )
+    return out
+
+
 def findings(*, now: dt.datetime, protocol) -> list[Finding]:
     return [
         *round_behind(now),
@@ -177,4 +205,5 @@ def findings(*, now: dt.datetime, protocol) -> list[Finding]:
         *recheck_overdue(now),
         *other_apps_overdue(now),
         *place_nearly_full(now, protocol),
+        *untested_not_visited(now),
     ]

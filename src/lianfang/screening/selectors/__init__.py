@@ -33,9 +33,11 @@ from lianfang.screening.selectors.areas import (
     coverage_children,
     coverage_totals,
     division_names,
+    latest_visits,
     round_area,
     rounds_progress,
     start_cutoff,
+    untested_not_visited_by_community,
     untested_people,
 )
 from lianfang.screening.selectors.common import SCREENING
@@ -89,6 +91,7 @@ __all__ = [
     "division_names",
     "is_overdue",
     "lab_turnaround",
+    "latest_visits",
     "labs_visible",
     "open_tasks_count",
     "pool_detail",
@@ -111,5 +114,6 @@ __all__ = [
     "task_visible",
     "tasks_visible",
     "tube_counts",
+    "untested_not_visited_by_community",
     "untested_people",
 ]

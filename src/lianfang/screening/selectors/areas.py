@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from lianfang.analytics import status
 from lianfang.core import codes, plugins
 from lianfang.geo.models import Division
 from lianfang.people.models import HOME_SAMPLING_TAGS, Person
-from lianfang.screening.models import Round, Sample, Tube
+from lianfang.screening.models import DoorVisit, Round, Sample, Tube
 from lianfang.screening.selectors.common import SCREENING, _ratio, _rows, _t
 
 # The people counts of a round: expected, then the status rules' counts, in coverage.csv's order.
@@ -180,32 +180,78 @@ def _exempt(rnd: Round) -> RawSQL:
     return RawSQL(sql, params, output_field=BooleanField())
 
 
-def untested_people(*, rnd: Round, actor: Actor, code: str, home_only: bool = False) -> QuerySet[Person]:
-    """Registered people of the area inside ``code``, not exempt, without a screening sample in the round.
+def untested_people(
+    *, rnd: Round, actor: Actor, code: str, home_only: bool = False, unvisited: bool = False
+) -> QuerySet[Person]:
+    """Registered people of the area inside ``code``, not exempt, without a screening sample in the round;
+    with ``unvisited``, only those nobody has visited at their door in the round yet.
 
     Sorted like the report's ``untested.csv`` (community, ID number).
     """
     area = codes.intersect(round_area(rnd=rnd, actor=actor), (code,))
     if not area:
         return Person.objects.none()
-    # NOT EXISTS (an anti-join), not NOT IN: PostgreSQL runs a NOT IN over a big subquery row by
-    # row. ``round_id + 0`` keeps SQLite on the person index for it (the round index scans the round).
-    sampled = Sample.objects.alias(in_round=F("round_id") + 0).filter(
-        person_id=OuterRef("pk"), in_round=rnd.pk, tube__purpose=SCREENING
-    )
-    people = (
-        Person.objects.visible_to(actor)
-        .filter(division_q(area, county="county_code", town="town_code", community="community_id"))
-        .filter(registered=True)
-        .exclude(_exempt(rnd))
-        .filter(~Exists(sampled))
-    )
+    people = _untested(rnd, Person.objects.visible_to(actor), area)
+    if unvisited:
+        people = people.filter(~Exists(_visits(rnd)))
     if home_only:
         q = Q()
         for tag in sorted(HOME_SAMPLING_TAGS):
             q |= Q(tags__contains=tag)
         people = people.filter(q)
     return people.select_related("community").order_by("community_id", "id_number")
+
+
+def _untested(rnd: Round, people: QuerySet[Person], area: tuple[str, ...]) -> QuerySet[Person]:
+    """``people`` inside ``area``, registered, not exempt, without a screening sample in the round."""
+    # NOT EXISTS (an anti-join), not NOT IN: PostgreSQL runs a NOT IN over a big subquery row by
+    # row. ``round_id + 0`` keeps SQLite on the person index for it (the round index scans the round).
+    sampled = Sample.objects.alias(in_round=F("round_id") + 0).filter(
+        person_id=OuterRef("pk"), in_round=rnd.pk, tube__purpose=SCREENING
+    )
+    return (
+        people.filter(division_q(area, county="county_code", town="town_code", community="community_id"))
+        .filter(registered=True)
+        .exclude(_exempt(rnd))
+        .filter(~Exists(sampled))
+    )
+
+
+def _visits(rnd: Round) -> QuerySet[DoorVisit]:
+    """The door visits of the round to the person of the outer query (its person index)."""
+    return DoorVisit.objects.filter(round_id=rnd.pk, person_id=OuterRef("pk"))
+
+
+def latest_visits(*, rnd: Round, person_ids: Iterable[int]) -> dict[int, DoorVisit]:
+    """The latest door visit of the round to each of ``person_ids`` (a page of the untested list,
+    already scoped), with its visitor — one query."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    out: dict[int, DoorVisit] = {}
+    visits = (
+        DoorVisit.objects.filter(round_id=rnd.pk, person_id__in=ids)
+        .select_related("by")
+        .order_by("person_id", "-visited_at", "-id")
+    )
+    for visit in visits:
+        out.setdefault(visit.person_id, visit)
+    return out
+
+
+def untested_not_visited_by_community(*, rnd: Round) -> list[dict]:
+    """Per community of the round's scope: untested people nobody has visited in the round yet —
+    the count and the community's name, one GROUP BY query (server authority)."""
+    if not rnd.scope:
+        return []
+    people = _untested(rnd, Person.objects.dangerously_all(), tuple(rnd.scope)).filter(~Exists(_visits(rnd)))
+    rows = (
+        people.filter(community__isnull=False)
+        .values("community_id", "community__name")
+        .annotate(n=Count("id"))
+        .order_by("community_id")
+    )
+    return [{"community": r["community_id"], "name": r["community__name"], "people": r["n"]} for r in rows]
 
 
 def area_division(*, rnd: Round, actor: Actor, code: str) -> Division | None:

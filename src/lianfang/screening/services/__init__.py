@@ -19,7 +19,8 @@ The package, along its seams:
 * :mod:`.samples` — samples and their writers (people sampled but not in the registry are
   created by ``people.services.persons_create_unregistered``);
 * :mod:`.results` — lab results; :mod:`.boxes` — transport boxes handed over;
-* :mod:`.followup` — tube states, alerts, re-check tasks and their closing, the positive hand-off.
+* :mod:`.followup` — tube states, alerts, re-check tasks and their closing, the positive hand-off;
+* :mod:`.visits` — door visits (入户走访) to the people of a round's untested list.
 
 The batch sizes (``BIG_BATCH``, ``SMALL_BATCH``, ``CHUNK_ROWS``, ``_IN_LIST``) are not re-exported
 here: a test shrinks them in the module that reads them (:mod:`.ingest`, :mod:`.samples`).
@@ -38,6 +39,7 @@ from lianfang.screening.services.reference import device_token_issue, labs_impor
 from lianfang.screening.services.results import results_import
 from lianfang.screening.services.rounds import round_close, round_open
 from lianfang.screening.services.samples import samples_import
+from lianfang.screening.services.visits import door_visit_record
 
 __all__ = [
     "NotFound",
@@ -49,6 +51,7 @@ __all__ = [
     "alert_acknowledge",
     "box_handover",
     "device_token_issue",
+    "door_visit_record",
     "labs_import",
     "labs_writable",
     "recheck_sample_register",

@@ -12,13 +12,13 @@ runs later, as a task, through the same services). Every view is marked ``@scope
 The package, along its seams:
 
 * :mod:`.rounds` — the list and opening a round, a round's page, its alerts, closing, uploads;
-* :mod:`.areas` — coverage of a division, the untested list and its export;
+* :mod:`.areas` — coverage of a division, the untested list (door visits) and its export;
 * :mod:`.pools` — one pool and its members; :mod:`.tasks` — re-check tasks and their tubes;
 * :mod:`.reference` — sites and labs and the uploads of their lists;
 * :mod:`.common` — the round lookup, times in forms, uploads as jobs, task rows, charts.
 """
 
-from lianfang.screening.views.areas import round_area, untested_export
+from lianfang.screening.views.areas import door_visit, round_area, untested_export
 from lianfang.screening.views.pools import pool, sampled_elsewhere
 from lianfang.screening.views.reference import labs, sites
 from lianfang.screening.views.rounds import (
@@ -33,6 +33,7 @@ from lianfang.screening.views.tasks import task_list, task_sample
 
 __all__ = [
     "alert_ack",
+    "door_visit",
     "labs",
     "pool",
     "round_alerts",
