@@ -13,14 +13,15 @@ def number_places(apps, schema_editor):
     compound_codes = {}
     number: dict = {}
     changed = []
-    for c in Compound.objects.order_by("community_id", "name", "pk"):
+    # Name order by code point, in Python (as geo.places numbers new ones), not the database's collation.
+    for c in sorted(Compound.objects.all(), key=lambda c: (c.community_id, c.name, c.pk)):
         number[c.community_id] = number.get(c.community_id, 0) + 1
         c.code = codes.compound_code(c.community_id, number[c.community_id])
         compound_codes[c.pk] = c.code
         changed.append(c)
     Compound.objects.bulk_update(changed, ["code"], batch_size=2000)
     number, changed = {}, []
-    for b in Building.objects.order_by("compound_id", "name", "pk"):
+    for b in sorted(Building.objects.all(), key=lambda b: (b.compound_id, b.name, b.pk)):
         number[b.compound_id] = number.get(b.compound_id, 0) + 1
         b.code = codes.building_code(compound_codes[b.compound_id], number[b.compound_id])
         changed.append(b)
