@@ -1182,6 +1182,11 @@ IMPORT_CASES: dict[str, Case] = {
         ),
         control=lambda w: _import(w, "owner", "places", _places_rows(LC_COMMUNITY, "LC-H9")),
     ),
+    # A compound and building in another county's community is unknown_community to the attacker.
+    "buildings": Case(
+        attacks=(lambda w: _import(w, "attacker", "buildings", _buildings_rows(LC_COMMUNITY)),),
+        control=lambda w: _import(w, "owner", "buildings", _buildings_rows(LC_COMMUNITY)),
+    ),
     # The division tree is the server's alone: every actor is refused, the control runs as the server.
     "divisions": Case(
         attacks=(
@@ -1195,6 +1200,10 @@ IMPORT_CASES: dict[str, Case] = {
         ),
     ),
 }
+
+
+def _buildings_rows(community: str) -> list[dict]:
+    return [{"community_code": community, "compound": "新小区", "building": "1号楼"}]
 
 
 def _zones_rows() -> list[dict]:

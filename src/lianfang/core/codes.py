@@ -158,3 +158,85 @@ def where(codes: Iterable[str], alias: str = "") -> tuple[str, list]:
         parts.append(f"{prefix}{column} {'LIKE' if like else '='} %s")
         params.append(code + "%" if like else code)
     return "(" + " OR ".join(parts or ["1 = 0"]) + ")", params
+
+
+# --- places below a community: compounds (小区) and buildings (楼栋) ------------------------------
+#
+# A compound's code is its community's code, "-" and 3 digits (350582001004-001); a building's is
+# its compound's code, "-" and 2 digits, 3 from its 100th (350582001004-001-03). They extend the
+# algebra above: a place's code starts with its community's, so "inside" by prefix and the scoping
+# of rows by their community hold for them. They are never division codes (``is_code`` is False,
+# ``level`` raises): nothing mistakes a building for a division.
+
+PLACE_SEPARATOR = "-"
+COMPOUND_DIGITS = 3
+COMPOUND_MAX = 999
+BUILDING_MAX = 999
+
+
+def compound_code(community: str, number: int) -> str:
+    """The code of a community's ``number``-th compound (1 → ``-001``)."""
+    if not 1 <= number <= COMPOUND_MAX:
+        raise CodeError(f"小区编号须为 1–{COMPOUND_MAX} / a compound number is 1 to {COMPOUND_MAX}: {number}")
+    return f"{community}{PLACE_SEPARATOR}{number:03d}"
+
+
+def building_code(compound: str, number: int) -> str:
+    """The code of a compound's ``number``-th building (3 → ``-03``, 120 → ``-120``)."""
+    if not 1 <= number <= BUILDING_MAX:
+        raise CodeError(f"楼栋编号须为 1–{BUILDING_MAX} / a building number is 1 to {BUILDING_MAX}: {number}")
+    return f"{compound}{PLACE_SEPARATOR}{number:02d}"
+
+
+def place_parts(code: str) -> tuple[str, ...] | None:
+    """``(community, compound number[, building number])`` of a compound or building code, None
+    for anything else (a division code included)."""
+    if not isinstance(code, str):
+        return None
+    parts = tuple(code.split(PLACE_SEPARATOR))
+    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+        return None
+    if len(parts[0]) != LENGTH[COMMUNITY] or len(parts[1]) != COMPOUND_DIGITS:
+        return None
+    if len(parts) == 3 and len(parts[2]) not in (2, 3):
+        return None
+    return parts
+
+
+def is_place_code(code: str) -> bool:
+    """True for a well-formed compound or building code."""
+    return place_parts(code) is not None
+
+
+def is_compound_code(code: str) -> bool:
+    parts = place_parts(code)
+    return parts is not None and len(parts) == 2
+
+
+def is_building_code(code: str) -> bool:
+    parts = place_parts(code)
+    return parts is not None and len(parts) == 3
+
+
+def place_community(code: str) -> str:
+    """The 12-digit community code of a community, compound or building code."""
+    community = code.split(PLACE_SEPARATOR, 1)[0]
+    if len(community) != LENGTH[COMMUNITY] or not community.isdigit():
+        raise CodeError(f"{code!r} 不是社区、小区或楼栋代码 / not a community, compound or building code")
+    return community
+
+
+def place_inside(code: str, area: str) -> bool:
+    """True when the place ``code`` (a division, compound or building code) lies inside ``area``
+    (the same kinds). A prefix, except that a compound or building area holds only the codes that
+    continue it at a separator: building ``-10`` does not hold building ``-100``."""
+    if not code.startswith(area):
+        return False
+    if PLACE_SEPARATOR not in area:
+        return True
+    return len(code) == len(area) or code[len(area)] == PLACE_SEPARATOR
+
+
+def place_covered(code: str, areas: Iterable[str]) -> bool:
+    """True when the place ``code`` lies inside one of ``areas`` (see :func:`place_inside`)."""
+    return any(place_inside(code, a) for a in areas)

@@ -69,6 +69,9 @@ class Compound(models.Model):
 
     community = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="compounds")
     name = models.CharField(_("小区"), max_length=64)
+    # The community's code + "-" + 3 digits (lianfang.core.codes.compound_code), numbered in the
+    # order compounds become known (those of the first migration: in name order).
+    code = models.CharField(_("小区代码"), max_length=20, unique=True)
 
     class Meta:
         unique_together = [("community", "name")]
@@ -82,6 +85,8 @@ class Compound(models.Model):
 class Building(models.Model):
     compound = models.ForeignKey(Compound, on_delete=models.CASCADE, related_name="buildings")
     name = models.CharField(_("楼栋"), max_length=32)
+    # The compound's code + "-" + 2 digits, 3 from the 100th (lianfang.core.codes.building_code).
+    code = models.CharField(_("楼栋代码"), max_length=20, unique=True)
 
     class Meta:
         unique_together = [("compound", "name")]

@@ -10,6 +10,7 @@ from lianfang.accounts.roles import Role
 from lianfang.accounts.services import user_create
 from lianfang.core.db import analyze_after_bulk, bulk_insert
 from lianfang.geo.models import Building, Compound
+from lianfang.geo.places import buildings_create, compounds_create
 from lianfang.people.models import Person
 from lianfang.people.normalize import name_pinyin
 from lianfang.people.rows import INSERT_COLUMNS, person_row
@@ -85,25 +86,15 @@ def population_load(*, persons: int, seed: int = 2022, replace: bool = False, to
 
 
 def _ensure_compounds(communities, compounds) -> dict[tuple[str, str], int]:
-    wanted = sorted(set(zip(communities, compounds, strict=True)))
-    existing = {(c.community_id, c.name): c.pk for c in Compound.objects.all()}
-    Compound.objects.bulk_create(
-        [Compound(community_id=c, name=n) for c, n in wanted if (c, n) not in existing], batch_size=5000
-    )
+    # Coded as every path codes them (geo.places): numbered after the community's highest.
+    compounds_create(zip(communities, compounds, strict=True))
     return {(c.community_id, c.name): c.pk for c in Compound.objects.all()}
 
 
 def _ensure_buildings(compound_ids, communities, compounds, buildings) -> dict[tuple[str, str, str], int]:
     wanted = sorted(set(zip(communities, compounds, buildings, strict=True)))
-    existing = {(b.compound_id, b.name) for b in Building.objects.all()}
-    Building.objects.bulk_create(
-        [
-            Building(compound_id=compound_ids[(c, n)], name=b)
-            for c, n, b in wanted
-            if (compound_ids[(c, n)], b) not in existing
-        ],
-        batch_size=5000,
-    )
+    by_pk = Compound.objects.in_bulk(set(compound_ids.values()))
+    buildings_create((by_pk[compound_ids[(c, n)]], b) for c, n, b in wanted)
     by_id = {(b.compound_id, b.name): b.pk for b in Building.objects.all()}
     return {(c, n, b): by_id[(compound_ids[(c, n)], b)] for c, n, b in wanted}
 

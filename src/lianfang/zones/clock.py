@@ -3,7 +3,14 @@
 No Django and no database here: the caller reads the zone's history, the cases and plans as
 they stood at ``at`` (``core.plugins.provider("cases_as_of")`` / ``("plans_as_of")``), the
 screening rounds, samples and results, and the registry's residents of the areas, and hands them
-over as the plain records below. :func:`zones_status` then decides, scenario by scenario, what
+over as the plain records below.
+
+"Inside the area" is by place: a person's place is their building's code when the registry knows
+it (``Resident.place_code``, ``Facts.places`` for cases and contacts, looked up by ID), else their
+community's code; they are inside an area entry (a community, compound or building code) when the
+place lies inside it (:func:`lianfang.core.codes.place_inside`). A case known only by its
+community is inside a zone of its community, not inside a zone of one of its buildings. For an
+area of whole communities this is exactly "the community is in the area". :func:`zones_status` then decides, scenario by scenario, what
 ``lianfang zones status --at T`` prints and what the zone page shows (each condition and
 whether it holds). Every duration comes from the zone's regime (``lianfang.protocol.zones``),
 chosen by its type at ``at``.
@@ -31,7 +38,7 @@ class Change:
     zone_code: str
     type: str
     name: str
-    area: tuple[str, ...]  # community codes, sorted, unique
+    area: tuple[str, ...]  # community, compound or building codes, sorted, unique
     designated_at: dt.datetime
 
 
@@ -57,6 +64,11 @@ class Resident:
     id_number: str
     community_code: str
     birth_date: dt.date | None
+    place_code: str = ""  # the building's code when the registry knows it
+
+    @property
+    def place(self) -> str:
+        return self.place_code or self.community_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +177,9 @@ class Facts:
     # For one zone at "now", counted in the database instead of from rows (the zone page at city
     # scale): round code → (non-exempt residents not sampled, samples not negative or too old).
     round_counts: Mapping[str, tuple[int, int]] | None = None
+    # The registry's building code of people (id_type, id_number) known to live in one, for the
+    # cases and contacts of zones drawn below the community (see the module's docstring).
+    places: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _regime(facts: Facts, zone_type: str) -> ZoneRegime:
@@ -203,6 +218,7 @@ class _Context:
         self.cases = [c for c in facts.cases if c.reported_at <= at]
         self.close_plans = [p for p in facts.plans if p.category == "close"]
         self.case_keys = {(c.id_type, c.id_number) for c in facts.cases}
+        self.places = facts.places
         self.residents_by_community: dict[str, list[Resident]] = defaultdict(list)
         for r in facts.residents:
             self.residents_by_community[r.community_code].append(r)
@@ -219,6 +235,18 @@ class _Context:
             (r for r in facts.rounds if r.starts_at <= at), key=lambda r: (r.starts_at, r.code), reverse=True
         )
 
+    def place_of(self, fact) -> str:
+        """A case's or a plan's place: the registry's building of the person when it lies in the
+        community the fact states, else that community."""
+        community = fact.community_code
+        place = self.places.get((fact.id_type, fact.id_number))
+        if place and community and codes.place_inside(place, community):
+            return place
+        return community
+
+    def inside(self, fact, area: Iterable[str]) -> bool:
+        return codes.place_covered(self.place_of(fact), area)
+
 
 def _status(state: ZoneState, ctx: _Context, clocked_counties: Mapping[str, set[str]]) -> ZoneStatus:
     facts, at = ctx.facts, ctx.facts.at
@@ -228,7 +256,7 @@ def _status(state: ZoneState, ctx: _Context, clocked_counties: Mapping[str, set[
     inside = [
         c
         for c in ctx.cases
-        if c.community_code in area and (regime.custody_infection_resets or c.found_in != "quarantine")
+        if ctx.inside(c, area) and (regime.custody_infection_resets or c.found_in != "quarantine")
     ]
     last = max(inside, key=lambda c: (c.reported_at, c.case_code), default=None)
     if last is not None and last.reported_at > state.type_since:
@@ -271,7 +299,7 @@ def _contacts_condition(area: set[str], ctx: _Context, at: dt.datetime) -> Condi
     open_plans = [
         p
         for p in ctx.close_plans
-        if p.community_code in area and (p.id_type, p.id_number) not in ctx.case_keys and not p.plan.ended(at)
+        if ctx.inside(p, area) and (p.id_type, p.id_number) not in ctx.case_keys and not p.plan.ended(at)
     ]
     last_end = max((p.plan.monitoring_ends_at for p in open_plans), default=None)
     return Condition("contacts", not open_plans, {"open": len(open_plans), "last_ends_at": last_end})
@@ -282,7 +310,13 @@ def _round_condition(area: set[str], ctx: _Context, regime: ZoneRegime, at: dt.d
     area sampled, and every sample of theirs in it (exempt ones' too) collected at or before
     ``at`` in a tube negative at ``at``, collected within the regime's window before ``at``."""
     window_from = at - dt.timedelta(days=regime.round_window_days)
-    residents = [r for c in sorted(area) for r in ctx.residents_by_community.get(c, ())]
+    communities = sorted({codes.place_community(c) for c in area})
+    residents = [
+        r
+        for c in communities
+        for r in ctx.residents_by_community.get(c, ())
+        if codes.place_covered(r.place, area)
+    ]
     best: dict = {}
     for rnd in ctx.rounds:
         if not all(codes.covered(c, rnd.scope) for c in area):

@@ -3,17 +3,20 @@
 Cases and plans come from whichever app states them (``core.plugins.provider``): without one,
 there are none to count (the page says the fact is unknown). Rounds, samples and results are the
 screening app's, read directly (zones sits above screening); the residents are the registry's
-registered people of the zones' communities, fetched in one set-based query."""
+registered people of the zones' areas (communities, or compounds and buildings), fetched in one
+set-based query. For areas below the community, the registry's buildings of the cases' and
+contacts' people are read too (by ID), to place them (see :mod:`lianfang.zones.clock`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
+from django.db.models import Q
 from django.utils import timezone
 
 from lianfang.analytics.status import exempt_birth_cutoff
-from lianfang.core import plugins
+from lianfang.core import codes, plugins
 from lianfang.people.models import Person
 from lianfang.screening.models import Result, Round, Sample, TubePurpose
 from lianfang.zones import clock
@@ -24,6 +27,40 @@ def fact(name: str, at: dt.datetime) -> list | None:
     """A fact as it stood at ``at``; None when no installed app states it."""
     provide = plugins.provider(name)
     return None if provide is None else list(provide(at))
+
+
+def place_q(area: Iterable[str], prefix: str = "") -> Q:
+    """People (``prefix`` the path to a person) whose place lies in ``area``: the residents of its
+    whole communities, and the residents of its compounds and buildings by the registry's building.
+    For an area of communities alone, exactly ``community_id IN area``."""
+    area = set(area)
+    compounds = sorted(c for c in area if codes.is_compound_code(c))
+    buildings = sorted(c for c in area if codes.is_building_code(c))
+    q = Q(**{f"{prefix}community_id__in": sorted(area - {*compounds, *buildings})})
+    if compounds:
+        q |= Q(**{f"{prefix}building__compound__code__in": compounds})
+    if buildings:
+        q |= Q(**{f"{prefix}building__code__in": buildings})
+    return q
+
+
+def area_communities(area: Iterable[str]) -> list[str]:
+    """The communities holding an area's entries."""
+    return sorted({codes.place_community(c) for c in area})
+
+
+def registry_places(area: Iterable[str], facts: Iterable) -> dict[tuple[str, str], str]:
+    """The registry's building codes of the people of ``facts`` (cases, plans) who live in a
+    community that an entry of ``area`` below the community lies in (none when there is no such
+    entry: a zone of whole communities places people by the community they are stated in)."""
+    communities = sorted({codes.place_community(c) for c in area if codes.is_place_code(c)})
+    wanted = {(f.id_type, f.id_number) for f in facts if f.community_code in communities}
+    if not wanted:
+        return {}
+    rows = Person.objects.filter(community_id__in=communities, building__isnull=False).values_list(
+        "id_type", "id_number", "building__code"
+    )
+    return {(t, n): b for t, n, b in rows if (t, n) in wanted}
 
 
 def histories(zones: Iterable[Zone] | None = None) -> dict[str, list[clock.Change]]:
@@ -72,17 +109,27 @@ def facts_at(at: dt.datetime, hist: Mapping[str, Sequence[clock.Change]]) -> clo
                 in_custody=custody,
             )
         )
-    people = Person.objects.filter(registered=True, community_id__in=sorted(area))
+    communities = area_communities(area)
+    people = Person.objects.filter(registered=True, community_id__in=communities)
+    fields = ["pk", "id_type", "id_number", "community_id", "birth_date"]
+    below = any(codes.is_place_code(c) for c in area)
     residents = [
-        clock.Resident(key=pk, id_type=t, id_number=n, community_code=c, birth_date=b)
-        for pk, t, n, c, b in people.values_list("pk", "id_type", "id_number", "community_id", "birth_date")
+        clock.Resident(
+            key=row[0],
+            id_type=row[1],
+            id_number=row[2],
+            community_code=row[3],
+            birth_date=row[4],
+            place_code=(row[5] or "") if below else "",
+        )
+        for row in people.values_list(*fields, *(["building__code"] if below else []))
     ]
     samples_qs = Sample.objects.filter(
         round__starts_at__lte=at,
         collected_at__lte=at,
         tube__purpose=TubePurpose.SCREENING,
         person__registered=True,
-        person__community_id__in=sorted(area),
+        person__community_id__in=communities,
     ).values_list("round__code", "person_id", "tube__barcode", "collected_at")
     samples = [clock.SampleFact(r, p, b, c) for r, p, b, c in samples_qs]
     barcodes = sorted({s.tube_barcode for s in samples})
@@ -95,7 +142,14 @@ def facts_at(at: dt.datetime, hist: Mapping[str, Sequence[clock.Change]]) -> clo
             ).values_list("tube_barcode", "result", "reported_at")
         )
     return clock.Facts(
-        at=at, cases=cases, plans=plans, rounds=rounds, residents=residents, samples=samples, results=results
+        at=at,
+        cases=cases,
+        plans=plans,
+        rounds=rounds,
+        residents=residents,
+        samples=samples,
+        results=results,
+        places=registry_places(area, [*cases, *plans]),
     )
 
 
@@ -137,7 +191,7 @@ def zone_status_now(zone: Zone, now: dt.datetime | None = None) -> clock.ZoneSta
             timezone.localtime(start).date(), rnd.protocol.screening.exempt_under_years
         )
         rounds.append(clock.RoundFact(rnd.code, start, tuple(rnd.scope), cutoff, custody))
-        people = Person.objects.filter(registered=True, community_id__in=area)
+        people = Person.objects.filter(place_q(area), registered=True)
         taken = Sample.objects.filter(
             person=OuterRef("pk"), round=rnd, collected_at__lte=now, tube__purpose=TubePurpose.SCREENING
         )
@@ -151,11 +205,11 @@ def zone_status_now(zone: Zone, now: dt.datetime | None = None) -> clock.ZoneSta
         )
         bad = int(
             Sample.objects.filter(
+                place_q(area, "person__"),
                 round=rnd,
                 collected_at__lte=now,
                 tube__purpose=TubePurpose.SCREENING,
                 person__registered=True,
-                person__community_id__in=area,
             )
             .exclude(tube__state="negative", collected_at__gte=window_from)
             .exists()
@@ -163,7 +217,14 @@ def zone_status_now(zone: Zone, now: dt.datetime | None = None) -> clock.ZoneSta
         counts[rnd.code] = (untested, bad)
         if not untested and not bad:
             break
-    facts = clock.Facts(at=now, cases=cases, plans=plans, rounds=rounds, round_counts=counts)
+    facts = clock.Facts(
+        at=now,
+        cases=cases,
+        plans=plans,
+        rounds=rounds,
+        round_counts=counts,
+        places=registry_places(area, [*cases, *plans]),
+    )
     return next(
         iter(s for s in clock.zones_status(everything, facts) if s.state.zone_code == zone.code), None
     )

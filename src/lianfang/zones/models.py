@@ -27,7 +27,7 @@ class Zone(models.Model):
     code = models.CharField(_("区域编号"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     type = models.CharField(_("类型"), max_length=16)
-    area = models.JSONField(_("范围"), default=list, help_text=_("社区（村）代码列表"))
+    area = models.JSONField(_("范围"), default=list, help_text=_("社区（村）、小区或楼栋代码列表"))
     designated_at = models.DateTimeField(_("划定时间"))
     changed_at = models.DateTimeField(_("最近变更时间"))
     type_since = models.DateTimeField(_("类型起始时间"))
@@ -53,20 +53,34 @@ class ZoneAreaQuerySet(models.QuerySet):
 
 
 class ZoneArea(models.Model):
-    """The zone's communities as rows (its current area), so that ``visible_to`` is one indexed query."""
+    """The zone's area entries as rows (its current area), so that ``visible_to`` is one indexed
+    query: each entry's community (the scoping, whatever the entry), and for an entry below the
+    community its compound or building code (``place_code``; null for a whole community)."""
 
     zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="area_rows")
     community = models.ForeignKey("geo.Division", on_delete=models.PROTECT, related_name="+")
     town_code = models.CharField(max_length=9, db_index=True)
     county_code = models.CharField(max_length=6, db_index=True)
+    place_code = models.CharField(_("小区或楼栋代码"), max_length=20, null=True, blank=True)
 
     objects = ZoneAreaQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["zone", "community"], name="zone_area_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zone", "community"],
+                condition=models.Q(place_code__isnull=True),
+                name="zone_area_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["zone", "place_code"],
+                condition=models.Q(place_code__isnull=False),
+                name="zone_area_place_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.zone_id}:{self.community_id}"
+        return f"{self.zone_id}:{self.place_code or self.community_id}"
 
 
 class Source(models.TextChoices):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from lianfang.accounts.scoping import Actor
 from lianfang.analytics.status import person_status_of
 from lianfang.core import codes
+from lianfang.geo.models import Building, Compound
 from lianfang.people.models import CommunityStats, Person, Tag
 from lianfang.screening.models import Round, Sample, TubePurpose
 from lianfang.zones import clock, facts
@@ -47,15 +48,47 @@ def proposals_open(*, actor: Actor) -> QuerySet[ZoneProposal]:
 
 
 def area_rows(zone: Zone):
-    """The zone's communities as a subquery (a district holds hundreds: no IN list of them)."""
+    """The zone's communities as a subquery (a district holds hundreds: no IN list of them); for
+    an entry below the community, the community holding it."""
     return ZoneArea.objects.filter(zone=zone).values("community_id")
 
 
+def below_community(zone: Zone) -> list[str]:
+    """The entries of the zone's area below the community (compound and building codes)."""
+    return sorted(c for c in zone.area if codes.is_place_code(c))
+
+
+def place_names(area_codes) -> dict[str, str]:
+    """The names of the compounds and buildings among ``area_codes`` (小区 / 小区3号楼), in two
+    queries whatever their number; none when there are none."""
+    below = sorted({c for c in area_codes if codes.is_place_code(c)})
+    if not below:
+        return {}
+    names = dict(Compound.objects.filter(code__in=below).values_list("code", "name"))
+    names.update(
+        (code, f"{compound}{name}")
+        for code, compound, name in Building.objects.filter(code__in=below).values_list(
+            "code", "compound__name", "name"
+        )
+    )
+    return names
+
+
+def _inside(zone: Zone) -> Q:
+    """People inside the zone: of its whole communities (a subquery of its area rows), and of its
+    compounds and buildings (by the registry's building)."""
+    q = Q(community_id__in=ZoneArea.objects.filter(zone=zone, place_code__isnull=True).values("community_id"))
+    below = below_community(zone)
+    if below:
+        q |= facts.place_q(below)
+    return q
+
+
 def residents(*, actor: Actor, zone: Zone, tag: str = "") -> QuerySet[Person]:
-    """The registered people of the zone's communities the actor may see: one set-based query."""
+    """The registered people inside the zone the actor may see: one set-based query."""
     people = (
         Person.objects.visible_to(actor)
-        .filter(registered=True, community_id__in=area_rows(zone))
+        .filter(_inside(zone), registered=True)
         .select_related("community")
         .order_by("community_id", "id_number")
     )
@@ -66,8 +99,17 @@ def residents(*, actor: Actor, zone: Zone, tag: str = "") -> QuerySet[Person]:
 
 def residents_counts(*, actor: Actor, zone: Zone) -> dict[str, int]:
     """How many registered residents and how many with each special-needs tag, from the
-    per-community counts the registry keeps (one aggregate, whatever the zone's size)."""
+    per-community counts the registry keeps (one aggregate, whatever the zone's size); a zone
+    drawn by compound or building is counted from its people instead (the registry keeps no
+    counts per building), also one aggregate."""
     fields = ["registered", *TAGS]
+    if below_community(zone):
+        counted = (
+            Person.objects.visible_to(actor)
+            .filter(_inside(zone), registered=True)
+            .aggregate(registered=Count("pk"), **{t: Count("pk", filter=Q(tags__contains=t)) for t in TAGS})
+        )
+        return {f: counted[f] or 0 for f in fields}
     sums = (
         CommunityStats.objects.visible_to(actor)
         .filter(community_id__in=area_rows(zone))

@@ -144,6 +144,9 @@ def zone_map(request):
     zones = list(selectors.zones_visible(actor=actor))
     hist = selectors.facts.histories(zones)
     names = dict(Division.objects.filter(level=Level.COUNTY).values_list("code", "name"))
+    # Compounds and buildings have no coordinates either: a zone drawn by them is marked at its
+    # county like any other, and the list names them.
+    places = selectors.place_names({a for h in hist.values() for c in h for a in c.area})
     data = {
         "zones": [
             {
@@ -156,6 +159,7 @@ def zone_map(request):
                         "label": _type_label(c.type),
                         "colour": COLOURS.get(c.type, "#666"),
                         "county_names": sorted({names.get(a[:6], a[:6]) for a in c.area}),
+                        "places": [f"{places.get(a, '')} ({a})" for a in c.area if a in places],
                     }
                     for c in hist.get(z.code, [])
                 ],
@@ -167,7 +171,10 @@ def zone_map(request):
     }
     first = min((c["at"] for z in data["zones"] for c in z["changes"]), default=data["now"])
     data["first"] = first
-    return render(request, "lianfang/zones/map.html", {"data": data, "zones": zones})
+    below = [z.code for z in zones if selectors.below_community(z)]
+    return render(
+        request, "lianfang/zones/map.html", {"data": data, "zones": zones, "below_community": below}
+    )
 
 
 def _zone_or_404(request, code: str):
@@ -200,7 +207,7 @@ def zone_detail(request, code: str):
             "zone_type": zone_type,
             "status": status,
             "status_at": status_at,
-            "area_shown": zone.area[:AREA_SHOWN],
+            "area_shown": _area_shown(zone.area[:AREA_SHOWN]),
             "area_more": len(zone.area) > AREA_SHOWN,
             "conditions": _conditions(status),
             "open_proposal": next((p for p in proposals if p.status == ProposalStatus.OPEN), None),
@@ -214,6 +221,12 @@ def zone_detail(request, code: str):
             "pool_policy": _("单采单检") if zone.type in ("sealed", "high") else _("按轮次混采策略"),
         },
     )
+
+
+def _area_shown(area: list[str]) -> list[tuple[str, str]]:
+    """The area's codes with the names of its compounds and buildings ("" for a community)."""
+    names = selectors.place_names(area)
+    return [(c, names.get(c, "")) for c in area]
 
 
 def _requests_panel(actor, zone) -> dict | None:

@@ -18,7 +18,7 @@ from lianfang.core.fields import CODE, TIME, Column, parsed, screened, stored
 from lianfang.core.summary import ImportSummary
 from lianfang.core.times import parse_time
 from lianfang.edition.services import in_force
-from lianfang.geo.models import Division, Level
+from lianfang.geo.models import Building, Compound, Division, Level
 from lianfang.protocol.zones import LIFTED, ZONE_REGIMES
 from lianfang.zones.models import Source, Zone, ZoneArea, ZoneChange
 from lianfang.zones.services.errors import ZoneError
@@ -51,6 +51,33 @@ def area_of(text: str) -> tuple[list[str], bool]:
     return parts, all(parts)
 
 
+def known_area_codes(area: Iterable[str]) -> set[str]:
+    """The codes of ``area`` a zone may name: communities (not a town or a county), and the
+    compounds and buildings of the registry (geo's codes below the community)."""
+    area = set(area)
+    divisions = [c for c in area if codes.is_code(c)]
+    places = [c for c in area if codes.is_place_code(c)]
+    known = set(
+        Division.objects.filter(level=Level.COMMUNITY, code__in=divisions).values_list("code", flat=True)
+    )
+    if places:
+        known.update(Compound.objects.filter(code__in=places).values_list("code", flat=True))
+        known.update(Building.objects.filter(code__in=places).values_list("code", flat=True))
+    return known
+
+
+def area_row(zone: Zone, code: str) -> ZoneArea:
+    """The area row of one entry: its community (scoping) and, below a community, its own code."""
+    community = codes.place_community(code)
+    return ZoneArea(
+        zone=zone,
+        community_id=community,
+        town_code=codes.town(community),
+        county_code=codes.county(community),
+        place_code=code if codes.is_place_code(code) else None,
+    )
+
+
 def zone_columns() -> dict[str, Column]:
     return {
         "zone_code": stored(Zone._meta.get_field("code"), CODE),
@@ -79,7 +106,8 @@ def zones_import(
     """zones.csv, row by row in file order (a row may change a zone an earlier row designated).
 
     Reasons, in order: ``missing_field:<col>``, ``bad_type``, ``unknown_area`` (a segment that is
-    empty or not a community; for a user, also a community outside their jurisdiction), ``bad_time``,
+    empty or not a community, compound or building code of the registry; for a user, also one
+    outside their jurisdiction), ``bad_time``,
     then ``code_taken`` (a user changing a zone not wholly theirs), then ``duplicate`` (the row
     identical to one in the zone's history), then ``stale_change`` (not later than the zone's last
     change, equal included).
@@ -88,9 +116,7 @@ def zones_import(
     cols = {c: _text(table, c) for c in COLUMNS}
     summary = ImportSummary(read=table.num_rows)
     outcomes = np.full(table.num_rows, "", dtype=object)
-    all_codes = {p for text in cols["area"] for p in area_of(text)[0] if p}
-    communities = Division.objects.filter(level=Level.COMMUNITY, code__in=all_codes)
-    known = set(communities.values_list("code", flat=True))
+    known = known_area_codes({p for text in cols["area"] for p in area_of(text)[0] if p})
     zones = {z.code: z for z in Zone.objects.filter(code__in=set(cols["zone_code"]))}
     history: dict[str, set[tuple]] = {code: set() for code in zones}
     for ch in ZoneChange.objects.filter(zone__code__in=list(zones)).select_related("zone"):
@@ -185,12 +211,7 @@ def zone_change_record(
         if old_area != area:
             ZoneArea.objects.filter(zone=zone).delete()
     if created or not ZoneArea.objects.filter(zone=zone).exists():
-        ZoneArea.objects.bulk_create(
-            [
-                ZoneArea(zone=zone, community_id=c, town_code=codes.town(c), county_code=codes.county(c))
-                for c in area
-            ]
-        )
+        ZoneArea.objects.bulk_create([area_row(zone, c) for c in area])
     change = ZoneChange.objects.create(
         zone=zone,
         type=zone_type,
@@ -225,8 +246,8 @@ def zone_designate(
 ) -> Zone:
     """Designate a new zone from the form (a change of an existing one goes through a proposal).
 
-    Refuses a taken code, an unknown type, an area that is not communities of the actor's
-    jurisdiction, and a missing name, each with a bilingual message."""
+    Refuses a taken code, an unknown type, an area that is not communities, compounds or
+    buildings of the actor's jurisdiction, and a missing name, each with a bilingual message."""
     require(actor, "zone.designate")
     code, name = code.strip(), name.strip()
     if not code or len(code) > Zone._meta.get_field("code").max_length:
@@ -240,7 +261,7 @@ def zone_designate(
     if zone_type_of(zone_type) in (None, LIFTED):
         raise ZoneError("bad_type", "区域类型无效", "not a zone type")
     area = sorted({c.strip() for c in area if c.strip()})
-    known = set(Division.objects.filter(level=Level.COMMUNITY, code__in=area).values_list("code", flat=True))
+    known = known_area_codes(area)
     if (
         not area
         or any(c not in known for c in area)
@@ -248,8 +269,8 @@ def zone_designate(
     ):
         raise ZoneError(
             "unknown_area",
-            "范围须为您辖区内的社区（村）代码",
-            "the area must be community codes inside your jurisdiction",
+            "范围须为您辖区内的社区（村）、小区或楼栋代码",
+            "the area must be community codes (or compound or building codes) inside your jurisdiction",
         )
     if Zone.objects.filter(code=code).exists():
         raise ZoneError("code_taken", "编号已被占用，请换一个", "the code is taken: use another")

@@ -40,13 +40,13 @@
     data.zones.forEach(function (z) {
       var s = stateAt(z, t);
       if (!s) return;
-      rows.push("<tr data-type=\"" + esc(s.type) + "\"><td>" + esc(z.code) + "</td><td>" + esc(s.name) + "</td><td>" + esc(s.label) + "</td><td>" + esc(s.county_names.join("、")) + "</td></tr>");
+      rows.push("<tr data-type=\"" + esc(s.type) + "\"><td>" + esc(z.code) + "</td><td>" + esc(s.name) + "</td><td>" + esc(s.label) + "</td><td>" + esc(s.county_names.join("、")) + "</td><td>" + esc((s.places || []).join("、")) + "</td></tr>");
       s.county_names.forEach(function (name) {
         var best = counties[name];
         if (!best || (RANK[s.type] || 0) > (RANK[best.type] || 0)) counties[name] = s;
       });
     });
-    body.innerHTML = rows.length ? rows.join("") : "<tr><td colspan=\"4\" class=\"muted\">" + esc(data.text.none) + "</td></tr>";
+    body.innerHTML = rows.length ? rows.join("") : "<tr><td colspan=\"5\" class=\"muted\">" + esc(data.text.none) + "</td></tr>";
     el.dataset.zones = String(rows.length);
     if (!chart) return;
     chart.setOption({
