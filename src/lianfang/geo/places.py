@@ -23,6 +23,7 @@ from lianfang.accounts.scoping import Actor, require
 from lianfang.accounts.services import audit_record
 from lianfang.core import codes
 from lianfang.core.fields import CODE, Column, parsed, screened, stored
+from lianfang.core.reader import column_texts
 from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Building, Compound, Division, Level
 
@@ -105,12 +106,6 @@ def building_columns() -> dict[str, Column]:
     }
 
 
-def _text(table: pa.Table, name: str) -> list[str]:
-    if name not in table.column_names:
-        return [""] * table.num_rows
-    return [str(v).strip() if v is not None else "" for v in table.column(name).to_pylist()]
-
-
 @screened(building_columns)
 @transaction.atomic
 def buildings_import(
@@ -124,7 +119,7 @@ def buildings_import(
     community's 1000th compound, a compound's 1000th building); then ``duplicate`` (the compound,
     or the compound and building, known already)."""
     require(actor, "buildings.import")
-    cols = {c: _text(table, c) for c in (*REQUIRED, "building")}
+    cols = {c: column_texts(table, c) for c in (*REQUIRED, "building")}
     summary = ImportSummary(read=table.num_rows)
     outcomes = np.full(table.num_rows, "", dtype=object)
     communities = set(

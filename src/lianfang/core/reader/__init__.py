@@ -145,10 +145,11 @@ from lianfang.core.reader.detect import FORMATS, detect_format
 from lianfang.core.reader.errors import ImportFileError, _unknown_format
 from lianfang.core.reader.parquet import _read_parquet
 from lianfang.core.reader.rejects import REASON_COLUMN, inert, to_csv_bytes, write_rejects
-from lianfang.core.reader.table import EXTRA_CELLS, EXTRA_COLUMN, _normalise_name, extra_cells
+from lianfang.core.reader.table import EXTRA_CELLS, EXTRA_COLUMN, _normalise_name, column_texts, extra_cells
 from lianfang.core.reader.xlsx import _read_xlsx
 
 __all__ = [
+    "column_texts",
     "EXTRA_CELLS",
     "EXTRA_COLUMN",
     "FORMATS",

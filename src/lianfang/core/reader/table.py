@@ -21,6 +21,14 @@ _BOM = "\ufeff"
 _BATCH_ROWS = 65536
 
 
+def column_texts(table: pa.Table, name: str) -> list[str]:
+    """A column of a read table as trimmed text per row, ``""`` for a null cell or a column the
+    file does not have (an optional one)."""
+    if name not in table.column_names:
+        return [""] * table.num_rows
+    return [str(v).strip() if v is not None else "" for v in table.column(name).to_pylist()]
+
+
 def extra_cells(table: pa.Table) -> pa.ChunkedArray | None:
     """Per row, true when it was a CSV record with more cells than the header (FORMATS.md's
     ``extra_cells``); ``None`` when no row was."""

@@ -18,6 +18,7 @@ from lianfang.accounts.scoping import Actor, require
 from lianfang.accounts.services import audit_record
 from lianfang.core.fields import CODE, NUMBER, Column, parsed, stored
 from lianfang.core.fields import screened as screened_by
+from lianfang.core.reader import column_texts
 from lianfang.core.summary import ImportSummary
 from lianfang.custody.models import Place, PlaceKind
 from lianfang.custody.services.common import CustodyError
@@ -68,12 +69,6 @@ def place_columns() -> dict[str, Column]:
     }
 
 
-def _text(table: pa.Table, name: str) -> list[str]:
-    if name not in table.column_names:
-        return [""] * table.num_rows
-    return [str(v).strip() if v is not None else "" for v in table.column(name).to_pylist()]
-
-
 def _same(place: Place, name: str, kind: str, community: str, units: str) -> bool:
     try:
         labels = parse_units(units)
@@ -93,7 +88,7 @@ def places_import(
     ``code_taken`` for an existing code (of another jurisdiction too: nothing of it is told),
     then the page's own refusals (``unknown_community``, ``bad_units``, ``missing_name`` …)."""
     require(actor, "place.manage")
-    cols = {c: _text(table, c) for c in (*REQUIRED, "beds")}
+    cols = {c: column_texts(table, c) for c in (*REQUIRED, "beds")}
     summary = ImportSummary(read=table.num_rows)
     outcomes = np.full(table.num_rows, "", dtype=object)
     for i in range(table.num_rows):

@@ -13,16 +13,11 @@ from lianfang.accounts.scoping import Actor
 from lianfang.accounts.services import audit_record
 from lianfang.core import codes
 from lianfang.core.fields import CODE, NUMBER, Column, parsed, screened, stored
+from lianfang.core.reader import column_texts
 from lianfang.core.summary import ImportSummary
 from lianfang.geo.models import Division, Level
 from lianfang.screening.models import Device, Lab, Site
 from lianfang.screening.services.errors import ScreeningError, require, require_city_wide
-
-
-def _text(table: pa.Table, name: str) -> list[str]:
-    if name not in table.column_names:
-        return [""] * table.num_rows
-    return [(v or "").strip() for v in table.column(name).to_pylist()]
 
 
 def site_columns() -> dict[str, Column]:
@@ -82,7 +77,7 @@ def sites_import(
     """
     require(actor, "sites.import")
     site_codes, names, communities, desks = (
-        _text(table, c) for c in ("site_code", "name", "community_code", "desks")
+        column_texts(table, c) for c in ("site_code", "name", "community_code", "desks")
     )
     known_communities = Division.objects.filter(level=Level.COMMUNITY)
     if actor is not None:
@@ -180,7 +175,7 @@ def labs_import(
     """
     require(actor, "labs.import")
     require_city_wide(actor, what_zh="检测机构（全市共用）", what_en="the labs (shared by the whole city)")
-    lab_codes, names, capacities = (_text(table, c) for c in ("lab_code", "name", "daily_capacity"))
+    lab_codes, names, capacities = (column_texts(table, c) for c in ("lab_code", "name", "daily_capacity"))
     stored = {lab.code: lab for lab in Lab.objects.filter(code__in=set(lab_codes))}
     summary = ImportSummary(read=table.num_rows)
     reasons = np.full(table.num_rows, "", dtype=object)

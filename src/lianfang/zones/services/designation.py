@@ -15,6 +15,7 @@ from lianfang.accounts.scoping import Actor, require
 from lianfang.accounts.services import audit_record
 from lianfang.core import codes
 from lianfang.core.fields import CODE, TIME, Column, parsed, screened, stored
+from lianfang.core.reader import column_texts
 from lianfang.core.summary import ImportSummary
 from lianfang.core.times import parse_time
 from lianfang.edition.services import in_force
@@ -88,12 +89,6 @@ def zone_columns() -> dict[str, Column]:
     }
 
 
-def _text(table: pa.Table, name: str) -> list[str]:
-    if name not in table.column_names:
-        return [""] * table.num_rows
-    return [(v or "").strip() for v in table.column(name).to_pylist()]
-
-
 def _key(type_: str, name: str, area: Iterable[str], at: dt.datetime) -> tuple:
     return (type_, name, tuple(sorted(set(area))), at)
 
@@ -113,7 +108,7 @@ def zones_import(
     change, equal included).
     """
     require(actor, "zones.import")
-    cols = {c: _text(table, c) for c in COLUMNS}
+    cols = {c: column_texts(table, c) for c in COLUMNS}
     summary = ImportSummary(read=table.num_rows)
     outcomes = np.full(table.num_rows, "", dtype=object)
     known = known_area_codes({p for text in cols["area"] for p in area_of(text)[0] if p})
