@@ -1,7 +1,7 @@
-"""A commander seals a community in the browser, sees it on the map and its residents listed; a
-resident files an urgent dialysis request from the QR page; a community worker assigns it and a
-volunteer delivers it with the resident's code; once the lift conditions hold the zone proposes
-its lift and the commander signs it (screenshots kept)."""
+"""A commander seals a community and one building in the browser, sees them on the map and their
+residents listed; a resident files an urgent dialysis request from the QR page; a community worker
+assigns it and a volunteer delivers it with the resident's code; once the lift conditions hold the
+zone proposes its lift and the commander signs it (screenshots kept)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import pytest
 from django.utils import timezone
 
 from lianfang.core.times import format_time
+from lianfang.geo.places import buildings_create, compounds_create
 from lianfang.livelihood import sms
 from lianfang.livelihood.models import Request
 from lianfang.livelihood.views import resident_token
+from lianfang.people.models import Person
 from lianfang.screening.services import labs_import, results_import, round_open, samples_import, sites_import
 from lianfang.zones.models import Zone
 from tests.browser.test_person_search import login
@@ -99,6 +101,25 @@ def test_seal_map_residents_dialysis_request_delivery_and_signed_lift(live_serve
     page.goto(f"{base}/zones/JJ-S1/residents/")
     table = page.inner_text("#residents-table")
     assert "林透析" in table and "林家人" in table and "13805950001" not in table
+
+    # 3b. One building of it sealed on its own: the map says buildings have no coordinates and
+    #     lists it; its residents are that building's people only.
+    building = buildings_create([(compounds_create([(JJ_COMMUNITY, "青新花园")])[0], "3号楼")])[0]
+    Person.objects.filter(pk=people[0].pk).update(building=building)
+    page.goto(f"{base}/zones/")
+    page.fill("#code", "JJ-B1")
+    page.fill("#name", "青新花园3号楼封控")
+    page.select_option("#type", "sealed")
+    page.fill("#area", building.code)
+    page.fill("#designated_at", sealed_at.strftime("%Y-%m-%dT%H:%M"))
+    page.click("#designate button[type=submit]")
+    page.wait_for_url(f"{base}/zones/JJ-B1/")
+    page.goto(f"{base}/zones/map/")
+    page.wait_for_selector("#zone-map[data-ready='1']")
+    assert "JJ-B1" in page.inner_text("#below-community")
+    page.goto(f"{base}/zones/JJ-B1/residents/")
+    table = page.inner_text("#residents-table")
+    assert "林透析" in table and "林家人" not in table
 
     # 4. A resident files an urgent dialysis request from the building's QR page.
     resident = page.context.browser.new_context(
