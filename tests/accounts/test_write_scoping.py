@@ -1252,6 +1252,7 @@ CLI_SERVER_AUTHORITY = {
     ("problems", "raise"),
     ("schedule", "list"),
     ("schedule", "run"),  # the apps' timed jobs, each idempotent, as the worker runs them
+    ("places", "link"),  # sets only buildings still NULL, from the registry's own addresses; audited
 }
 # An argument naming an account: a subcommand with one acts for that user.
 ACTOR_ARGUMENTS = {"username", "user", "as_user", "actor"}

@@ -32,6 +32,8 @@ def print_summary(summary, as_json: bool) -> None:
     for reason, count in sorted(summary.reasons.items()):
         zh, en = reason_text(reason)
         print(f"  {reason}: {count}  ({zh} / {en})")
+    if summary.notes:
+        print("  ".join(f"{name} {value}" for name, value in summary.notes.items()))
 
 
 def fail(message: str, status: int = 2) -> int:

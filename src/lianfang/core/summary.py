@@ -145,6 +145,9 @@ class ImportSummary:
     reasons: Counter = field(default_factory=Counter)
     created: int = 0
     updated: int = 0
+    # Figures of what an import did beside its rows (``residents_placed``: people given a
+    # building from their address after it): not row outcomes, not in FORMATS' summary object.
+    notes: dict[str, int] = field(default_factory=dict)
 
     def reject(self, reason: str, count: int = 1) -> None:
         self.rejected += count

@@ -7,7 +7,9 @@ building after its highest, several new ones of a parent in name order
 
 The file: one row per building, ``community_code, compound, building`` (names; the building may be
 empty to register a compound alone). A row naming a known compound and building is a
-``duplicate``; nothing is renamed or removed by a file.
+``duplicate``; nothing is renamed or removed by a file. After it, the registry people of the
+communities its rows name (accepted or duplicate) are placed in the buildings their addresses name
+(the registry's ``place_residents``, asked through its plugin: geo knows no people).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.db import transaction
 
 from lianfang.accounts.scoping import Actor, require
 from lianfang.accounts.services import audit_record
-from lianfang.core import codes
+from lianfang.core import codes, plugins
 from lianfang.core.fields import CODE, Column, parsed, screened, stored
 from lianfang.core.reader import column_texts
 from lianfang.core.summary import ImportSummary
@@ -132,6 +134,7 @@ def buildings_import(
         Building.objects.filter(compound__community_id__in=communities).values_list("compound_id", "name")
     )
     created = defaultdict(int)
+    touched: set[str] = set()
     for i in range(table.num_rows):
         row = {c: cols[c][i] for c in cols}
         reason = next((f"missing_field:{c}" for c in REQUIRED if not row[c]), "")
@@ -164,6 +167,8 @@ def buildings_import(
                 if row["building"]:
                     buildings.add((compound.pk, row["building"]))
                     created["buildings"] += 1
+        if reason in ("", "duplicate"):
+            touched.add(community)
         if reason == "duplicate":
             summary.duplicate += 1
         elif reason:
@@ -178,4 +183,9 @@ def buildings_import(
         object_id=source[:64],
         detail={**summary.as_dict(), **created},
     )
+    place = plugins.provider("place_residents")
+    # The registry's writers place people (persons.import); a role without it only adds places.
+    if place is not None and touched and (actor is None or actor.may("persons.import")):
+        placed = place(touched, actor=actor)
+        summary.notes.update(residents_placed=placed.linked, residents_unmatched=placed.unmatched)
     return summary, outcomes

@@ -16,6 +16,10 @@ PLUGIN = Plugin(
             page=("web:person_import", _("底数导入")),
         ),
     ),
+    # Placing people in their buildings from their addresses, after ``lianfang import buildings``
+    # (geo asks for it: it knows no people) and after a persons import.
+    provides={"place_residents": "lianfang.people.placing.place_residents"},
+    cli="lianfang.people.cli.register",
     audit_objects={
         "person": AuditObject(_("人员"), "web:person"),
         "persons": AuditObject(_("底数文件")),

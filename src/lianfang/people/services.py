@@ -29,6 +29,7 @@ from lianfang.people import idnumbers
 from lianfang.people.idnumbers import validate_resident_ids
 from lianfang.people.models import IdType, Person, Tag
 from lianfang.people.normalize import name_pinyin, normalize_id_type, normalize_phone, normalize_tags
+from lianfang.people.placing import place_residents
 from lianfang.people.rows import INSERT_COLUMNS, person_row
 from lianfang.people.stats import stats_refresh
 
@@ -183,6 +184,7 @@ def persons_import(
         progress(0, n)
     parts: list[np.ndarray] = []
     updated: list[np.ndarray] = []
+    touched: set[str] = set()
     with transaction.atomic(), bulk_cache(n):
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT MAX(id) FROM {Person._meta.db_table}")
@@ -190,7 +192,7 @@ def persons_import(
             # changes a person of this same import (part of its creation, not an audited update).
             mark = cursor.fetchone()[0] or 0
         for offset in range(0, max(n, 1), CHUNK_ROWS):
-            reasons, pks = _persons_part(
+            reasons, pks, communities = _persons_part(
                 table.slice(offset, CHUNK_ROWS),
                 actor=actor,
                 today=today,
@@ -198,6 +200,7 @@ def persons_import(
                 mark=mark,
                 summary=summary,
             )
+            touched |= communities
             parts.append(reasons)
             updated.append(pks)
             if progress:
@@ -215,6 +218,10 @@ def persons_import(
                 "updated": summary.updated,
             },
         )
+        # Not a row outcome: people of the file's communities given the building their address
+        # names (people.placing; a building already set is kept).
+        placed = place_residents(touched, actor=actor)
+        summary.notes.update(residents_placed=placed.linked, residents_unmatched=placed.unmatched)
         stats_refresh()
     reasons = np.concatenate(parts)
     for reason in reasons[reasons != ""]:
@@ -232,10 +239,11 @@ def _persons_part(
     known: pa.Array,
     mark: int,
     summary: ImportSummary,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, set[str]]:
     """Check, resolve and write one slice; adds to ``summary`` (accepted, duplicate, created).
 
-    Returns the slice's rejection reasons and the ids of the stored people it updated.
+    Returns the slice's rejection reasons, the ids of the stored people it updated and the
+    communities of its rows not rejected.
     """
     n = table.num_rows
     reasons = np.full(n, "", dtype=object)
@@ -323,7 +331,10 @@ def _persons_part(
     _write(inserts, updates)
     if audits:
         audit_bulk(actor=actor, action="update", object_type="person", items=audits)
-    return reasons, np.array([r["pk"] for r in updates if r["pk"] <= mark], dtype=np.int64)
+    communities = {
+        rows["community_code"][pos] for pos, kind in enumerate(outcome) if kind != "out_of_jurisdiction"
+    }
+    return reasons, np.array([r["pk"] for r in updates if r["pk"] <= mark], dtype=np.int64), communities
 
 
 def _existing(id_types: np.ndarray, id_numbers: np.ndarray) -> dict[str, dict]:

@@ -12,6 +12,8 @@ from importlib import resources
 
 import numpy as np
 
+from lianfang.geo.addresses import short_community_name
+
 __all__ = ["Divisions", "default_divisions", "load_divisions", "short_community_name"]
 
 
@@ -41,14 +43,6 @@ class Divisions:
     @property
     def community_is_village(self) -> np.ndarray:
         return np.char.endswith(self.community_name.astype(str), "村委会")
-
-
-def short_community_name(name: str) -> str:
-    if name.endswith("村委会"):
-        return name[:-2]
-    if name.endswith(("居委会", "居民会")):
-        return name[:-3]
-    return name
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:
