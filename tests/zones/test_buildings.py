@@ -14,6 +14,7 @@ from django.utils import timezone
 from lianfang.accounts.roles import Role
 from lianfang.cli import main
 from lianfang.core.facts import CaseFact
+from lianfang.geo.models import Division, Level
 from lianfang.geo.places import buildings_create, compounds_create
 from lianfang.people.models import Person
 from lianfang.zones import facts as zone_facts
@@ -194,3 +195,18 @@ def test_the_map_says_a_building_zone_has_no_coordinates_and_lists_its_buildings
     changes = {z["code"]: z["changes"][0] for z in data["zones"]}
     assert changes["Z1"]["places"] == [f"阳光花园1号楼 ({places['a'].code})"]
     assert changes["Z1"]["county_names"] == ["晋江市"] and changes["Z2"]["places"] == []
+
+
+def test_the_zone_list_names_a_building_zones_buildings_and_counts_a_long_area_in_places(places, commander):
+    client = logged_in(commander)
+    designate(client, places["a"].code)
+    row = client.get("/zones/").content.decode().split('id="zone-table"')[1].split("</table>")[0]
+    assert f'data-place="{places["a"].code}">阳光花园1号楼 {places["a"].code}</span>' in row
+    many = sorted(  # 11 communities: counted, not listed
+        Division.objects.filter(level=Level.COMMUNITY, code__startswith="350582").values_list(
+            "code", flat=True
+        )
+    )[:11]
+    designate(client, ",".join(many), code="Z3")
+    row = client.get("/zones/").content.decode().split('href="/zones/Z3/"')[1].split("</tr>")[0]
+    assert "11 处" in row and "个社区" not in row and many[0] not in row

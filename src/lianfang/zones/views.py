@@ -46,6 +46,7 @@ COLOURS = {
     "low": "#2e7d32",
     LIFTED: "#9e9e9e",
 }
+AREA_LISTED = 10  # a zone list row names this many area entries at most, else counts them
 
 
 def _label(zone_type) -> str:
@@ -113,8 +114,15 @@ def zone_list(request):
             return redirect("zones:zone", code=zone.code)
     at, on = _day(request)
     states = selectors.zones_on(actor=actor, at=at)
+    # A short area is listed entry by entry, a compound or building with its name (two queries).
+    places = selectors.place_names({a for s in states if len(s.area) <= AREA_LISTED for a in s.area})
     rows = [
-        {"state": s, "label": _type_label(s.type), "colour": COLOURS.get(s.type, "#666")}
+        {
+            "state": s,
+            "label": _type_label(s.type),
+            "colour": COLOURS.get(s.type, "#666"),
+            "area": [(a, places.get(a, "")) for a in s.area] if len(s.area) <= AREA_LISTED else None,
+        }
         for s in states
         if s.type != LIFTED or not on
     ]
