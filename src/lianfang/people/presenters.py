@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.utils import timezone
 
@@ -54,20 +54,17 @@ def person_public(person: Person, actor, *, today: dt.date | None = None) -> dic
 PEOPLE_COLUMNS = ["community_code", "id_type", "id_number", "name", "phone", "address", "tags"]
 
 
-def people_rows(people: Iterable, actor) -> list[list[str]]:
-    """One row per person in :data:`PEOPLE_COLUMNS`, masked as ``actor`` must see them."""
-    rows = []
+def people_rows(people: Iterable, actor) -> Iterator[list[str]]:
+    """One row per person in :data:`PEOPLE_COLUMNS`, masked as ``actor`` must see them (a
+    generator: an export writes each row as it comes)."""
     for p in people:
         shown = person_public(p, actor)
-        rows.append(
-            [
-                shown["community_code"],
-                p.id_type,
-                shown["id_number"],
-                p.name,
-                shown["phone"],
-                shown["address"],
-                ";".join(shown["tags"]),
-            ]
-        )
-    return rows
+        yield [
+            shown["community_code"],
+            p.id_type,
+            shown["id_number"],
+            p.name,
+            shown["phone"],
+            shown["address"],
+            ";".join(shown["tags"]),
+        ]

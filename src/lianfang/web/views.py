@@ -21,7 +21,7 @@ from lianfang.accounts.masking import mask_query
 from lianfang.accounts.scoping import actor_of, public, scoped
 from lianfang.accounts.services import audit_record
 from lianfang.core import codes, plugins
-from lianfang.core.downloads import table_response
+from lianfang.core.downloads import download_response, table_file
 from lianfang.geo.models import Division, Level
 from lianfang.imports.guide import reason_rows
 from lianfang.imports.models import ImportJob
@@ -213,16 +213,21 @@ def division_export(request, code: str, fmt: str):
         .select_related("community")
         .order_by("community_id", "id_number")
     )
-    rows = people_rows(people.iterator(chunk_size=5000), actor)
+    body, count = table_file(
+        header=PEOPLE_COLUMNS,
+        rows=people_rows(people.iterator(chunk_size=5000), actor),
+        fmt=fmt,
+        sheet=current.name,
+    )
     audit_record(
         actor=actor,
         action="export",
         object_type="division_people",
         object_id=code,
-        detail={"format": fmt, "rows": len(rows), "masked": not actor.sees_personal_data},
+        detail={"format": fmt, "rows": count, "masked": not actor.sees_personal_data},
     )
     filename = f"registry-{code}-{timezone.localdate():%Y%m%d}.{fmt}"
-    return table_response(header=PEOPLE_COLUMNS, rows=rows, fmt=fmt, filename=filename, sheet=current.name)
+    return download_response(body, fmt=fmt, filename=filename)
 
 
 # --- people -----------------------------------------------------------------------------------

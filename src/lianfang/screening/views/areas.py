@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from lianfang.accounts.scoping import Actor, actor_of, scoped
 from lianfang.accounts.services import audit_record
 from lianfang.analytics.screening import UNTESTED_COLUMNS
-from lianfang.core.downloads import table_response
+from lianfang.core.downloads import download_response, table_file
 from lianfang.geo.models import Division, Level
 from lianfang.people.models import Person
 from lianfang.people.presenters import people_rows, person_public
@@ -109,18 +109,21 @@ def untested_export(request, code: str, division_code: str, fmt: str):
     if division is None or division.level < Level.TOWN or fmt not in ("csv", "xlsx"):
         raise Http404
     people = selectors.untested_people(rnd=rnd, actor=actor, code=division.code)
-    rows = people_rows(people.iterator(chunk_size=5000), actor)
+    body, count = table_file(
+        header=UNTESTED_COLUMNS,
+        rows=people_rows(people.iterator(chunk_size=5000), actor),
+        fmt=fmt,
+        sheet=division.name or division.code,
+    )
     audit_record(
         actor=actor,
         action="export",
         object_type="round_untested",
         object_id=division.code,
-        detail={"round": rnd.code, "format": fmt, "rows": len(rows), "masked": not actor.sees_personal_data},
+        detail={"round": rnd.code, "format": fmt, "rows": count, "masked": not actor.sees_personal_data},
     )
     filename = f"untested-{rnd.code}-{division.code}-{timezone.localdate():%Y%m%d}.{fmt}"
-    return table_response(
-        header=UNTESTED_COLUMNS, rows=rows, fmt=fmt, filename=filename, sheet=division.name or division.code
-    )
+    return download_response(body, fmt=fmt, filename=filename)
 
 
 @scoped
