@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-JOBS = {"problems.raise", "livelihood.escalate", "zones.proposals"}
+JOBS = {"db.statistics", "problems.raise", "livelihood.escalate", "zones.proposals"}
 
 
 def _runs(site) -> list[tuple]:

@@ -67,10 +67,13 @@ def test_old_runs_are_forgotten(db):
     assert list(PeriodicRun.objects.values_list("started_at", flat=True)) == [START + dt.timedelta(days=8)]
 
 
+APP_JOBS = ("db.statistics", "problems.raise", "livelihood.escalate", "zones.proposals")
+
+
 def test_the_apps_state_their_jobs_and_they_run(db):
-    assert {"problems.raise", "livelihood.escalate", "zones.proposals"} <= {j.name for j in periodic_jobs()}
+    assert set(APP_JOBS) <= {j.name for j in periodic_jobs()}
     ran = {r.name: r for r in run_due(now=timezone.now())}
-    for name in ("problems.raise", "livelihood.escalate", "zones.proposals"):
+    for name in APP_JOBS:
         assert ran[name].error == "", ran[name]
     assert ran["livelihood.escalate"].outcome == "escalated 0"
     assert ran["problems.raise"].outcome.startswith("raised ")
@@ -137,3 +140,42 @@ def test_two_workers_at_once_run_an_interval_once(transactional_db):
         t.join()
     assert errors == [] and len(results) == 1 and len(CALLS) == 1
     assert PeriodicRun.objects.count() == 1
+
+
+def test_stale_statistics_are_refreshed_on_postgresql(transactional_db):
+    """A table fed a few rows at a time is analysed by the timed job once enough of it changed (the
+    soak's samples, never analysed with autovacuum off, made an export take 569 s); then it is
+    left alone until it changes again."""
+    from lianfang.core.db import STALE_ROWS, stale_statistics_refresh
+
+    if connection.vendor != "postgresql":
+        assert stale_statistics_refresh() == "no statistics to refresh on this database"
+        return
+
+    def analysed() -> bool:
+        with connection.cursor() as c:
+            c.execute("SELECT pg_stat_clear_snapshot()")
+            c.execute(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'stats_probe'"
+            )
+            return c.fetchone()[0]
+
+    def insert(rows: int) -> None:
+        with connection.cursor() as c:
+            c.execute("INSERT INTO stats_probe SELECT generate_series(1, %s)", [rows])
+            c.execute("SELECT pg_stat_force_next_flush()")
+        with connection.cursor() as c:
+            c.execute("SELECT 1")  # a new transaction: the counts of the last one are flushed
+
+    with connection.cursor() as c:
+        c.execute("CREATE TABLE stats_probe (x integer)")
+    try:
+        insert(STALE_ROWS // 2)
+        assert "stats_probe" not in stale_statistics_refresh() and not analysed()
+        insert(STALE_ROWS)
+        assert "stats_probe" in stale_statistics_refresh()
+        assert analysed()
+        assert "stats_probe" not in stale_statistics_refresh()  # fresh now: left alone
+    finally:
+        with connection.cursor() as c:
+            c.execute("DROP TABLE stats_probe")

@@ -205,8 +205,13 @@ def untested_people(
 def _untested(rnd: Round, people: QuerySet[Person], area: tuple[str, ...]) -> QuerySet[Person]:
     """``people`` inside ``area``, registered, not exempt, without a screening sample in the round."""
     # NOT EXISTS (an anti-join), not NOT IN: PostgreSQL runs a NOT IN over a big subquery row by
-    # row. ``round_id + 0`` keeps SQLite on the person index for it (the round index scans the round).
-    sampled = Sample.objects.alias(in_round=F("round_id") + 0).filter(
+    # row. On SQLite ``round_id + 0`` keeps it on the person index (the round index scans the
+    # round). Not on PostgreSQL: there an expression has no statistics, so the round's samples were
+    # guessed at 0.5 % of the table, and with the tubes unanalysed at 3 rows, which it materialised
+    # and compared with every person: 569 s for a town's untested export in the soak (101,340
+    # samples, 78,000 people), 0.24 s with the plain column and statistics.
+    in_round = F("round_id") + 0 if connection.vendor == "sqlite" else F("round_id")
+    sampled = Sample.objects.alias(in_round=in_round).filter(
         person_id=OuterRef("pk"), in_round=rnd.pk, tube__purpose=SCREENING
     )
     return (
