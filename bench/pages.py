@@ -44,6 +44,11 @@ def main() -> None:
         help="keep the registry of an earlier run (PostgreSQL: its database; SQLite: give its data "
         "directory, printed by that run); migrations still run, so new indexes are built on it",
     )
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="leave the start-up objects to the garbage collector (as servers did before gc.freeze)",
+    )
     args = parser.parse_args()
 
     db = prepare_database(args.db, "bench_pages", reuse_dir=args.reuse)
@@ -150,6 +155,10 @@ def main() -> None:
             assert response.status_code == 200, (url, response.status_code)
         return times
 
+    if not args.no_freeze:
+        from lianfang.config.memory import startup_freeze
+
+        startup_freeze()  # as every server worker does once started (config/wsgi.py)
     anonymous = Client()
     base = measure(anonymous, "/login/")
     timer.baseline["login_page_p95"] = round(statistics.quantiles(base, n=20)[18], 4)
