@@ -121,4 +121,3 @@ def test_an_export_holds_little_more_than_its_file(fmt):
     assert peak < slack[0] * len(body) + slack[1] * 1024 * 1024, (peak, len(body))
     if fmt == "csv":
         assert len(_csv_rows(body)) == n + 1
-
