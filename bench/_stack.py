@@ -327,6 +327,24 @@ print(json.dumps([services.device_token_issue(user=sampler, name=c, site=by_code
             return "ok" if not problems else "; ".join(problems[:20])
 
 
+def scratch(db: str, name: str) -> Stack:
+    """A Stack on a scratch database: SQLite in a new temporary folder, or, for a PostgreSQL URL
+    ``…/base``, the database ``base_<name>`` dropped and created again."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    if db == "sqlite":
+        return Stack(folder)
+    import psycopg
+
+    base, _, dbname = db.rpartition("/")
+    dbname = f"{dbname or 'lianfang'}_{name}"
+    with psycopg.connect(f"{base}/postgres".replace("postgres://", "postgresql://", 1), autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{dbname}"')
+    return Stack(folder, f"{base}/{dbname}")
+
+
 def children(pid: int) -> list[int]:
     out = []
     for entry in Path("/proc").iterdir():

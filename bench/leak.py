@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from _stack import Device, Stack, rss_mb  # noqa: E402
+from _stack import Device, rss_mb, scratch  # noqa: E402
 from soak import COMMUNITY, COUNTY, POOL, Browser, now_text, person_id  # noqa: E402
 
 TUBES = 100
@@ -133,20 +132,8 @@ def main() -> int:
     parser.add_argument("--malloc-arena-max", type=int, default=None)
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="leak-"))
-    url = None
-    if args.db != "sqlite":
-        import psycopg
-
-        base, _, name = args.db.rpartition("/")
-        dbname = f"{name or 'lianfang'}_leak"
-        with psycopg.connect(
-            f"{base}/postgres".replace("postgres://", "postgresql://", 1), autocommit=True
-        ) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-            c.execute(f'CREATE DATABASE "{dbname}"')
-        url = f"{base}/{dbname}"
-    stack = Stack(folder, url)
+    stack = scratch(args.db, "leak")
+    folder, url = stack.folder, stack.db_url
     if args.malloc_arena_max:
         stack.env["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
     ids = [person_id(COUNTY, i) for i in range(args.persons)]

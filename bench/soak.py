@@ -41,7 +41,6 @@ import http.cookiejar
 import json
 import re
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -53,7 +52,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from _stack import HOST, PASSWORD, Device, Stack, children, rss_mb  # noqa: E402
+from _stack import HOST, PASSWORD, Device, Stack, children, rss_mb, scratch  # noqa: E402
 from lianfang.people.idnumbers import check_digit  # noqa: E402  (no Django)
 
 COMMUNITY = "350582001004"
@@ -380,20 +379,8 @@ def main() -> int:
     parser.add_argument("--cli-every", type=float, default=45)
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="soak-"))
-    url = None
-    if args.db != "sqlite":
-        import psycopg
-
-        base, _, name = args.db.rpartition("/")
-        dbname = f"{name or 'lianfang'}_soak"
-        with psycopg.connect(
-            f"{base}/postgres".replace("postgres://", "postgresql://", 1), autocommit=True
-        ) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-            c.execute(f'CREATE DATABASE "{dbname}"')
-        url = f"{base}/{dbname}"
-    stack = Stack(folder, url)
+    stack = scratch(args.db, "soak")
+    folder, url = stack.folder, stack.db_url
     started = time.monotonic()
     ids = [person_id(COUNTY, i) for i in range(args.persons)]
     n_sites = args.devices + args.surge_devices
